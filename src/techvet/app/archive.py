@@ -1,0 +1,132 @@
+"""Bounded, in-memory reading of zip archives (APKs, split bundles, nested jars).
+
+Nothing is ever extracted to disk, so a hostile entry name (``../../etc/passwd``) is only a string.
+Every read is bounded: an entry that declares or inflates past :data:`MAX_ENTRY_BYTES`, an entry
+whose compression ratio marks a zip bomb, or an archive whose reads add up past
+:data:`MAX_TOTAL_BYTES` raises :class:`LimitExceededError`.
+
+stdlib ``zipfile`` does the work (its inflater is zlib, in C). Two tricks Android tolerates and
+``zipfile`` does not are undone first, as the platform's own reader would: the "encrypted" flag
+(Android ignores it; packers set it to break tools) and a bogus compression method (read as
+deflate when the sizes differ, stored when they are equal).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from techvet.errors import LimitExceededError, MalformedAppError, NotAnAppError
+
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 768 * 1024 * 1024
+MAX_RATIO = 200
+MAX_ENTRIES = 200_000
+_RATIO_FLOOR = 8 * 1024 * 1024  # small entries may compress very well (zeros, text); bombs are big
+
+
+@dataclass
+class ReadBudget:
+    """Bytes still allowed to be inflated while reading one app (shared by nested archives)."""
+
+    remaining: int = MAX_TOTAL_BYTES
+    spent: int = field(default=0)
+
+    def take(self, n: int, what: str) -> None:
+        if n > self.remaining:
+            raise LimitExceededError(
+                f"{what}: reading it would inflate more than {MAX_TOTAL_BYTES // (1024 * 1024)} MiB in all"
+            )
+        self.remaining -= n
+        self.spent += n
+
+
+def _as_android_reads_it(info: zipfile.ZipInfo) -> None:
+    """Undo the header tricks Android ignores: the encrypted flag and a bogus compression method."""
+    info.flag_bits &= ~0x1
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        info.compress_type = zipfile.ZIP_STORED if info.compress_size == info.file_size else zipfile.ZIP_DEFLATED
+
+
+class Archive:
+    """A zip archive held in memory or on disk, read entry by entry within a :class:`ReadBudget`."""
+
+    def __init__(self, source: str | bytes, label: str, budget: ReadBudget | None = None) -> None:
+        self.label = label
+        self.budget = budget or ReadBudget()
+        try:
+            fileobj = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise NotAnAppError(f"{label}: cannot open ({exc.strerror})") from None
+        try:
+            self._zip = zipfile.ZipFile(fileobj)
+        except zipfile.BadZipFile:
+            fileobj.close()
+            raise NotAnAppError(f"{label}: not a zip archive (an APK is a zip file)") from None
+        except (OSError, ValueError, EOFError) as exc:
+            fileobj.close()
+            raise MalformedAppError(f"{label}: broken zip archive ({exc})") from None
+        infos = self._zip.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise LimitExceededError(f"{label}: more than {MAX_ENTRIES} archive entries")
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            self._infos.setdefault(info.filename, info)  # Android uses the first of duplicates
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def names(self) -> list[str]:
+        """Entry names, in archive order, directories left out."""
+        return [n for n in self._infos if not n.endswith("/")]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._infos
+
+    def size_of(self, name: str) -> int:
+        return self._infos[name].file_size
+
+    def read(self, name: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
+        """The inflated bytes of ``name``, refusing bombs and oversize entries."""
+        info = self._infos.get(name)
+        if info is None:
+            raise MalformedAppError(f"{self.label}: no entry {name!r}")
+        what = f"{self.label}!{name}"
+        if info.file_size > limit:
+            raise LimitExceededError(
+                f"{what}: entry of {info.file_size} bytes is over the {limit // (1024 * 1024)} MiB bound"
+            )
+        if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise LimitExceededError(
+                f"{what}: compression ratio {info.file_size // max(info.compress_size, 1)}:1 looks like a zip bomb"
+            )
+        self.budget.take(info.file_size, what)
+        _as_android_reads_it(info)
+        try:
+            with self._zip.open(info) as fh:
+                data = fh.read(limit + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise MalformedAppError(f"{what}: cannot be read ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - zlib.error and friends: damaged input, not a bug
+            raise MalformedAppError(f"{what}: damaged compressed data ({exc})") from None
+        if len(data) > limit:
+            raise LimitExceededError(f"{what}: inflates past the {limit // (1024 * 1024)} MiB bound")
+        return data
+
+    def peek(self, name: str, n: int = 8) -> bytes:
+        """The first ``n`` inflated bytes of ``name`` (to recognise DEX or zip content)."""
+        info = self._infos[name]
+        _as_android_reads_it(info)
+        try:
+            with self._zip.open(info) as fh:
+                return fh.read(n)
+        except Exception:  # noqa: BLE001 - a damaged entry simply is not recognised as code
+            return b""

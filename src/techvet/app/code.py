@@ -1,0 +1,210 @@
+"""The code index of an app: every DEX it carries, queried as one.
+
+Questions are asked by name ("who invokes ``TelephonyManager.getDeviceId``?") and answered with
+:class:`Reference` evidence (DEX file, class, method). Nothing is decoded until asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from techvet.app.dex import Dex
+
+_URL = re.compile(rb"(?:https?|wss?|ftp)://[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One place in code that references something: ``dex`` file, defining class and method."""
+
+    dex: str
+    class_name: str  # descriptor, e.g. Lcom/example/Foo;
+    method: str
+    what: str  # the API, field, type or string referenced, as the rule named it
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What to look for in code. Method and field references are ``Lpkg/Class;->name``."""
+
+    invoke: tuple[str, ...] = ()
+    sget: tuple[str, ...] = ()  # static fields, Lpkg/Class;->NAME
+    sget_uri_fields_of: tuple[str, ...] = ()  # class-descriptor prefixes whose static Uri fields count
+    new_instance: tuple[str, ...] = ()
+    strings: tuple[str, ...] = ()
+    string_prefixes: tuple[str, ...] = ()
+
+
+_URI = "Landroid/net/Uri;"
+
+
+class CodeIndex:
+    """Every DEX image of an app, with cross-DEX class lookup."""
+
+    def __init__(self, dexes: list[Dex]) -> None:
+        self.dexes = dexes
+
+    @cached_property
+    def classes(self) -> dict[str, tuple[Dex, str | None, int]]:
+        """Defined class descriptor -> (its DEX, superclass descriptor, interfaces offset)."""
+        out: dict[str, tuple[Dex, str | None, int]] = {}
+        for dex in self.dexes:
+            for name, sup, ifaces, _ in dex.class_defs:
+                out.setdefault(name, (dex, sup, ifaces))
+        return out
+
+    @property
+    def class_names(self) -> list[str]:
+        """Descriptors of every defined class, across all DEX files."""
+        return list(self.classes)
+
+    def superclass_chain(self, descriptor: str, limit: int = 64) -> list[str]:
+        """``descriptor``'s ancestors, nearest first, as far as the app defines them plus one."""
+        chain: list[str] = []
+        current: str | None = descriptor
+        while current in self.classes and len(chain) < limit:
+            current = self.classes[current][1]
+            if current is None:
+                break
+            chain.append(current)
+        return chain
+
+    def interfaces(self, descriptor: str) -> set[str]:
+        """Every interface ``descriptor`` implements, through its own and its ancestors' lists."""
+        seen: set[str] = set()
+        todo = [descriptor, *self.superclass_chain(descriptor)]
+        while todo:
+            cls = todo.pop()
+            entry = self.classes.get(cls)
+            if entry is None:
+                continue
+            for iface in entry[0].interfaces(entry[2]):
+                if iface not in seen:
+                    seen.add(iface)
+                    todo.append(iface)
+        return seen
+
+    @cached_property
+    def _descendants(self) -> dict[str, list[str]]:
+        """Class outside the app -> app-defined classes whose ancestry reaches it."""
+        out: dict[str, list[str]] = {}
+        for cls in self.classes:
+            chain = self.superclass_chain(cls)
+            if chain and chain[-1] not in self.classes:
+                out.setdefault(chain[-1], []).append(cls)
+        return out
+
+    def _subclasses_of(self, framework_class: str) -> list[str]:
+        """App-defined classes whose ancestry reaches ``framework_class``."""
+        return self._descendants.get(framework_class, [])
+
+    def _method_targets(self, invoke: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """Each rule API -> descriptor/name pairs that call it, resolving app subclasses.
+
+        A call through an app subclass (``LMyWebView;->addJavascriptInterface``) reaches the
+        framework method unless a class on the way defines the method itself.
+        """
+        out: dict[str, list[tuple[str, str]]] = {}
+        for api in invoke:
+            cls, _, name = api.partition("->")
+            targets = [(cls, name)]
+            if cls not in self.classes:
+                for sub in self._subclasses_of(cls):
+                    path = [sub, *self.superclass_chain(sub)]
+                    between = path[: path.index(cls)]
+                    if not any(
+                        name in self.classes[c][0].defined_method_names(c) for c in between if c in self.classes
+                    ):
+                        targets.append((sub, name))
+            out[api] = targets
+        return out
+
+    def find(self, query: Query) -> list[Reference]:
+        """Every code site matching ``query``, over all DEX files."""
+        method_targets = self._method_targets(query.invoke)
+        refs: list[Reference] = []
+        for dex in self.dexes:
+            want_invoke: dict[int, str] = {}
+            for api, targets in method_targets.items():
+                by_class: dict[str, list[str]] = {}
+                for cls, name in targets:
+                    by_class.setdefault(cls, []).append(name)
+                for cls, names in by_class.items():
+                    for midx in dex.find_methods(cls, names):
+                        want_invoke[midx] = api
+            want_sget: dict[int, str] = {}
+            for prefix in query.sget_uri_fields_of:
+                for sidx in dex.strings_with_prefix(prefix):
+                    tidx = dex.find_type(dex.string(sidx))
+                    if tidx is None:
+                        continue
+                    for fidx in dex.fields_of_type(tidx):
+                        cls, ftype, fname = dex.field_ref(fidx)
+                        if ftype == _URI:
+                            want_sget[fidx] = f"{cls}->{fname}"
+            for field_ref in query.sget:
+                cls, _, fname = field_ref.partition("->")
+                tidx = dex.find_type(cls)
+                if tidx is not None:
+                    for fidx in dex.fields_of_type(tidx):
+                        if dex.field_ref(fidx)[2] == fname:
+                            want_sget[fidx] = field_ref
+            want_new: dict[int, str] = {}
+            for cls in query.new_instance:
+                tidx = dex.find_type(cls)
+                if tidx is not None:
+                    want_new[tidx] = cls
+            want_str: dict[int, str] = {}
+            for text in query.strings:
+                found_idx = dex.find_string(text)
+                if found_idx is not None:
+                    want_str[found_idx] = text
+            for prefix in query.string_prefixes:
+                for sidx in dex.strings_with_prefix(prefix):
+                    want_str[sidx] = dex.string(sidx)
+            if not (want_invoke or want_sget or want_new or want_str):
+                continue
+            sites = dex.find_sites(invoke=want_invoke, sget=want_sget, new_instance=want_new, const_string=want_str)
+            wanted: dict[str, dict[int, str]] = {
+                "invoke": want_invoke,
+                "sget": want_sget,
+                "new_instance": want_new,
+                "const_string": want_str,
+            }
+            for (kind, idx), found in sites.items():
+                for site in found:
+                    refs.append(Reference(dex.name, site.class_name, site.method_name, wanted[kind][idx]))
+        return refs
+
+    # ----------------------------------------------------------------- strings and URLs
+    def urls(self) -> list[tuple[str, str, str]]:
+        """Every URL-looking substring of every DEX string table: (url, whole string, DEX name).
+
+        One regular-expression pass over the raw image finds them (strings are NUL-terminated
+        MUTF-8, so a match never spans two strings); only the strings that hold a match are decoded.
+        """
+        out = []
+        for dex in self.dexes:
+            for m in _URL.finditer(dex.data, 0, dex.size):
+                sidx = dex.string_index_at(m.start())
+                whole = dex.string(sidx) if sidx is not None else m.group().decode("utf-8", "replace")
+                out.append((m.group().decode("utf-8", "replace"), whole, dex.name))
+        return out
+
+    def holders_of(self, strings: Iterable[str]) -> dict[str, list[Reference]]:
+        """Which classes load each exact string constant."""
+        wanted = tuple(dict.fromkeys(strings))
+        out: dict[str, list[Reference]] = {s: [] for s in wanted}
+        for ref in self.find(Query(strings=wanted)):
+            out[ref.what].append(ref)
+        return out
+
+    def strings(self) -> list[str]:
+        """Every string constant of every DEX (decodes all tables: for notebooks, not detectors)."""
+        out: list[str] = []
+        for dex in self.dexes:
+            out.extend(dex.string(i) for i in range(dex.string_ids_size))
+        return out

@@ -1,0 +1,543 @@
+"""A small, bounded reader of DEX tables and of the few method bodies detectors ask about.
+
+Why not androguard: ``AnalyzeAPK`` decodes every method and builds full cross-references, which
+takes seconds per app; techvet needs a handful of questions answered ("is
+``TelephonyManager.getDeviceId`` referenced, and from which class?") for thousands of apps. The DEX
+format makes those questions cheap: string, type and method tables are sorted, so a name is found
+by binary search, and an instruction that references table entry N has a fixed byte shape, so one
+regular-expression pass over the code section (in C) finds the candidates. Each candidate is then
+confirmed by decoding only the method that holds it, from its first instruction, so operands and
+payload data that merely look like an instruction are never counted.
+
+Every count and offset in the header is checked against the file size before use, so a DEX with
+absurd counts is refused with :class:`MalformedAppError` instead of allocating or looping.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from techvet.errors import MalformedAppError
+
+DEX_MAGIC_PREFIX = b"dex\n"
+_HEADER_SIZE = 0x70
+_NO_INDEX = 0xFFFFFFFF
+
+# Width in 16-bit code units of each opcode (Dalvik formats); payload pseudo-instructions behind
+# opcode 0x00 are sized separately. Unused opcodes count as one unit, as the verifier would reject
+# them anyway and a linear decode must still make progress.
+_WIDTH = [1] * 256
+for _op, _w in {
+    0x02: 2,
+    0x03: 3,
+    0x05: 2,
+    0x06: 3,
+    0x08: 2,
+    0x09: 3,
+    0x13: 2,
+    0x14: 3,
+    0x15: 2,
+    0x16: 2,
+    0x17: 3,
+    0x18: 5,
+    0x19: 2,
+    0x1A: 2,
+    0x1B: 3,
+    0x1C: 2,
+    0x1F: 2,
+    0x20: 2,
+    0x22: 2,
+    0x23: 2,
+    0x24: 3,
+    0x25: 3,
+    0x26: 3,
+    0x29: 2,
+    0x2A: 3,
+    0x2B: 3,
+    0x2C: 3,
+    0xFA: 4,
+    0xFB: 4,
+    0xFC: 3,
+    0xFD: 3,
+    0xFE: 2,
+    0xFF: 2,
+}.items():
+    _WIDTH[_op] = _w
+for _lo, _hi, _w in (
+    (0x2D, 0x3D, 2),
+    (0x44, 0x6D, 2),
+    (0x6E, 0x72, 3),
+    (0x74, 0x78, 3),
+    (0x90, 0xAF, 2),
+    (0xD0, 0xE2, 2),
+):
+    for _op in range(_lo, _hi + 1):
+        _WIDTH[_op] = _w
+
+# Opcodes of the instructions whose first operand word is a table index (formats 21c, 35c, 3rc).
+_KIND_OPS = {
+    "invoke": frozenset([*range(0x6E, 0x73), *range(0x74, 0x79)]),
+    "sget": frozenset(range(0x60, 0x67)),
+    "new_instance": frozenset([0x22]),
+    "const_string": frozenset([0x1A]),
+}
+_OP_KIND = {op: kind for kind, ops in _KIND_OPS.items() for op in ops}
+_CONST_STRING_JUMBO = 0x1B
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSite:
+    """One instruction that references a table entry: which class and method holds it."""
+
+    class_name: str
+    method_name: str
+    offset: int
+
+
+def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
+    """Decode an unsigned LEB128 at ``pos``; return (value, next position)."""
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(data):
+            raise MalformedAppError("DEX: truncated LEB128 value")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+        if shift > 35:
+            raise MalformedAppError("DEX: LEB128 value too long")
+
+
+def instructions(code: bytes) -> list[tuple[int, int]]:
+    """(opcode, byte position) of each instruction of one method body; payload tables end it."""
+    out = []
+    pc = 0
+    while pc + 1 < len(code):
+        op = code[pc]
+        if op == 0 and code[pc + 1] in (1, 2, 3):
+            break  # switch and array payloads follow the last instruction
+        out.append((op, pc))
+        pc += 2 * _WIDTH[op]
+    return out
+
+
+def java_name(descriptor: str) -> str:
+    """``Lcom/example/Foo;`` -> ``com.example.Foo`` (other descriptors unchanged)."""
+    if descriptor.startswith("L") and descriptor.endswith(";"):
+        return descriptor[1:-1].replace("/", ".")
+    return descriptor
+
+
+class Dex:
+    """Tables of one DEX image, decoded on demand.
+
+    ``data`` is the whole image; ``name`` says where it came from inside the app (for evidence).
+    """
+
+    def __init__(self, data: bytes, name: str = "classes.dex") -> None:
+        if len(data) < _HEADER_SIZE or not data.startswith(DEX_MAGIC_PREFIX):
+            raise MalformedAppError(f"{name}: not a DEX file")
+        self.name = name
+        self.data = data
+        fields = struct.unpack_from("<20I", data, 0x20)
+        file_size = fields[0]
+        if file_size > len(data):
+            raise MalformedAppError(f"{name}: DEX header claims {file_size} bytes, file has {len(data)}")
+        (
+            self.string_ids_size,
+            self._string_ids_off,
+            self.type_ids_size,
+            self._type_ids_off,
+            self.proto_ids_size,
+            self._proto_ids_off,
+            self.field_ids_size,
+            self._field_ids_off,
+            self.method_ids_size,
+            self._method_ids_off,
+            self.class_defs_size,
+            self._class_defs_off,
+            self._data_size,
+            self._data_off,
+        ) = fields[6:20]
+        self.size = file_size
+        for what, count, off, width in (
+            ("string_ids", self.string_ids_size, self._string_ids_off, 4),
+            ("type_ids", self.type_ids_size, self._type_ids_off, 4),
+            ("proto_ids", self.proto_ids_size, self._proto_ids_off, 12),
+            ("field_ids", self.field_ids_size, self._field_ids_off, 8),
+            ("method_ids", self.method_ids_size, self._method_ids_off, 8),
+            ("class_defs", self.class_defs_size, self._class_defs_off, 32),
+        ):
+            if count and (off < _HEADER_SIZE or off + count * width > file_size):
+                raise MalformedAppError(f"{name}: {what} table ({count} entries) lies outside the file")
+        if self.type_ids_size > 65536 or self.method_ids_size > 65536 * 64:
+            raise MalformedAppError(f"{name}: DEX table counts are out of range")
+        view = memoryview(data)
+        self._string_offs = view[self._string_ids_off : self._string_ids_off + 4 * self.string_ids_size].cast("I")
+        self._type_strs = view[self._type_ids_off : self._type_ids_off + 4 * self.type_ids_size].cast("I")
+        self._method_words = view[self._method_ids_off : self._method_ids_off + 8 * self.method_ids_size].cast("I")
+        self._field_words = view[self._field_ids_off : self._field_ids_off + 8 * self.field_ids_size].cast("I")
+        self._class_words = view[self._class_defs_off : self._class_defs_off + 32 * self.class_defs_size].cast("I")
+        self._string_cache: dict[int, str] = {}
+
+    # ----------------------------------------------------------------- strings and names
+    def string(self, idx: int) -> str:
+        """The string at index ``idx`` (MUTF-8 decoded leniently)."""
+        cached = self._string_cache.get(idx)
+        if cached is not None:
+            return cached
+        if not 0 <= idx < self.string_ids_size:
+            raise MalformedAppError(f"{self.name}: string index {idx} out of range")
+        off = self._string_offs[idx]
+        if off >= self.size:
+            raise MalformedAppError(f"{self.name}: string data outside the file")
+        _, start = _uleb128(self.data, off)
+        end = self.data.find(b"\x00", start)
+        if end < 0:
+            raise MalformedAppError(f"{self.name}: unterminated string")
+        value = self.data[start:end].decode("utf-8", "replace")
+        self._string_cache[idx] = value
+        return value
+
+    def _string_bytes(self, idx: int) -> bytes:
+        off = self._string_offs[idx]
+        _, start = _uleb128(self.data, off)
+        end = self.data.find(b"\x00", start)
+        return self.data[start : end if end >= 0 else start]
+
+    def find_string(self, value: str) -> int | None:
+        """Index of ``value`` in the sorted string table, by binary search; None when absent.
+
+        The table is sorted by UTF-16 code units; for the ASCII names detectors ask about, byte
+        order of the MUTF-8 form is the same order.
+        """
+        target = value.encode("utf-8")
+        lo, hi = 0, self.string_ids_size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._string_bytes(mid) < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.string_ids_size and self._string_bytes(lo) == target:
+            return lo
+        return None
+
+    def strings_with_prefix(self, prefix: str) -> range:
+        """Indices of every string that starts with ``prefix`` (a contiguous run of the table)."""
+        target = prefix.encode("utf-8")
+        lo, hi = 0, self.string_ids_size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._string_bytes(mid) < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        end = lo
+        while end < self.string_ids_size and self._string_bytes(end).startswith(target):
+            end += 1
+        return range(lo, end)
+
+    @cached_property
+    def _strings_by_offset(self) -> tuple[list[int], list[int]]:
+        pairs = sorted((off, i) for i, off in enumerate(self._string_offs))
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def string_index_at(self, offset: int) -> int | None:
+        """Index of the string whose data holds byte ``offset`` (for evidence about a match)."""
+        offsets, indices = self._strings_by_offset
+        pos = bisect.bisect_right(offsets, offset) - 1
+        return indices[pos] if pos >= 0 else None
+
+    def type_name(self, type_idx: int) -> str:
+        """Descriptor of type ``type_idx`` (``Lcom/example/Foo;``)."""
+        if not 0 <= type_idx < self.type_ids_size:
+            raise MalformedAppError(f"{self.name}: type index {type_idx} out of range")
+        return self.string(self._type_strs[type_idx])
+
+    def find_type(self, descriptor: str) -> int | None:
+        """Index of the type with ``descriptor``; type_ids are sorted by string index."""
+        sidx = self.find_string(descriptor)
+        if sidx is None:
+            return None
+        pos = bisect.bisect_left(self._type_strs, sidx)
+        if pos < self.type_ids_size and self._type_strs[pos] == sidx:
+            return pos
+        return None
+
+    # ----------------------------------------------------------------- classes
+    @cached_property
+    def class_defs(self) -> list[tuple[str, str | None, int, int]]:
+        """(descriptor, superclass descriptor, interfaces_off, class_data_off) of defined classes."""
+        words = self._class_words
+        out = []
+        type_name = self.type_name
+        for i in range(0, 8 * self.class_defs_size, 8):
+            sup = words[i + 2]
+            out.append((type_name(words[i]), type_name(sup) if sup != _NO_INDEX else None, words[i + 3], words[i + 6]))
+        return out
+
+    @cached_property
+    def defined_classes(self) -> list[str]:
+        """Descriptors of every class this DEX defines (has a class_def for)."""
+        return [c[0] for c in self.class_defs]
+
+    def interfaces(self, interfaces_off: int) -> list[str]:
+        """Descriptors of a type_list (the interfaces a class implements)."""
+        if not interfaces_off:
+            return []
+        if interfaces_off + 4 > self.size:
+            raise MalformedAppError(f"{self.name}: interface list outside the file")
+        (count,) = struct.unpack_from("<I", self.data, interfaces_off)
+        if interfaces_off + 4 + 2 * count > self.size:
+            raise MalformedAppError(f"{self.name}: interface list outside the file")
+        idxs = struct.unpack_from(f"<{count}H", self.data, interfaces_off + 4)
+        return [self.type_name(i) for i in idxs]
+
+    # ----------------------------------------------------------------- methods and fields
+    def method_ref(self, idx: int) -> tuple[str, str]:
+        """(class descriptor, method name) of method_id ``idx``."""
+        w = self._method_words
+        return self.type_name(w[2 * idx] & 0xFFFF), self.string(w[2 * idx + 1])
+
+    def methods_of_type(self, type_idx: int) -> range:
+        """Indices of method_ids whose class is ``type_idx`` (method_ids are sorted by class)."""
+        w = self._method_words
+        n = self.method_ids_size
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (w[2 * mid] & 0xFFFF) < type_idx:
+                lo = mid + 1
+            else:
+                hi = mid
+        end = lo
+        while end < n and (w[2 * end] & 0xFFFF) == type_idx:
+            end += 1
+        return range(lo, end)
+
+    def find_methods(self, descriptor: str, names: Iterable[str]) -> dict[int, str]:
+        """method_id indices of ``descriptor``'s methods named in ``names`` -> name."""
+        tidx = self.find_type(descriptor)
+        if tidx is None:
+            return {}
+        wanted = set(names)
+        out = {}
+        for m in self.methods_of_type(tidx):
+            name = self.string(self._method_words[2 * m + 1])
+            if name in wanted:
+                out[m] = name
+        return out
+
+    def fields_of_type(self, type_idx: int) -> range:
+        """Indices of field_ids whose class is ``type_idx`` (field_ids are sorted by class)."""
+        w = self._field_words
+        n = self.field_ids_size
+        lo, hi = 0, n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if (w[2 * mid] & 0xFFFF) < type_idx:
+                lo = mid + 1
+            else:
+                hi = mid
+        end = lo
+        while end < n and (w[2 * end] & 0xFFFF) == type_idx:
+            end += 1
+        return range(lo, end)
+
+    def field_ref(self, idx: int) -> tuple[str, str, str]:
+        """(class descriptor, field type descriptor, field name) of field_id ``idx``."""
+        w = self._field_words
+        return (self.type_name(w[2 * idx] & 0xFFFF), self.type_name(w[2 * idx] >> 16), self.string(w[2 * idx + 1]))
+
+    @cached_property
+    def referenced_method_count(self) -> int:
+        return self.method_ids_size
+
+    def iter_method_refs(self) -> Iterator[tuple[str, str]]:
+        """Every method_id as (class descriptor, name); decodes the whole table, so use sparingly."""
+        for i in range(self.method_ids_size):
+            yield self.method_ref(i)
+
+    # ----------------------------------------------------------------- code
+    @cached_property
+    def _code_map(self) -> tuple[list[int], list[tuple[int, int]]]:
+        """Sorted code_item offsets and, for each, (class_def index, method_id index).
+
+        Walks every class_data_item once; needed only when a detector asks *where* a reference is.
+        """
+        data = self.data
+        entries: list[tuple[int, int, int]] = []
+        for ci, (_, _, _, cdo) in enumerate(self.class_defs):
+            if not cdo:
+                continue
+            if cdo >= self.size:
+                raise MalformedAppError(f"{self.name}: class data outside the file")
+            sf, pos = _uleb128(data, cdo)
+            inf, pos = _uleb128(data, pos)
+            dm, pos = _uleb128(data, pos)
+            vm, pos = _uleb128(data, pos)
+            if sf + inf + dm + vm > self.size:
+                raise MalformedAppError(f"{self.name}: class data counts are out of range")
+            for _ in range(2 * (sf + inf)):
+                _, pos = _uleb128(data, pos)
+            for count in (dm, vm):
+                midx = 0
+                for _ in range(count):
+                    diff, pos = _uleb128(data, pos)
+                    midx += diff
+                    _, pos = _uleb128(data, pos)
+                    code_off, pos = _uleb128(data, pos)
+                    if code_off:
+                        entries.append((code_off, ci, midx))
+        entries.sort()
+        return [e[0] for e in entries], [(e[1], e[2]) for e in entries]
+
+    def _site_for(self, offset: int) -> CodeSite | None:
+        """The method whose instruction stream has an instruction starting exactly at ``offset``."""
+        starts, owners = self._code_map
+        pos = bisect.bisect_right(starts, offset) - 1
+        if pos < 0:
+            return None
+        code_off = starts[pos]
+        if code_off + 16 > self.size:
+            return None
+        (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
+        insns = code_off + 16
+        end = insns + 2 * insns_size
+        if not insns <= offset < end or end > self.size:
+            return None
+        if not self._is_instruction_start(insns, end, offset):
+            return None
+        ci, midx = owners[pos]
+        cls = self.class_defs[ci][0]
+        if not 0 <= midx < self.method_ids_size:
+            return None
+        return CodeSite(cls, self.string(self._method_words[2 * midx + 1]), offset)
+
+    def _is_instruction_start(self, start: int, end: int, target: int) -> bool:
+        """Decode from the method's first instruction to see whether one starts at ``target``."""
+        data = self.data
+        pc = start
+        while pc < target:
+            op = data[pc]
+            if op == 0 and pc + 1 < end and data[pc + 1] in (1, 2, 3):
+                kind = data[pc + 1]
+                if pc + 8 > end:
+                    return False
+                if kind == 1:
+                    (size,) = struct.unpack_from("<H", data, pc + 2)
+                    units = size * 2 + 4
+                elif kind == 2:
+                    (size,) = struct.unpack_from("<H", data, pc + 2)
+                    units = size * 4 + 2
+                else:
+                    width, size = struct.unpack_from("<HI", data, pc + 2)
+                    units = (width * size + 1) // 2 + 4
+                pc += 2 * units
+            else:
+                pc += 2 * _WIDTH[op]
+        return pc == target
+
+    def find_sites(
+        self,
+        invoke: Iterable[int] = (),
+        sget: Iterable[int] = (),
+        new_instance: Iterable[int] = (),
+        const_string: Iterable[int] = (),
+    ) -> dict[tuple[str, int], list[CodeSite]]:
+        """Where code references the given table entries, keyed by (kind, index).
+
+        Kinds: ``invoke`` (method_id, any invoke-* and /range form), ``sget`` (field_id, static
+        reads), ``new_instance`` (type_id) and ``const_string`` (string_id). One pass over the
+        image looks for the little-endian index (a C-speed literal search, faster than matching
+        the opcode first); each hit is kept only if the byte before its 16-bit word is an opcode of
+        the right kind and a decode of the enclosing method, from its first instruction, lands on
+        that instruction. After a rejected hit the search resumes one byte later, so a false match
+        can never hide a true one.
+        """
+        kinds: dict[int, set[int]] = {}
+        jumbo: set[int] = set()
+        for kind_ops, indices in (
+            (_KIND_OPS["invoke"], invoke),
+            (_KIND_OPS["sget"], sget),
+            (_KIND_OPS["new_instance"], new_instance),
+            (_KIND_OPS["const_string"], const_string),
+        ):
+            for i in indices:
+                if i > 0xFFFF:
+                    jumbo.add(i)
+                else:
+                    kinds.setdefault(i, set()).update(kind_ops)
+        out: dict[tuple[str, int], list[CodeSite]] = {}
+        data = self.data
+        if kinds:
+            pattern = re.compile(b"(?s)" + b"|".join(re.escape(struct.pack("<H", i)) for i in sorted(kinds)))
+            pos = _HEADER_SIZE + 2
+            while True:
+                m = pattern.search(data, pos, self.size)
+                if m is None:
+                    break
+                at = m.start()
+                idx = data[at] | (data[at + 1] << 8)
+                op = data[at - 2]
+                site = None
+                if not at & 1 and op in kinds[idx]:
+                    site = self._site_for(at - 2)
+                if site is None:
+                    pos = at + 1
+                    continue
+                out.setdefault((_OP_KIND[op], idx), []).append(site)
+                pos = at + 2
+        for i in jumbo:
+            needle = struct.pack("<I", i)
+            pos = _HEADER_SIZE
+            while (at := data.find(needle, pos, self.size)) >= 0:
+                pos = at + 1
+                if not at & 1 and data[at - 2] == _CONST_STRING_JUMBO:
+                    site = self._site_for(at - 2)
+                    if site is not None:
+                        out.setdefault(("const_string", i), []).append(site)
+        return out
+
+    def method_code(self, class_descriptor: str, method_name: str) -> list[bytes]:
+        """Instruction bytes of every method ``method_name`` defined by ``class_descriptor``."""
+        starts, owners = self._code_map
+        out = []
+        for code_off, (ci, midx) in zip(starts, owners, strict=True):
+            if self.class_defs[ci][0] != class_descriptor:
+                continue
+            if self.string(self._method_words[2 * midx + 1]) != method_name:
+                continue
+            (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
+            out.append(self.data[code_off + 16 : code_off + 16 + 2 * insns_size])
+        return out
+
+    def defined_method_names(self, class_descriptor: str) -> set[str]:
+        """Names of the methods a defined class has a body or declaration for."""
+        starts, owners = self._code_map
+        names = set()
+        for _, (ci, midx) in zip(starts, owners, strict=True):
+            if self.class_defs[ci][0] == class_descriptor:
+                names.add(self.string(self._method_words[2 * midx + 1]))
+        return names
+
+    def appended_image(self) -> bytes | None:
+        """A complete DEX image appended after this one's declared end (a packer's hiding place)."""
+        rest = self.data[self.size :]
+        pos = rest.find(DEX_MAGIC_PREFIX)
+        if pos < 0 or len(rest) - pos < _HEADER_SIZE:
+            return None
+        candidate = rest[pos:]
+        (declared,) = struct.unpack_from("<I", candidate, 0x20)
+        if _HEADER_SIZE <= declared <= len(candidate):
+            return candidate[:declared]
+        return None

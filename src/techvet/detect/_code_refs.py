@@ -1,0 +1,87 @@
+"""One pass over the code for every detector.
+
+Each code query costs a scan of every DEX image, so the queries of all rules (capabilities,
+anti-analysis checks, stub-loader APIs, URL strings) are merged into one :class:`Query`, run once
+per app, and the references are filed under what they reference.
+"""
+
+from __future__ import annotations
+
+import re
+
+from techvet.app.code import Query, Reference
+from techvet.app.reader import App
+from techvet.knowledge import Knowledge, Rule
+
+_CACHE_KEY = "code_refs"
+
+
+def _rule_query(rule: Rule) -> Query:
+    m = rule.match
+    return Query(
+        invoke=tuple(m.get("invoke", ())),
+        sget_uri_fields_of=tuple(m.get("sget_uri_fields_of", ())),
+        new_instance=tuple(m.get("new_instance", ())),
+        strings=tuple(m.get("strings", ())),
+        string_prefixes=tuple(m.get("string_prefixes", ())),
+    )
+
+
+def code_rules(kb: Knowledge) -> list[Rule]:
+    """Rules whose match names code (capabilities and anti-analysis checks)."""
+    return [
+        r
+        for r in kb.rules.values()
+        if any(k in r.match for k in ("invoke", "sget_uri_fields_of", "new_instance", "strings", "string_prefixes"))
+    ]
+
+
+def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
+    """Every code reference any detector asks about, keyed by the referenced API, field or string."""
+    cached = app.cache.get(_CACHE_KEY)
+    if isinstance(cached, dict):
+        return cached
+    parts = [_rule_query(r) for r in code_rules(kb)]
+    stub = kb.generic_stub
+    urls = tuple(dict.fromkeys(whole for _, whole, _ in app.code.urls()))
+    merged = Query(
+        invoke=tuple(dict.fromkeys(x for q in parts for x in q.invoke))
+        + tuple(stub.get("loader_apis", ()))
+        + tuple(kb.string_decryption.get("decoders", ())),
+        sget=("Lorg/apache/http/conn/ssl/SSLSocketFactory;->ALLOW_ALL_HOSTNAME_VERIFIER",),
+        sget_uri_fields_of=tuple(dict.fromkeys(x for q in parts for x in q.sget_uri_fields_of)),
+        new_instance=tuple(dict.fromkeys(x for q in parts for x in q.new_instance))
+        + ("Lorg/apache/http/conn/ssl/AllowAllHostnameVerifier;",),
+        strings=tuple(dict.fromkeys(x for q in parts for x in q.strings))
+        + tuple(stub.get("reflective_strings", ()))
+        + urls,
+        string_prefixes=tuple(dict.fromkeys(x for q in parts for x in q.string_prefixes)),
+    )
+    out: dict[str, list[Reference]] = {}
+    for ref in app.code.find(merged):
+        out.setdefault(ref.what, []).append(ref)
+    app.cache[_CACHE_KEY] = out
+    return out
+
+
+def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]]) -> list[Reference]:
+    """The references that satisfy ``rule``'s match."""
+    m = rule.match
+    found: list[Reference] = []
+    for key in (*m.get("invoke", ()), *m.get("strings", ()), *m.get("new_instance", ())):
+        found.extend(refs.get(key, ()))
+    prefixes = tuple(m.get("string_prefixes", ()))
+    uri_owners = tuple(m.get("sget_uri_fields_of", ()))
+    pattern = re.compile(m["string_pattern"]) if "string_pattern" in m else None
+    if prefixes or uri_owners:
+        for what, rs in refs.items():
+            if (
+                prefixes
+                and what.startswith(prefixes)
+                and (pattern is None or pattern.match(what))
+                or uri_owners
+                and "->" in what
+                and what.startswith(uri_owners)
+            ):
+                found.extend(rs)
+    return found

@@ -1,0 +1,54 @@
+"""Helpers shared by detectors: turning code references into evidence."""
+
+from __future__ import annotations
+
+from techvet.app.code import Reference
+from techvet.app.dex import java_name
+from techvet.findings import Evidence, Finding
+from techvet.knowledge import Knowledge, Rule
+
+MAX_EVIDENCE = 8
+
+
+def evidence_from(refs: list[Reference], knowledge: Knowledge, verb: str) -> tuple[Evidence, ...]:
+    """Evidence for code references, one per (class, method, what), the app's own code first."""
+    seen = set()
+    out = []
+    for ref in refs:
+        key = (ref.class_name, ref.method, ref.what)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            Evidence(
+                file=ref.dex,
+                detail=f"{verb} {ref.what}",
+                class_name=java_name(ref.class_name),
+                method=ref.method,
+                sdk=knowledge.sdk_for_class(ref.class_name),
+            )
+        )
+    out.sort(key=lambda e: (e.sdk is not None, e.class_name or "", e.method or ""))
+    return tuple(out[:MAX_EVIDENCE])
+
+
+def finding(
+    rule: Rule,
+    evidence: tuple[Evidence, ...],
+    subject: str | None = None,
+    confidence: str = "certain",
+    title: str | None = None,
+    **extra: object,
+) -> Finding:
+    """A finding for ``rule`` with the rule's own title, severity and references."""
+    return Finding(
+        rule=rule.id,
+        title=title or rule.title,
+        severity=rule.severity,
+        category=rule.category,
+        confidence=confidence,
+        evidence=evidence,
+        subject=subject,
+        refs=rule.refs,
+        extra=dict(extra),
+    )

@@ -1,0 +1,99 @@
+"""Hosts named in the app's code, and which of them are cleartext http:// endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from techvet.app.dex import java_name
+from techvet.app.reader import App
+from techvet.detect._code_refs import references
+from techvet.detect._common import finding
+from techvet.findings import Evidence, Finding
+from techvet.knowledge import Knowledge
+
+_AUTHORITY = re.compile(r"^([a-z][a-z0-9+.-]*)://([^/?#\"'<>\\,;|()\[\]{}^\s]+)(.*)$", re.IGNORECASE)
+_DNS_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
+_XML_IDENTIFIER = re.compile(r"(xmlns(:\w+)?=\"|<!DOCTYPE[^>]*(SYSTEM|PUBLIC)[^>]*\"|\{)$")
+
+
+def host_of(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host, path) of a URL, with userinfo and port dropped and the host lowercased."""
+    m = _AUTHORITY.match(url)
+    if not m:
+        return None
+    authority = m.group(2).rpartition("@")[2]
+    host = authority.lower()
+    if host.startswith("["):
+        return None
+    host = host.split(":", 1)[0].rstrip(".")
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        if not _DNS_NAME.match(host) or host.replace(".", "").isdigit():
+            return None
+    return m.group(1).lower(), host, m.group(3)
+
+
+def _excluded(host: str, path: str, kb: Knowledge) -> bool:
+    cfg = kb.endpoints
+    if host in cfg.get("namespace_hosts", ()) or host in cfg.get("placeholder_hosts", ()):
+        return True
+    prefix = cfg.get("namespace_paths", {}).get(host)
+    if prefix and path.startswith(prefix):
+        return True
+    return any(host == s.lstrip(".") or host.endswith("." + s.lstrip(".")) for s in cfg.get("placeholder_suffixes", ()))
+
+
+def detect(app: App, kb: Knowledge) -> list[Finding]:
+    refs = references(app, kb)
+    hosts: dict[tuple[str, str], list[Evidence]] = {}
+    for url, whole, dex_name in app.code.urls():
+        parsed = host_of(url)
+        if parsed is None:
+            continue
+        scheme, host, path = parsed
+        start = whole.find(url)
+        if start > 0 and _XML_IDENTIFIER.search(whole[:start]):
+            continue
+        if _excluded(host, path, kb):
+            continue
+        kind = "cleartext" if scheme == "http" else "named"
+        holders = refs.get(whole, [])
+        bucket = hosts.setdefault((kind, host), [])
+        if len(bucket) >= 4:
+            continue
+        if holders:
+            for ref in holders[:2]:
+                bucket.append(
+                    Evidence(
+                        ref.dex,
+                        f"string {url[:200]}",
+                        class_name=java_name(ref.class_name),
+                        method=ref.method,
+                        sdk=kb.sdk_for_class(ref.class_name),
+                    )
+                )
+        else:
+            bucket.append(Evidence(dex_name, f"string {url[:200]}"))
+    out = []
+    cleartext, named = kb.rules["TV401"], kb.rules["TV402"]
+    for (kind, host), evidence in sorted(hosts.items()):
+        if kind == "cleartext":
+            out.append(
+                finding(
+                    cleartext,
+                    tuple(evidence),
+                    subject=host,
+                    title=f"Cleartext endpoint http://{host}",
+                    host=host,
+                    cleartext=True,
+                )
+            )
+    cleartext_hosts = {h for k, h in hosts if k == "cleartext"}
+    for (kind, host), evidence in sorted(hosts.items()):
+        if kind == "named" and host not in cleartext_hosts:
+            out.append(
+                finding(named, tuple(evidence), subject=host, title=f"Names host {host}", host=host, cleartext=False)
+            )
+    return out

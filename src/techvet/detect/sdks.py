@@ -1,0 +1,102 @@
+"""Embedded SDKs: defined classes under a catalogue prefix, on whole package segments.
+
+The app's own namespace (its manifest package and the packages of its launcher activities) is not
+an SDK when it is a strict sub-package of an SDK prefix: the Weibo SDK's demo app
+``com.sina.weibo.sdk.demo`` is the app, and the SDK next to it is still found. Classes that are only
+referenced, not defined, never count.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from techvet.app.dex import java_name
+from techvet.app.reader import App
+from techvet.detect._common import finding
+from techvet.findings import Evidence, Finding
+from techvet.knowledge import Knowledge
+
+
+def own_namespaces(app: App) -> list[str]:
+    """Java packages that belong to the app itself."""
+    if app.manifest is None:
+        return []
+    spaces = [app.manifest.package]
+    for activity in app.manifest.launcher_activities:
+        spaces.append(activity.rpartition(".")[0])
+    return [s for s in dict.fromkeys(spaces) if s]
+
+
+def _is_under(package: str, namespace: str) -> bool:
+    return package == namespace or package.startswith(namespace + ".")
+
+
+def detect(app: App, kb: Knowledge) -> list[Finding]:
+    own = own_namespaces(app)
+    counts: Counter[str] = Counter()
+    example: dict[str, tuple[str, str]] = {}
+    packages: dict[str, tuple[str | None, str | None]] = {}  # package -> (sdk, matched prefix)
+    for descriptor, (dex, _, _) in app.code.classes.items():
+        package = descriptor[1:].rsplit("/", 1)[0].replace("/", ".") if "/" in descriptor else ""
+        hit = packages.get(package)
+        if hit is None:
+            hit = (None, None)
+            probe = package
+            while probe:
+                sdk_id = kb.sdk_by_prefix.get(probe)
+                if sdk_id is not None:
+                    hit = (sdk_id, probe)
+                    break
+                probe = probe.rpartition(".")[0]
+            packages[package] = hit
+        sdk_id, prefix = hit
+        if sdk_id is None or prefix is None:
+            continue
+        if any(ns != prefix and _is_under(ns, prefix) and _is_under(package, ns) for ns in own):
+            continue
+        counts[sdk_id] += 1
+        example.setdefault(sdk_id, (dex.name, descriptor))
+    out = []
+    rule = kb.rules["TV301"]
+    for sdk_id, n in sorted(counts.items()):
+        sdk = kb.sdks[sdk_id]
+        dex_name, descriptor = example[sdk_id]
+        ev = Evidence(
+            dex_name, f"{n} classes under {', '.join(sdk.prefixes)}", class_name=java_name(descriptor), sdk=sdk_id
+        )
+        out.append(
+            finding(
+                rule,
+                (ev,),
+                subject=sdk_id,
+                title=f"Embeds {sdk.name}",
+                confidence="certain" if n >= 10 else "firm",
+                vendor=sdk.vendor,
+                vendor_country=sdk.country,
+                sdk_category=sdk.category,
+                collects=list(sdk.collects),
+                does=list(sdk.does),
+                domains=list(sdk.domains),
+                classes=n,
+                catalogue=sdk.source,
+            )
+        )
+    lib_rule = kb.rules["TV302"]
+    found = set(counts)
+    for sdk in kb.sdks.values():
+        if not sdk.native_libs or sdk.id in found:
+            continue
+        libs = [lib for lib in app.native_libraries if lib.name in sdk.native_libs]
+        if libs:
+            out.append(
+                finding(
+                    lib_rule,
+                    tuple(Evidence(lib.path, "native library", sdk=sdk.id) for lib in libs[:4]),
+                    subject=sdk.id,
+                    title=f"Ships {sdk.name} native code",
+                    confidence="firm",
+                    vendor=sdk.vendor,
+                    vendor_country=sdk.country,
+                )
+            )
+    return out

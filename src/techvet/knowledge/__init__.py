@@ -1,0 +1,264 @@
+"""techvet's knowledge: SDK catalogue, behaviour rules, packer signatures, rule texts.
+
+All of it is data under ``data/`` (YAML and JSON, each file with ``source`` and ``as_of``), loaded
+once per process by :func:`load` and validated on load: a bad file raises :class:`KnowledgeError`
+naming the file and the entry. ``TECHVET_KNOWLEDGE_DIR`` points at another folder with the same
+file names (for testing new rules without reinstalling).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from techvet.errors import KnowledgeError
+from techvet.findings import Severity
+
+DATA_DIR = Path(__file__).with_name("data")
+_RULE_ID = re.compile(r"^TV[1-7]\d\d$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's identity and the text ``techvet explain`` prints."""
+
+    id: str
+    name: str
+    title: str
+    severity: Severity
+    category: str
+    what: str
+    why: str
+    refs: tuple[str, ...]
+    source: str
+    as_of: str
+    match: dict[str, Any] = field(default_factory=dict)
+    capability: str | None = None
+
+
+@dataclass(frozen=True)
+class Sdk:
+    id: str
+    name: str
+    vendor: str | None
+    country: str | None
+    category: str
+    prefixes: tuple[str, ...]
+    domains: tuple[str, ...] = ()
+    collects: tuple[str, ...] = ()
+    does: tuple[str, ...] = ()
+    native_libs: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Packer:
+    id: str
+    name: str
+    vendor: str
+    country: str | None
+    files: tuple[re.Pattern[str], ...]
+    classes: tuple[str, ...]
+    application: tuple[str, ...]
+    renamed_class_traits: dict[str, re.Pattern[str]]
+    min_traits: int
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    rules: dict[str, Rule]
+    sdks: dict[str, Sdk]
+    sdk_by_prefix: dict[str, str]  # dotted package -> sdk id
+    packers: tuple[Packer, ...]
+    generic_stub: dict[str, Any]
+    string_decryption: dict[str, Any]
+    checks: tuple[Rule, ...]
+    endpoints: dict[str, Any]
+    sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
+
+    def sdk_for_class(self, descriptor: str) -> str | None:
+        """The SDK whose prefix covers class ``descriptor`` (longest prefix wins), or None."""
+        package = descriptor[1:].rsplit("/", 1)[0].replace("/", ".") if descriptor.startswith("L") else descriptor
+        while package:
+            sdk = self.sdk_by_prefix.get(package)
+            if sdk is not None:
+                return sdk
+            package = package.rpartition(".")[0]
+        return None
+
+
+def _read(directory: Path, name: str) -> dict[str, Any]:
+    path = directory / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KnowledgeError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        if name.endswith(".json"):
+            doc = json.loads(text)
+        else:
+            import yaml
+
+            doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception as exc:  # noqa: BLE001 - both parsers raise their own error trees
+        raise KnowledgeError(f"{path}: not valid {'JSON' if name.endswith('.json') else 'YAML'} ({exc})") from None
+    if not isinstance(doc, dict) or not doc.get("source") or not doc.get("as_of"):
+        raise KnowledgeError(f"{path}: every knowledge file needs 'source' and 'as_of'")
+    return doc
+
+
+def _rule(entry: dict[str, Any], category: str, doc: dict[str, Any], fname: str) -> Rule:
+    try:
+        rid = entry["id"]
+        if not _RULE_ID.match(rid):
+            raise KnowledgeError(f"{fname}: rule id {rid!r} is not of the form TV<area><nn>")
+        return Rule(
+            id=rid,
+            name=entry["name"],
+            title=entry["title"],
+            severity=Severity.parse(entry["severity"]),
+            category=entry.get("category", category),
+            what=entry["what"],
+            why=entry["why"],
+            refs=tuple(entry.get("refs", ())),
+            source=doc["source"],
+            as_of=str(doc["as_of"]),
+            match=entry.get("match", {}),
+            capability=entry.get("capability"),
+        )
+    except KeyError as exc:
+        raise KnowledgeError(f"{fname}: rule {entry.get('id', '?')} lacks {exc}") from None
+    except ValueError as exc:
+        raise KnowledgeError(f"{fname}: rule {entry.get('id', '?')}: {exc}") from None
+
+
+def _load(directory: Path) -> Knowledge:
+    rules: dict[str, Rule] = {}
+    sources: dict[str, tuple[str, str]] = {}
+
+    def add(rule: Rule, fname: str) -> None:
+        if rule.id in rules:
+            raise KnowledgeError(f"{fname}: rule id {rule.id} is defined twice")
+        rules[rule.id] = rule
+
+    docs = {}
+    for fname, category in (
+        ("capabilities.yaml", "capability"),
+        ("manifest.yaml", "manifest"),
+        ("endpoints.yaml", "destination"),
+        ("sdk_rules.yaml", "sdk"),
+        ("antianalysis.yaml", "anti-analysis"),
+    ):
+        doc = _read(directory, fname)
+        docs[fname] = doc
+        sources[fname] = (doc["source"], str(doc["as_of"]))
+        for entry in doc.get("rules", []):
+            add(_rule(entry, category, doc, fname), fname)
+    anti = docs["antianalysis.yaml"]
+    checks = []
+    for entry in anti.get("checks", []):
+        rule = _rule(
+            {**entry, "match": {k: entry[k] for k in ("strings", "invoke") if k in entry}},
+            "anti-analysis",
+            anti,
+            "antianalysis.yaml",
+        )
+        add(rule, "antianalysis.yaml")
+        checks.append(rule)
+    packers = []
+    for p in anti.get("packers", []):
+        try:
+            packers.append(
+                Packer(
+                    id=p["id"],
+                    name=p["name"],
+                    vendor=p.get("vendor", ""),
+                    country=p.get("country"),
+                    files=tuple(re.compile(f) for f in p.get("files", [])),
+                    classes=tuple(p.get("classes", [])),
+                    application=tuple(p.get("application", [])),
+                    renamed_class_traits={k: re.compile(v) for k, v in p.get("renamed_class_traits", {}).items()},
+                    min_traits=int(p.get("min_traits", 0)),
+                )
+            )
+        except (KeyError, re.error) as exc:
+            raise KnowledgeError(f"antianalysis.yaml: packer {p.get('id', '?')}: {exc}") from None
+
+    sdks: dict[str, Sdk] = {}
+    by_prefix: dict[str, str] = {}
+    curated = _read(directory, "sdks.yaml")
+    sources["sdks.yaml"] = (curated["source"], str(curated["as_of"]))
+    for s in curated.get("sdks", []):
+        try:
+            sdk = Sdk(
+                id=s["id"],
+                name=s["name"],
+                vendor=s.get("vendor"),
+                country=s.get("country"),
+                category=s.get("category", "other"),
+                prefixes=tuple(s["prefixes"]),
+                domains=tuple(s.get("domains", ())),
+                collects=tuple(s.get("collects", ())),
+                does=tuple(s.get("does", ())),
+                native_libs=tuple(s.get("native_libs", ())),
+                source=curated["source"],
+            )
+        except KeyError as exc:
+            raise KnowledgeError(f"sdks.yaml: SDK {s.get('id', '?')} lacks {exc}") from None
+        if sdk.id in sdks:
+            raise KnowledgeError(f"sdks.yaml: SDK id {sdk.id} is defined twice")
+        sdks[sdk.id] = sdk
+        for prefix in sdk.prefixes:
+            by_prefix.setdefault(prefix, sdk.id)
+    exodus = _read(directory, "exodus_trackers.json")
+    sources["exodus_trackers.json"] = (exodus["source"], str(exodus["as_of"]))
+    curated_prefixes = tuple(by_prefix)
+    for t in exodus.get("trackers", []):
+        # A tracker prefix inside a curated SDK's package is the curated SDK (more facts, same code).
+        fresh = [
+            p
+            for p in t.get("prefixes", [])
+            if p not in by_prefix and not any(p.startswith(c + ".") for c in curated_prefixes)
+        ]
+        if not fresh:
+            continue
+        categories = t.get("categories") or ["other"]
+        sdk = Sdk(
+            id=t["id"],
+            name=t["name"],
+            vendor=None,
+            country=None,
+            category=str(categories[0]).lower(),
+            prefixes=tuple(fresh),
+            source="Exodus Privacy (ODbL)",
+        )
+        sdks[sdk.id] = sdk
+        for prefix in fresh:
+            by_prefix.setdefault(prefix, sdk.id)
+    endpoints = docs["endpoints.yaml"]
+    return Knowledge(
+        rules=dict(sorted(rules.items())),
+        sdks=sdks,
+        sdk_by_prefix=by_prefix,
+        packers=tuple(packers),
+        generic_stub=anti.get("generic_stub", {}),
+        string_decryption=anti.get("string_decryption", {}),
+        checks=tuple(checks),
+        endpoints=endpoints,
+        sources=sources,
+    )
+
+
+@lru_cache(maxsize=4)
+def load(directory: str | None = None) -> Knowledge:
+    """The knowledge base, loaded once per process (``TECHVET_KNOWLEDGE_DIR`` overrides the folder)."""
+    chosen = directory or os.environ.get("TECHVET_KNOWLEDGE_DIR") or str(DATA_DIR)
+    return _load(Path(chosen))
+
+
+__all__ = ["DATA_DIR", "Knowledge", "Packer", "Rule", "Sdk", "load"]

@@ -1,0 +1,93 @@
+"""Terminal report: the summary first, then findings by severity; evidence with ``verbose``."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from techvet.findings import Severity
+from techvet.scan import ScanResult
+
+_STYLE = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+
+
+def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
+    console = Console(
+        file=out,
+        no_color=color is False,
+        force_terminal=color,
+        highlight=False,
+        width=120 if not out.isatty() else None,
+    )
+    e = escape
+    if result.app is None:
+        console.print(f"[red]error[/] {e(result.path)}: {e('; '.join(result.errors))}")
+        return
+    app = result.app
+    m = app.manifest
+    title = f"{m.label or '?'}  ({m.package} {m.version_name or ''})" if m else app.path
+    console.print(f"[bold]{e(title)}[/]")
+    console.print(f"  file     {e(app.path)}  sha256 {app.sha256[:16]}…  {app.size:,} bytes")
+    if m:
+        console.print(
+            f"  sdk      min {m.min_sdk if m.min_sdk is not None else 'unset'}, "
+            f"target {m.target_sdk if m.target_sdk is not None else 'unset'}"
+        )
+    for cert in app.certificates[:2]:
+        console.print(f"  signer   {e(cert.subject)} ({', '.join(cert.schemes)}, sha256 {cert.sha256[:16]}…)")
+    counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
+    summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)
+    console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")
+    sdk_findings = [f for f in result.findings if f.rule == "TV301"]
+    if sdk_findings:
+        console.print("\n[bold]Embedded SDKs[/]")
+        table = Table(box=None, show_header=True, pad_edge=False)
+        for col in ("SDK", "vendor", "country", "category", "collects / does"):
+            table.add_column(col)
+        for f in sdk_findings:
+            x = f.extra
+            table.add_row(
+                e(f.title.removeprefix("Embeds ")),
+                e(str(x.get("vendor") or "-")),
+                e(str(x.get("vendor_country") or "-")),
+                e(str(x.get("sdk_category") or "-")),
+                e(", ".join([*x.get("collects", []), *x.get("does", [])]) or "-"),
+            )
+        console.print(table)
+    caps = [f for f in result.findings if "capability" in f.extra]
+    if caps:
+        console.print("\n[bold]What it can do[/]")
+        for f in caps:
+            holders = ["app code"] if f.extra.get("in_app_code") else []
+            holders.extend(f.extra.get("in_sdks", []))
+            console.print(
+                f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}  [dim]({e(', '.join(holders))})[/]"
+            )
+    others = [f for f in result.findings if f.rule != "TV301" and "capability" not in f.extra]
+    if others:
+        console.print("\n[bold]Findings[/]")
+        for f in others:
+            console.print(f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}")
+    if verbose:
+        console.print("\n[bold]Evidence[/]")
+        for f in result.findings:
+            console.print(f"  {f.rule} {e(f.title)}")
+            for ev in f.evidence:
+                where = ev.file
+                if ev.class_name:
+                    where += f" {ev.class_name}" + (f".{ev.method}" if ev.method else "")
+                sdk = f" [dim][{e(ev.sdk)}][/]" if ev.sdk else ""
+                console.print(f"      {e(where)}: {e(ev.detail)}{sdk}")
+    elif result.findings:
+        console.print("\n[dim]-v shows the evidence for every finding.[/]")
+    for err in result.errors:
+        console.print(f"[red]detector error[/] {e(err)}")

@@ -1,0 +1,176 @@
+"""Scan apps: read, run every detector, collect findings into a :class:`ScanResult`.
+
+``scan(path)`` is the library entry point (usable from a notebook); ``iter_scan`` walks a folder
+and yields one result per app, recording an unreadable file as an error result and going on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from techvet import __version__
+from techvet.app.reader import APP_SUFFIXES, App, read_app
+from techvet.errors import InputError
+from techvet.findings import Finding, Severity
+from techvet.knowledge import Knowledge, load
+
+
+@dataclass
+class ScanResult:
+    """One app's scan: identity, facts worth showing, findings, and any detector errors."""
+
+    path: str
+    app: App | None
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # detector errors or the read error
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.app is not None
+
+    @property
+    def max_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    def by_rule(self, rule: str) -> list[Finding]:
+        return [f for f in self.findings if f.rule == rule]
+
+    @property
+    def sdks(self) -> list[str]:
+        return [f.subject for f in self.findings if f.rule == "TV301" and f.subject]
+
+    @property
+    def capabilities(self) -> list[str]:
+        return sorted({str(f.extra["capability"]) for f in self.findings if "capability" in f.extra})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape (docs/json-schema.json)."""
+        app = self.app
+        out: dict[str, Any] = {
+            "techvet_version": __version__,
+            "path": self.path,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 4),
+            "errors": list(self.errors),
+        }
+        if app is None:
+            return out
+        m = app.manifest
+        out["app"] = {
+            "sha256": app.sha256,
+            "size": app.size,
+            "package": m.package if m else None,
+            "version_name": m.version_name if m else None,
+            "version_code": m.version_code if m else None,
+            "label": m.label if m else None,
+            "min_sdk": m.min_sdk if m else None,
+            "target_sdk": m.target_sdk if m else None,
+            "splits": app.splits,
+            "notes": app.notes,
+        }
+        out["manifest"] = (
+            None
+            if m is None
+            else {
+                "permissions": list(m.permissions),
+                "application_class": m.application_class,
+                "debuggable": m.debuggable,
+                "allow_backup": m.allow_backup,
+                "uses_cleartext_traffic": m.uses_cleartext_traffic,
+                "network_security_config": m.network_security_config,
+                "network_security_config_xml": app.network_security_config,
+                "components": [
+                    {
+                        "kind": c.kind,
+                        "name": c.name,
+                        "exported": c.exported,
+                        "permission": c.permission,
+                        "intent_filters": [
+                            {"actions": list(f.actions), "categories": list(f.categories), "data": list(f.data)}
+                            for f in c.intent_filters
+                        ],
+                    }
+                    for c in m.components
+                ],
+            }
+        )
+        out["certificates"] = [
+            {
+                "subject": c.subject,
+                "issuer": c.issuer,
+                "sha256": c.sha256,
+                "not_before": c.not_before,
+                "not_after": c.not_after,
+                "schemes": list(c.schemes),
+            }
+            for c in app.certificates
+        ]
+        out["code"] = {
+            "dex": [{"name": d.name, "size": d.size, "classes": d.class_defs_size} for d in app.code.dexes],
+            "native_libraries": [{"name": lib.name, "abi": lib.abi, "path": lib.path} for lib in app.native_libraries],
+            "assets": len(app.assets),
+        }
+        out["sdks"] = self.sdks
+        out["capabilities"] = self.capabilities
+        out["findings"] = [f.to_dict() for f in self.findings]
+        return out
+
+
+def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
+    """Run every registered detector on an already read app."""
+    from techvet.detect import DETECTORS
+
+    kb = knowledge or load()
+    result = ScanResult(app.path, app)
+    for name, detector in DETECTORS.items():
+        try:
+            result.findings.extend(detector(app, kb))
+        except InputError as exc:  # damage found only when a detector looked deeper
+            result.errors.append(f"detector {name}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the scan
+            result.errors.append(f"detector {name} failed: {type(exc).__name__}: {exc}")
+    result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
+    return result
+
+
+def scan(path: str | os.PathLike[str], knowledge: Knowledge | None = None) -> ScanResult:
+    """Read and scan one app file. Raises :class:`techvet.errors.InputError` for bad input."""
+    started = time.perf_counter()
+    app = read_app(path)
+    result = scan_app(app, knowledge)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def find_apps(directory: str | os.PathLike[str]) -> list[str]:
+    """App files below ``directory`` (recursive, sorted), by suffix."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(APP_SUFFIXES):
+                found.append(str(Path(root) / name))
+    return found
+
+
+def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[ScanResult]:
+    """Scan each path (folders expanded); an unreadable app yields a result with ``ok`` False."""
+    kb = knowledge or load()
+    for path in paths:
+        targets = find_apps(path) if os.path.isdir(path) else [path]
+        for target in targets:
+            started = time.perf_counter()
+            try:
+                result = scan(target, kb)
+            except InputError as exc:
+                result = ScanResult(target, None, errors=[str(exc)])
+            except MemoryError:
+                result = ScanResult(target, None, errors=[f"{target}: out of memory while reading"])
+            result.seconds = time.perf_counter() - started
+            yield result

@@ -1,0 +1,25 @@
+"""Shared fixtures: the committed fixture apps and the optional real-app corpus."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "apps"
+CORPUS = Path(os.environ.get("TECHVET_CORPUS", Path.home() / ".cache" / "techvet-corpus"))
+TRUTH = Path(os.environ.get("TECHVET_TRUTH", Path(__file__).resolve().parents[2] / "shared" / "corpus" / "TRUTH.tsv"))
+
+
+def fixture_app(name: str) -> Path:
+    path = FIXTURES / name
+    assert path.exists(), f"fixture {path} missing: run tests/fixtures/build.sh"
+    return path
+
+
+def corpus_present() -> bool:
+    return CORPUS.is_dir() and any(CORPUS.glob("*.apk")) and TRUTH.is_file()
+
+
+needs_corpus = pytest.mark.skipif(not corpus_present(), reason=f"real-app corpus not present in {CORPUS}")

@@ -1,0 +1,95 @@
+"""Hostile input: one clear line, a non-zero exit, bounded time and memory, never a traceback."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import techvet
+from techvet.app.axml import parse_axml
+from techvet.app.dex import Dex
+from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
+from tests.conftest import fixture_app
+from tests.hostile_inputs import axml_nested, build_all, dex_with_absurd_counts
+
+EXPECTED_ERROR = {
+    "zero-byte": NotAnAppError,
+    "truncated": InputError,
+    "non-zip": NotAnAppError,
+    "zip-bomb": LimitExceededError,
+    "absurd-dex": MalformedAppError,
+    "deep-manifest": LimitExceededError,
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_all(tmp_path_factory.mktemp("hostile"))
+
+
+def _run_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    started = time.perf_counter()
+    code = "import resource, sys; from techvet.cli import main; sys.argv = ['techvet', *sys.argv[1:]]; main()"
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    return proc, elapsed, peak
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_ERROR))
+def test_cli_gives_one_line_and_exit_2(hostile: dict[str, Path], name: str) -> None:
+    proc, elapsed, peak_mib = _run_cli("scan", str(hostile[name]))
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("techvet: "), proc.stderr
+    assert elapsed < 20
+    assert peak_mib < 400
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_ERROR))
+def test_library_raises_typed_error(hostile: dict[str, Path], name: str) -> None:
+    with pytest.raises(EXPECTED_ERROR[name]):
+        techvet.scan(hostile[name])
+
+
+def test_zip_slip_names_are_only_strings(hostile: dict[str, Path], tmp_path: Path) -> None:
+    target = Path("/tmp/techvet-zip-slip.dex")
+    target.unlink(missing_ok=True)
+    result = techvet.scan(hostile["zip-slip"])
+    assert not target.exists()
+    assert result.app is not None
+    assert any(e.startswith("../../") for e in result.app.entries)
+    assert any("string_ids table" in n for n in result.app.notes)
+
+
+def test_absurd_dex_counts_are_refused_without_allocating() -> None:
+    with pytest.raises(MalformedAppError, match="outside the file"):
+        Dex(dex_with_absurd_counts())
+
+
+def test_deep_xml_is_refused() -> None:
+    with pytest.raises(LimitExceededError, match="deeper than"):
+        parse_axml(axml_nested(10_000))
+    assert parse_axml(axml_nested(50)).tag == "a"
+
+
+def test_directory_scan_reports_bad_files_and_goes_on(hostile: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.apk").write_bytes(fixture_app("clean_app.apk").read_bytes())
+    (folder / "bad.apk").write_bytes(hostile["non-zip"].read_bytes())
+    proc, _, _ = _run_cli("scan", str(folder), "--format", "json")
+    assert proc.returncode == 2
+    assert len(proc.stdout.strip().splitlines()) == 1  # the good app's JSON line
+    assert "bad.apk" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_file() -> None:
+    proc, _, _ = _run_cli("scan", "/nonexistent/app.apk")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
