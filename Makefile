@@ -27,12 +27,16 @@ test: $(BIN)/techvet
 eval: $(BIN)/techvet
 	$(BIN)/python tools/eval_corpus.py --corpus $(CORPUS) --truth $(TRUTH)
 
-$(VENV)/.bench: $(BIN)/techvet
-	$(BIN)/pip install --quiet -e '.[bench]'
+# Peers whose pinned dependencies conflict get one virtual environment each.
+BENCH_VENVS := .venv-bench
+$(BENCH_VENVS)/.ready: $(BIN)/techvet
+	$(PYTHON) -m venv $(BENCH_VENVS)/androguard && $(BENCH_VENVS)/androguard/bin/pip install --quiet androguard==4.1.4
+	$(PYTHON) -m venv $(BENCH_VENVS)/exodus && $(BENCH_VENVS)/exodus/bin/pip install --quiet exodus-core==1.3.15
+	$(PYTHON) -m venv $(BENCH_VENVS)/apkid && $(BENCH_VENVS)/apkid/bin/pip install --quiet apkid==3.2.0
 	@touch $@
 
-bench: $(VENV)/.bench
+bench: $(BENCH_VENVS)/.ready
 	$(BIN)/python bench/scan.py --corpus $(CORPUS)
 
 clean:
-	rm -rf $(VENV) demo-report.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

@@ -97,6 +97,48 @@ class CodeIndex:
                 out.setdefault(chain[-1], []).append(cls)
         return out
 
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """Superclass descriptor -> app-defined classes that extend it directly."""
+        out: dict[str, list[str]] = {}
+        for cls, (_, sup, _) in self.classes.items():
+            if sup is not None:
+                out.setdefault(sup, []).append(cls)
+        return out
+
+    def implementers(self, interfaces: Iterable[str], superclasses: Iterable[str] = ()) -> list[str]:
+        """App-defined classes that implement any of ``interfaces`` or extend any of ``superclasses``.
+
+        Inheritance counts: through app interfaces that extend a wanted interface, and through
+        subclasses. Interface lists are compared as type indices, so only matching classes' names
+        are decoded.
+        """
+        wanted = set(interfaces)
+        roots: set[str] = set(superclasses)
+        while True:
+            new: set[str] = set()
+            for dex in self.dexes:
+                idxs = {t for t in (dex.find_type(name) for name in wanted) if t is not None}
+                if idxs:
+                    new.update(dex.classes_listing_interfaces(idxs))
+            new -= roots
+            if not new:
+                break
+            roots |= new
+            wanted |= new  # an app interface that extends a wanted one is wanted too
+        found: list[str] = []
+        todo = list(roots)
+        seen = set(todo)
+        while todo:
+            cls = todo.pop()
+            if cls in self.classes:
+                found.append(cls)
+            for child in self._children.get(cls, ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
+        return sorted(found)
+
     def _subclasses_of(self, framework_class: str) -> list[str]:
         """App-defined classes whose ancestry reaches ``framework_class``."""
         return self._descendants.get(framework_class, [])
@@ -183,14 +225,15 @@ class CodeIndex:
     def urls(self) -> list[tuple[str, str, str]]:
         """Every URL-looking substring of every DEX string table: (url, whole string, DEX name).
 
-        One regular-expression pass over the raw image finds them (strings are NUL-terminated
-        MUTF-8, so a match never spans two strings); only the strings that hold a match are decoded.
+        One regular-expression pass over the string data section finds them (strings are
+        NUL-terminated MUTF-8, so a match never spans two strings); only the strings that hold a
+        match are decoded.
         """
         out = []
         for dex in self.dexes:
-            for m in _URL.finditer(dex.data, 0, dex.size):
-                sidx = dex.string_index_at(m.start())
-                whole = dex.string(sidx) if sidx is not None else m.group().decode("utf-8", "replace")
+            lo, hi = dex.string_data_span
+            for m in _URL.finditer(dex.data, lo, hi):
+                whole = dex.string_containing(m.start())
                 out.append((m.group().decode("utf-8", "replace"), whole, dex.name))
         return out
 

@@ -16,11 +16,11 @@ absurd counts is refused with :class:`MalformedAppError` instead of allocating o
 from __future__ import annotations
 
 import bisect
-import re
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate
 
 from techvet.errors import MalformedAppError
 
@@ -97,6 +97,20 @@ class CodeSite:
     class_name: str
     method_name: str
     offset: int
+
+
+@dataclass(slots=True)
+class _CodeMap:
+    """Method bodies of one DEX: ``code_offsets``/``owners``/``method_idxs`` in class_data order,
+    ``ranges`` (class_def index -> slice of those lists), and ``sorted_offsets`` with ``order``
+    (index into the lists) for finding the method that holds a byte offset."""
+
+    sorted_offsets: list[int]
+    order: list[int]
+    code_offsets: list[int]
+    ranges: dict[int, tuple[int, int]]
+    owners: list[int] = field(default_factory=list)
+    method_idxs: list[int] = field(default_factory=list)
 
 
 def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
@@ -247,15 +261,28 @@ class Dex:
         return range(lo, end)
 
     @cached_property
-    def _strings_by_offset(self) -> tuple[list[int], list[int]]:
-        pairs = sorted((off, i) for i, off in enumerate(self._string_offs))
-        return [p[0] for p in pairs], [p[1] for p in pairs]
+    def string_data_span(self) -> tuple[int, int]:
+        """(start, end) of the string data section: where every string's bytes lie."""
+        if not self.string_ids_size:
+            return 0, 0
+        start = min(self._string_offs)
+        return start, self._section_end(start)
 
-    def string_index_at(self, offset: int) -> int | None:
-        """Index of the string whose data holds byte ``offset`` (for evidence about a match)."""
-        offsets, indices = self._strings_by_offset
-        pos = bisect.bisect_right(offsets, offset) - 1
-        return indices[pos] if pos >= 0 else None
+    def string_containing(self, offset: int) -> str:
+        """The whole string whose bytes include ``offset`` (inside the string data section).
+
+        Strings are stored as a LEB128 length, MUTF-8 bytes with no NUL, and a NUL; so the string
+        starts after the previous NUL and its length prefix.
+        """
+        data = self.data
+        lo, _ = self.string_data_span
+        pos = data.rfind(b"\x00", lo, offset) + 1 if offset > lo else lo
+        pos = max(pos, lo)
+        while pos < offset and data[pos] & 0x80:
+            pos += 1
+        pos += 1
+        end = data.find(b"\x00", offset)
+        return data[pos : end if end >= 0 else offset].decode("utf-8", "replace")
 
     def type_name(self, type_idx: int) -> str:
         """Descriptor of type ``type_idx`` (``Lcom/example/Foo;``)."""
@@ -289,6 +316,22 @@ class Dex:
     def defined_classes(self) -> list[str]:
         """Descriptors of every class this DEX defines (has a class_def for)."""
         return [c[0] for c in self.class_defs]
+
+    def classes_listing_interfaces(self, type_indices: set[int]) -> list[str]:
+        """Descriptors of defined classes whose own interface list names one of ``type_indices``."""
+        words = self._class_words
+        data = self.data
+        out = []
+        for i in range(0, 8 * self.class_defs_size, 8):
+            off = words[i + 3]
+            if not off or off + 4 > self.size:
+                continue
+            (count,) = struct.unpack_from("<I", data, off)
+            if off + 4 + 2 * count > self.size:
+                continue
+            if not type_indices.isdisjoint(struct.unpack_from(f"<{count}H", data, off + 4)):
+                out.append(self.type_name(words[i]))
+        return out
 
     def interfaces(self, interfaces_off: int) -> list[str]:
         """Descriptors of a type_list (the interfaces a class implements)."""
@@ -369,45 +412,92 @@ class Dex:
 
     # ----------------------------------------------------------------- code
     @cached_property
-    def _code_map(self) -> tuple[list[int], list[tuple[int, int]]]:
-        """Sorted code_item offsets and, for each, (class_def index, method_id index).
+    def _code_map(self) -> _CodeMap:
+        """Where every method body is, and whose it is.
 
-        Walks every class_data_item once; needed only when a detector asks *where* a reference is.
+        Needed only when a detector asks *where* a reference is. The class_data section is a
+        run of LEB128 numbers; decoding them one by one in Python costs tens of milliseconds per
+        app, so every number in the section is decoded at once with numpy (a LEB128 ends at the
+        first byte below 0x80), and only the per-class walk over the decoded list stays in Python,
+        with list slices rather than a loop per method.
         """
-        data = self.data
-        entries: list[tuple[int, int, int]] = []
-        for ci, (_, _, _, cdo) in enumerate(self.class_defs):
-            if not cdo:
-                continue
-            if cdo >= self.size:
-                raise MalformedAppError(f"{self.name}: class data outside the file")
-            sf, pos = _uleb128(data, cdo)
-            inf, pos = _uleb128(data, pos)
-            dm, pos = _uleb128(data, pos)
-            vm, pos = _uleb128(data, pos)
-            if sf + inf + dm + vm > self.size:
-                raise MalformedAppError(f"{self.name}: class data counts are out of range")
-            for _ in range(2 * (sf + inf)):
-                _, pos = _uleb128(data, pos)
+        import numpy as np
+
+        class_data = np.frombuffer(self._class_words, dtype=np.uint32).reshape(-1, 8)[:, 6]
+        with_data = np.flatnonzero(class_data)
+        empty = _CodeMap([], [], [], {})
+        if not len(with_data):
+            return empty
+        cdos = class_data[with_data].astype(np.int64)
+        lo = int(cdos.min())
+        hi = self._section_end(lo)
+        if lo >= hi or int(cdos.max()) >= hi:
+            raise MalformedAppError(f"{self.name}: class data outside its section")
+        raw = np.frombuffer(self.data, dtype=np.uint8, count=hi - lo, offset=lo)
+        ends = np.flatnonzero(raw < 0x80)
+        if not len(ends):
+            raise MalformedAppError(f"{self.name}: truncated class data")
+        starts = np.empty_like(ends)
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+        lengths = np.minimum(ends - starts + 1, 5)
+        values = np.zeros(len(ends), dtype=np.int64)
+        for k in range(5):
+            sel = lengths > k
+            values[sel] |= (raw[starts[sel] + k] & 0x7F).astype(np.int64) << (7 * k)
+        positions = np.searchsorted(starts, cdos - lo)
+        if (positions >= len(starts)).any() or (starts[np.minimum(positions, len(starts) - 1)] != cdos - lo).any():
+            raise MalformedAppError(f"{self.name}: class data does not start on a LEB128 boundary")
+        vals: list[int] = values.tolist()
+        code_offs: list[int] = []
+        method_idxs: list[int] = []
+        owners: list[int] = []
+        ranges: dict[int, tuple[int, int]] = {}
+        for ci, pos in zip(with_data.tolist(), positions.tolist(), strict=True):
+            head = vals[pos : pos + 4]
+            if len(head) < 4:
+                raise MalformedAppError(f"{self.name}: truncated class data")
+            sf, inf, dm, vm = head
+            pos += 4 + 2 * (sf + inf)
+            first = len(code_offs)
             for count in (dm, vm):
-                midx = 0
-                for _ in range(count):
-                    diff, pos = _uleb128(data, pos)
-                    midx += diff
-                    _, pos = _uleb128(data, pos)
-                    code_off, pos = _uleb128(data, pos)
-                    if code_off:
-                        entries.append((code_off, ci, midx))
-        entries.sort()
-        return [e[0] for e in entries], [(e[1], e[2]) for e in entries]
+                if not count:
+                    continue
+                triples = vals[pos : pos + 3 * count]
+                if len(triples) < 3 * count:
+                    raise MalformedAppError(f"{self.name}: class data counts are out of range")
+                pos += 3 * count
+                method_idxs.extend(accumulate(triples[0::3]))
+                code_offs.extend(triples[2::3])
+            owners.extend([ci] * (len(code_offs) - first))
+            ranges[ci] = (first, len(code_offs))
+        order = np.argsort(np.array(code_offs, dtype=np.int64), kind="stable")
+        sorted_offs = np.array(code_offs, dtype=np.int64)[order]
+        keep = sorted_offs > 0
+        return _CodeMap(
+            sorted_offs[keep].tolist(), order[keep].tolist(), code_offs, ranges, owners=owners, method_idxs=method_idxs
+        )
+
+    def _section_end(self, start: int) -> int:
+        """End of the map section that begins at ``start`` (the next section's offset)."""
+        (map_off,) = struct.unpack_from("<I", self.data, 0x34)
+        end = self.size
+        if map_off > 0 and map_off + 4 <= self.size:
+            (count,) = struct.unpack_from("<I", self.data, map_off)
+            count = min(count, (self.size - map_off - 4) // 12)
+            for k in range(count):
+                _, _, _, off = struct.unpack_from("<HHII", self.data, map_off + 4 + 12 * k)
+                if start < off < end:
+                    end = off
+        return end
 
     def _site_for(self, offset: int) -> CodeSite | None:
         """The method whose instruction stream has an instruction starting exactly at ``offset``."""
-        starts, owners = self._code_map
-        pos = bisect.bisect_right(starts, offset) - 1
+        cmap = self._code_map
+        pos = bisect.bisect_right(cmap.sorted_offsets, offset) - 1
         if pos < 0:
             return None
-        code_off = starts[pos]
+        code_off = cmap.sorted_offsets[pos]
         if code_off + 16 > self.size:
             return None
         (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
@@ -417,7 +507,8 @@ class Dex:
             return None
         if not self._is_instruction_start(insns, end, offset):
             return None
-        ci, midx = owners[pos]
+        entry = cmap.order[pos]
+        ci, midx = cmap.owners[entry], cmap.method_idxs[entry]
         cls = self.class_defs[ci][0]
         if not 0 <= midx < self.method_ids_size:
             return None
@@ -457,46 +548,47 @@ class Dex:
         """Where code references the given table entries, keyed by (kind, index).
 
         Kinds: ``invoke`` (method_id, any invoke-* and /range form), ``sget`` (field_id, static
-        reads), ``new_instance`` (type_id) and ``const_string`` (string_id). One pass over the
-        image looks for the little-endian index (a C-speed literal search, faster than matching
-        the opcode first); each hit is kept only if the byte before its 16-bit word is an opcode of
-        the right kind and a decode of the enclosing method, from its first instruction, lands on
-        that instruction. After a rejected hit the search resumes one byte later, so a false match
-        can never hide a true one.
+        reads), ``new_instance`` (type_id) and ``const_string`` (string_id). Instructions start on
+        16-bit boundaries, so the code is viewed as 16-bit units and two table lookups over all of
+        them at once (numpy, in C) mark every unit whose low byte is an opcode of a wanted kind and
+        whose next unit is a wanted index. Each candidate is kept only if a decode of the enclosing
+        method, from its first instruction, lands on it: operands and payload data that merely look
+        like an instruction are dropped. A Python loop over the units would take seconds per app.
         """
-        kinds: dict[int, set[int]] = {}
+        import numpy as np  # imported here: reading tables needs no numpy, only code searches do
+
+        kind_bit = {"invoke": 1, "sget": 2, "new_instance": 4, "const_string": 8}
+        wanted = np.zeros(65536, dtype=np.uint8)
         jumbo: set[int] = set()
-        for kind_ops, indices in (
-            (_KIND_OPS["invoke"], invoke),
-            (_KIND_OPS["sget"], sget),
-            (_KIND_OPS["new_instance"], new_instance),
-            (_KIND_OPS["const_string"], const_string),
+        for kind, indices in (
+            ("invoke", invoke),
+            ("sget", sget),
+            ("new_instance", new_instance),
+            ("const_string", const_string),
         ):
             for i in indices:
                 if i > 0xFFFF:
                     jumbo.add(i)
                 else:
-                    kinds.setdefault(i, set()).update(kind_ops)
+                    wanted[i] |= kind_bit[kind]
         out: dict[tuple[str, int], list[CodeSite]] = {}
         data = self.data
-        if kinds:
-            pattern = re.compile(b"(?s)" + b"|".join(re.escape(struct.pack("<H", i)) for i in sorted(kinds)))
-            pos = _HEADER_SIZE + 2
-            while True:
-                m = pattern.search(data, pos, self.size)
-                if m is None:
-                    break
-                at = m.start()
-                idx = data[at] | (data[at + 1] << 8)
-                op = data[at - 2]
-                site = None
-                if not at & 1 and op in kinds[idx]:
-                    site = self._site_for(at - 2)
-                if site is None:
-                    pos = at + 1
-                    continue
-                out.setdefault((_OP_KIND[op], idx), []).append(site)
-                pos = at + 2
+        if wanted.any():
+            op_bits = np.zeros(256, dtype=np.uint8)
+            for op, kind in _OP_KIND.items():
+                op_bits[op] = kind_bit[kind]
+            first = max(_HEADER_SIZE, self._data_off if self._data_off < self.size else _HEADER_SIZE) // 2
+            units = np.frombuffer(data, dtype="<u2", count=self.size // 2)
+            opcodes = (units[first:-1] & 0xFF).astype(np.intp)
+            operands = units[first + 1 :]
+            hits = np.flatnonzero(op_bits[opcodes] & wanted[operands])
+            for unit in (hits + first).tolist():
+                offset = 2 * unit
+                site = self._site_for(offset)
+                if site is not None:
+                    op = data[offset]
+                    idx = data[offset + 2] | (data[offset + 3] << 8)
+                    out.setdefault((_OP_KIND[op], idx), []).append(site)
         for i in jumbo:
             needle = struct.pack("<I", i)
             pos = _HEADER_SIZE
@@ -508,27 +600,38 @@ class Dex:
                         out.setdefault(("const_string", i), []).append(site)
         return out
 
+    @cached_property
+    def _class_index(self) -> dict[str, int]:
+        return {c[0]: ci for ci, c in enumerate(self.class_defs)}
+
+    def _methods_of(self, class_descriptor: str) -> list[tuple[int, int]]:
+        """(name string index, code_item offset) of the methods with code of a defined class."""
+        ci = self._class_index.get(class_descriptor)
+        cmap = self._code_map
+        if ci is None or ci not in cmap.ranges:
+            return []
+        first, end = cmap.ranges[ci]
+        words = self._method_words
+        return [
+            (words[2 * cmap.method_idxs[k] + 1], cmap.code_offsets[k])
+            for k in range(first, end)
+            if cmap.code_offsets[k] and 0 <= cmap.method_idxs[k] < self.method_ids_size
+        ]
+
     def method_code(self, class_descriptor: str, method_name: str) -> list[bytes]:
         """Instruction bytes of every method ``method_name`` defined by ``class_descriptor``."""
-        starts, owners = self._code_map
+        name_idx = self.find_string(method_name)
         out = []
-        for code_off, (ci, midx) in zip(starts, owners, strict=True):
-            if self.class_defs[ci][0] != class_descriptor:
-                continue
-            if self.string(self._method_words[2 * midx + 1]) != method_name:
+        for sidx, code_off in self._methods_of(class_descriptor):
+            if sidx != name_idx or code_off + 16 > self.size:
                 continue
             (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
             out.append(self.data[code_off + 16 : code_off + 16 + 2 * insns_size])
         return out
 
     def defined_method_names(self, class_descriptor: str) -> set[str]:
-        """Names of the methods a defined class has a body or declaration for."""
-        starts, owners = self._code_map
-        names = set()
-        for _, (ci, midx) in zip(starts, owners, strict=True):
-            if self.class_defs[ci][0] == class_descriptor:
-                names.add(self.string(self._method_words[2 * midx + 1]))
-        return names
+        """Names of the methods with code that a defined class has."""
+        return {self.string(sidx) for sidx, _ in self._methods_of(class_descriptor)}
 
     def appended_image(self) -> bytes | None:
         """A complete DEX image appended after this one's declared end (a packer's hiding place)."""

@@ -12,10 +12,11 @@ from techvet.knowledge import Knowledge, Packer
 
 def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
     ev: list[Evidence] = []
-    for entry in app.entries:
-        inner = entry.split("!")[-1]
-        if any(p.search(inner) for p in packer.files):
-            ev.append(Evidence(entry, "packer file"))
+    if packer.files:
+        for entry in app.entries:
+            inner = entry.rpartition("!")[2]
+            if not inner.startswith("res/") and any(p.search(inner) for p in packer.files):
+                ev.append(Evidence(entry, "packer file"))
     if packer.classes:
         for cls, (dex, _, _) in app.code.classes.items():
             if cls.startswith(packer.classes):
@@ -25,11 +26,13 @@ def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
     if app_class and packer.application and app_class.startswith(packer.application):
         ev.append(Evidence("AndroidManifest.xml", f"application class {app_class}"))
     if packer.renamed_class_traits:
-        traits = {
-            name: next((c for c in app.code.classes if rx.match(c)), None)
-            for name, rx in packer.renamed_class_traits.items()
-        }
-        hits = {k: v for k, v in traits.items() if v}
+        combined = packer.renamed_class_pattern
+        assert combined is not None
+        hits: dict[str, str] = {}
+        for cls in app.code.classes:
+            m = combined.match(cls)
+            if m and m.lastgroup and m.lastgroup not in hits:
+                hits[m.lastgroup] = cls
         if len(hits) >= packer.min_traits:
             for name, cls in hits.items():
                 ev.append(

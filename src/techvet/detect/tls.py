@@ -68,47 +68,27 @@ def _returns_true(dex: Dex, code: bytes) -> bool:
 def trust_all_evidence(app: App, kb: Knowledge, refs: dict[str, list[Reference]]) -> tuple[Evidence, ...]:
     out: list[Evidence] = []
     code = app.code
-    interesting = (_TRUST_MANAGER, _EXTENDED_TRUST_MANAGER, _HOSTNAME_VERIFIER)
-    if not any(dex.find_type(t) is not None for dex in code.dexes for t in interesting):
-        return ()
-    for cls, (dex, _, _) in code.classes.items():
-        chain = code.superclass_chain(cls)
-        ifaces = None
-        if _EXTENDED_TRUST_MANAGER in chain:
-            kinds = {"tm"}
-        else:
-            ifaces = code.interfaces(cls)
-            kinds = set()
-            if _TRUST_MANAGER in ifaces:
-                kinds.add("tm")
-            if _HOSTNAME_VERIFIER in ifaces:
-                kinds.add("hv")
-        if "tm" in kinds:
-            for body in dex.method_code(cls, "checkServerTrusted"):
-                if _checks_nothing(dex, body):
-                    out.append(
-                        Evidence(
-                            dex.name,
-                            "checkServerTrusted accepts every certificate",
-                            class_name=java_name(cls),
-                            method="checkServerTrusted",
-                            sdk=kb.sdk_for_class(cls),
-                        )
-                    )
-                    break
-        if "hv" in kinds:
-            for body in dex.method_code(cls, "verify"):
-                if _returns_true(dex, body):
-                    out.append(
-                        Evidence(
-                            dex.name,
-                            "HostnameVerifier.verify always returns true",
-                            class_name=java_name(cls),
-                            method="verify",
-                            sdk=kb.sdk_for_class(cls),
-                        )
-                    )
-                    break
+    checks = (
+        (
+            code.implementers([_TRUST_MANAGER], [_EXTENDED_TRUST_MANAGER]),
+            "checkServerTrusted",
+            _checks_nothing,
+            "checkServerTrusted accepts every certificate",
+        ),
+        (
+            code.implementers([_HOSTNAME_VERIFIER]),
+            "verify",
+            _returns_true,
+            "HostnameVerifier.verify always returns true",
+        ),
+    )
+    for classes, method, accepts_all, detail in checks:
+        for cls in classes:
+            dex = code.classes[cls][0]
+            if any(accepts_all(dex, body) for body in dex.method_code(cls, method)):
+                out.append(
+                    Evidence(dex.name, detail, class_name=java_name(cls), method=method, sdk=kb.sdk_for_class(cls))
+                )
     for key in _ALLOW_ALL:
         for ref in refs.get(key, ()):
             if not ref.class_name.startswith("Lorg/apache/http/"):

@@ -68,6 +68,18 @@ class Packer:
     renamed_class_traits: dict[str, re.Pattern[str]]
     min_traits: int
 
+    @property
+    def renamed_class_pattern(self) -> re.Pattern[str] | None:
+        """All renamed-class traits as one pattern with a named group each (one pass over classes)."""
+        if not self.renamed_class_traits:
+            return None
+        return _combined_pattern(tuple((k, v.pattern) for k, v in self.renamed_class_traits.items()))
+
+
+@lru_cache(maxsize=64)
+def _combined_pattern(traits: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in traits))
+
 
 @dataclass(frozen=True)
 class Knowledge:

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Benchmark ``techvet scan`` against androguard's AnalyzeAPK, exodus-core and APKiD on a corpus.
+
+    python bench/scan.py --corpus ~/.cache/techvet-corpus        (make bench sets up the peers)
+
+Every app is analysed by every tool in a fresh subprocess. Per tool it prints the median analysis
+time (imports and rule/signature loading excluded, timed inside the process), the median wall time
+of the whole process, and the peak RSS over all apps; then techvet's ratios against each peer.
+Peers run from their own virtual environments (their pinned dependencies conflict with each other):
+``.venv-bench/<tool>/bin/python``; a peer that is not installed is reported and skipped.
+exodus-core's tracker method needs Debian's ``dexdump``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACKERS = ROOT.parent / "shared" / "knowledge" / "exodus" / "trackers.json"
+
+DRIVERS = {
+    "techvet": """
+import sys, time
+import techvet
+from techvet.knowledge import load
+load()
+t = time.perf_counter()
+techvet.scan(sys.argv[1])
+print(time.perf_counter() - t)
+""",
+    "androguard": """
+import sys, time
+from loguru import logger
+logger.remove()
+from androguard.misc import AnalyzeAPK
+t = time.perf_counter()
+AnalyzeAPK(sys.argv[1])
+print(time.perf_counter() - t)
+""",
+    "exodus-core": """
+import json, sys, time
+from collections import namedtuple
+from exodus_core.analysis.static_analysis import StaticAnalysis
+sa = StaticAnalysis()
+data = json.load(open(sys.argv[2]))["trackers"]
+sa.signatures = [namedtuple("tracker", t.keys())(*t.values()) for t in data.values()]
+sa._compile_signatures()
+t = time.perf_counter()
+sa.detect_trackers_in_list(StaticAnalysis._get_embedded_classes(sys.argv[1]))
+print(time.perf_counter() - t)
+""",
+    "apkid": """
+import io, sys, time, contextlib
+from apkid.apkid import Options, Scanner
+options = Options(json=True)
+rules = options.rules_manager.load()
+scanner = Scanner(rules, options)
+t = time.perf_counter()
+with open(sys.argv[1], "rb") as f:
+    scanner.scan_file_obj(f, sys.argv[1])
+print(time.perf_counter() - t)
+""",
+}
+
+
+def run_measured(cmd: list[str]) -> tuple[float | None, float, int]:
+    """Like :func:`run`, with the child's peak RSS from wait4."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    out = proc.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    try:
+        analysis = float(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        analysis = None
+    return analysis, wall, usage.ru_maxrss // 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", type=Path, required=True)
+    ap.add_argument("--peers", type=Path, default=ROOT / ".venv-bench", help="folder of the peers' virtual environments")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N apps")
+    ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    args = ap.parse_args()
+    apps = sorted(args.corpus.glob("*.apk"))
+    if args.limit:
+        apps = apps[: args.limit]
+    if not apps:
+        print(f"no .apk files in {args.corpus}", file=sys.stderr)
+        return 2
+    pythons = {"techvet": Path(sys.executable)}
+    for tool, venv in (("androguard", "androguard"), ("exodus-core", "exodus"), ("apkid", "apkid")):
+        py = args.peers / venv / "bin" / "python"
+        if py.exists():
+            pythons[tool] = py
+        else:
+            print(f"skipping {tool}: {py} not found (make bench installs it)", file=sys.stderr)
+    if "exodus-core" in pythons and shutil.which("dexdump") is None:
+        print("skipping exodus-core: dexdump not found (apt-get install dexdump)", file=sys.stderr)
+        del pythons["exodus-core"]
+    cli = Path(sys.executable).with_name("techvet")
+    results: dict[str, dict[str, list[float]]] = {t: {"analysis": [], "wall": [], "rss": []} for t in pythons}
+    results["techvet-cli"] = {"analysis": [], "wall": [], "rss": []}
+    for app in apps:
+        for tool, py in pythons.items():
+            cmd = [str(py), "-c", DRIVERS[tool], str(app)]
+            if tool == "exodus-core":
+                cmd.append(str(TRACKERS))
+            analysis, wall, rss = run_measured(cmd)
+            if analysis is not None:
+                results[tool]["analysis"].append(analysis)
+            results[tool]["wall"].append(wall)
+            results[tool]["rss"].append(rss)
+        _, wall, rss = run_measured([str(cli), "scan", str(app), "--format", "json", "-o", os.devnull])
+        results["techvet-cli"]["wall"].append(wall)
+        results["techvet-cli"]["rss"].append(rss)
+    print(f"apps: {len(apps)} from {args.corpus}")
+    print(f"{'tool':14} {'median analysis s':>18} {'median wall s':>14} {'peak RSS MiB':>13} {'failed':>7}")
+    med = {}
+    for tool, r in results.items():
+        a = statistics.median(r["analysis"]) if r["analysis"] else float("nan")
+        w = statistics.median(r["wall"])
+        med[tool] = (a, w)
+        failed = len(apps) - len(r["analysis"]) if tool != "techvet-cli" else 0
+        print(f"{tool:14} {a:18.4f} {w:14.3f} {max(r['rss']):13d} {failed:7d}")
+    tv_a, _ = med["techvet"]
+    _, cli_w = med["techvet-cli"]
+    for peer in ("androguard", "exodus-core"):
+        if peer in med:
+            print(f"ratio analysis {peer}/techvet = {med[peer][0] / tv_a:.1f}x")
+    if "apkid" in med:
+        print(f"ratio wall apkid/techvet-cli = {med['apkid'][1] / cli_w:.2f}x (>= 1.0: techvet scan is no slower)")
+    print(f"techvet peak RSS over all apps: {max(results['techvet-cli']['rss'] + results['techvet']['rss'])} MiB")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
