@@ -90,7 +90,9 @@ def run_measured(cmd: list[str]) -> tuple[float | None, float, int]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
-    ap.add_argument("--peers", type=Path, default=ROOT / ".venv-bench", help="folder of the peers' virtual environments")
+    ap.add_argument(
+        "--peers", type=Path, default=ROOT / ".venv-bench", help="folder of the peers' virtual environments"
+    )
     ap.add_argument("--limit", type=int, default=0, help="only the first N apps")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
     args = ap.parse_args()

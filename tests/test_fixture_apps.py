@@ -123,3 +123,17 @@ def test_split_bundle_is_one_app(drone: techvet.ScanResult) -> None:
         ("x86_64", "libflightlog.so"),
     }
     assert pairs(bundle) == pairs(drone)
+
+
+def test_create_package_context_counts_only_with_include_code(drone: techvet.ScanResult) -> None:
+    (loading,) = drone.by_rule("TV202")
+    methods = {(e.class_name, e.method) for e in loading.evidence}
+    assert ("com.skyfleet.pilot.plugin.ForeignCode", "loadForeign") in methods
+    assert ("com.skyfleet.pilot.plugin.ForeignCode", "resourcesOf") not in methods
+
+
+def test_launcher_query_counts_only_unrestricted(drone: techvet.ScanResult) -> None:
+    (apps,) = drone.by_rule("TV204")
+    methods = {(e.class_name, e.method) for e in apps.evidence}
+    assert ("com.skyfleet.pilot.plugin.ForeignCode", "launchers") in methods
+    assert ("com.skyfleet.pilot.plugin.ForeignCode", "ownLaunchers") not in methods

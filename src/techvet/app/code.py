@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from techvet.app.dex import Dex
+from techvet.app.dex import CodeSite, Dex
 
 _URL = re.compile(rb"(?:https?|wss?|ftp)://[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+")
 
@@ -24,6 +24,7 @@ class Reference:
     class_name: str  # descriptor, e.g. Lcom/example/Foo;
     method: str
     what: str  # the API, field, type or string referenced, as the rule named it
+    site: CodeSite | None = None  # the instruction itself, for detectors that look around it
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Query:
     """What to look for in code. Method and field references are ``Lpkg/Class;->name``."""
 
     invoke: tuple[str, ...] = ()
+    invoke_named: tuple[str, ...] = ()  # method names, whatever the class (reported as "*->name")
     sget: tuple[str, ...] = ()  # static fields, Lpkg/Class;->NAME
     sget_uri_fields_of: tuple[str, ...] = ()  # class-descriptor prefixes whose static Uri fields count
     new_instance: tuple[str, ...] = ()
@@ -177,6 +179,9 @@ class CodeIndex:
                 for cls, names in by_class.items():
                     for midx in dex.find_methods(cls, names):
                         want_invoke[midx] = api
+            for name in query.invoke_named:
+                for midx in dex.methods_named(name):
+                    want_invoke.setdefault(midx, f"*->{name}")
             want_sget: dict[int, str] = {}
             for prefix in query.sget_uri_fields_of:
                 for sidx in dex.strings_with_prefix(prefix):
@@ -218,7 +223,7 @@ class CodeIndex:
             }
             for (kind, idx), found in sites.items():
                 for site in found:
-                    refs.append(Reference(dex.name, site.class_name, site.method_name, wanted[kind][idx]))
+                    refs.append(Reference(dex.name, site.class_name, site.method_name, wanted[kind][idx], site))
         return refs
 
     # ----------------------------------------------------------------- strings and URLs

@@ -96,7 +96,8 @@ class CodeSite:
 
     class_name: str
     method_name: str
-    offset: int
+    offset: int  # of the instruction, in the DEX image
+    body: int  # offset of the enclosing method's first instruction
 
 
 @dataclass(slots=True)
@@ -478,6 +479,50 @@ class Dex:
             sorted_offs[keep].tolist(), order[keep].tolist(), code_offs, ranges, owners=owners, method_idxs=method_idxs
         )
 
+    @cached_property
+    def code_span(self) -> tuple[int, int]:
+        """(start, end) of the code_item section, 4-aligned; the whole data area if the map lacks it."""
+        start = self._map_offset(0x2001)
+        if start is None:
+            start = self._data_off if _HEADER_SIZE <= self._data_off < self.size else _HEADER_SIZE
+            return start & ~3, self.size & ~1
+        return start & ~3, self._section_end(start) & ~1
+
+    def _map_offset(self, item_type: int) -> int | None:
+        """Offset of the map_list section of ``item_type``, or None."""
+        (map_off,) = struct.unpack_from("<I", self.data, 0x34)
+        if not 0 < map_off <= self.size - 4:
+            return None
+        (count,) = struct.unpack_from("<I", self.data, map_off)
+        for k in range(min(count, (self.size - map_off - 4) // 12)):
+            kind, _, _, off = struct.unpack_from("<HHII", self.data, map_off + 4 + 12 * k)
+            if kind == item_type and _HEADER_SIZE <= off < self.size:
+                return off
+        return None
+
+    def body(self, site: CodeSite) -> bytes:
+        """Instruction bytes of the method that holds ``site``."""
+        (insns_size,) = struct.unpack_from("<I", self.data, site.body - 4)
+        return self.data[site.body : site.body + 2 * insns_size]
+
+    def methods_named(self, name: str) -> list[int]:
+        """method_id indices of every method called ``name``, whatever its class."""
+        import numpy as np
+
+        sidx = self.find_string(name)
+        if sidx is None:
+            return []
+        names = np.frombuffer(self._method_words, dtype=np.uint32)[1::2]
+        return np.flatnonzero(names == sidx).tolist()
+
+    def method_params(self, midx: int) -> list[str]:
+        """Parameter type descriptors of method_id ``midx`` (from its proto)."""
+        proto = self._method_words[2 * midx] >> 16
+        if proto >= self.proto_ids_size:
+            raise MalformedAppError(f"{self.name}: proto index out of range")
+        (params_off,) = struct.unpack_from("<I", self.data, self._proto_ids_off + 12 * proto + 8)
+        return self.interfaces(params_off)  # a proto's parameters are a type_list too
+
     def _section_end(self, start: int) -> int:
         """End of the map section that begins at ``start`` (the next section's offset)."""
         (map_off,) = struct.unpack_from("<I", self.data, 0x34)
@@ -512,7 +557,7 @@ class Dex:
         cls = self.class_defs[ci][0]
         if not 0 <= midx < self.method_ids_size:
             return None
-        return CodeSite(cls, self.string(self._method_words[2 * midx + 1]), offset)
+        return CodeSite(cls, self.string(self._method_words[2 * midx + 1]), offset, insns)
 
     def _is_instruction_start(self, start: int, end: int, target: int) -> bool:
         """Decode from the method's first instruction to see whether one starts at ``target``."""
@@ -577,18 +622,28 @@ class Dex:
             op_bits = np.zeros(256, dtype=np.uint8)
             for op, kind in _OP_KIND.items():
                 op_bits[op] = kind_bit[kind]
-            first = max(_HEADER_SIZE, self._data_off if self._data_off < self.size else _HEADER_SIZE) // 2
-            units = np.frombuffer(data, dtype="<u2", count=self.size // 2)
-            opcodes = (units[first:-1] & 0xFF).astype(np.intp)
-            operands = units[first + 1 :]
+            lo, hi = self.code_span
+            first, last = lo // 2, hi // 2
+            units = np.frombuffer(data, dtype="<u2", count=last - first, offset=2 * first)
+            opcodes = units[:-1].astype(np.uint8)  # the low byte of each unit (little-endian)
+            operands = units[1:]
             hits = np.flatnonzero(op_bits[opcodes] & wanted[operands])
-            for unit in (hits + first).tolist():
-                offset = 2 * unit
+            # const-string/jumbo carries a 32-bit index; dx in jumbo mode emits it for small ones too
+            jumbo_at = np.flatnonzero(opcodes[:-1] == _CONST_STRING_JUMBO)
+            jumbo_at = jumbo_at[
+                ((wanted[operands[jumbo_at]] & kind_bit["const_string"]) != 0) & (operands[jumbo_at + 1] == 0)
+            ]
+            jumbo_hits = jumbo_at
+            for unit in sorted(set(hits.tolist()) | set(jumbo_hits.tolist())):
+                offset = 2 * (unit + first)
+                if offset + 4 > self.size:
+                    continue
                 site = self._site_for(offset)
                 if site is not None:
                     op = data[offset]
                     idx = data[offset + 2] | (data[offset + 3] << 8)
-                    out.setdefault((_OP_KIND[op], idx), []).append(site)
+                    kind = "const_string" if op == _CONST_STRING_JUMBO else _OP_KIND[op]
+                    out.setdefault((kind, idx), []).append(site)
         for i in jumbo:
             needle = struct.pack("<I", i)
             pos = _HEADER_SIZE

@@ -11,9 +11,19 @@ import re
 
 from techvet.app.code import Query, Reference
 from techvet.app.reader import App
+from techvet.detect._flow import const_argument, method_context
 from techvet.knowledge import Knowledge, Rule
 
 _CACHE_KEY = "code_refs"
+_CODE_KEYS = (
+    "invoke",
+    "sget_uri_fields_of",
+    "new_instance",
+    "strings",
+    "string_prefixes",
+    "invoke_in_context",
+    "invoke_with_const_argument",
+)
 
 
 def _rule_query(rule: Rule) -> Query:
@@ -29,11 +39,7 @@ def _rule_query(rule: Rule) -> Query:
 
 def code_rules(kb: Knowledge) -> list[Rule]:
     """Rules whose match names code (capabilities and anti-analysis checks)."""
-    return [
-        r
-        for r in kb.rules.values()
-        if any(k in r.match for k in ("invoke", "sget_uri_fields_of", "new_instance", "strings", "string_prefixes"))
-    ]
+    return [r for r in kb.rules.values() if any(k in r.match for k in _CODE_KEYS)]
 
 
 def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
@@ -44,8 +50,12 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
     parts = [_rule_query(r) for r in code_rules(kb)]
     stub = kb.generic_stub
     urls = tuple(dict.fromkeys(whole for _, whole, _ in app.code.urls()))
+    contextual = [c["api"] for r in code_rules(kb) for c in r.match.get("invoke_in_context", ())]
+    named = [c["method"] for r in code_rules(kb) for c in r.match.get("invoke_with_const_argument", ())]
     merged = Query(
+        invoke_named=tuple(dict.fromkeys(named)),
         invoke=tuple(dict.fromkeys(x for q in parts for x in q.invoke))
+        + tuple(contextual)
         + tuple(stub.get("loader_apis", ()))
         + tuple(kb.string_decryption.get("decoders", ())),
         sget=("Lorg/apache/http/conn/ssl/SSLSocketFactory;->ALLOW_ALL_HOSTNAME_VERIFIER",),
@@ -64,7 +74,7 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
     return out
 
 
-def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]]) -> list[Reference]:
+def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> list[Reference]:
     """The references that satisfy ``rule``'s match."""
     m = rule.match
     found: list[Reference] = []
@@ -75,13 +85,23 @@ def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]]) -> list[Referenc
     pattern = re.compile(m["string_pattern"]) if "string_pattern" in m else None
     if prefixes or uri_owners:
         for what, rs in refs.items():
-            if (
-                prefixes
-                and what.startswith(prefixes)
-                and (pattern is None or pattern.match(what))
-                or uri_owners
-                and "->" in what
-                and what.startswith(uri_owners)
-            ):
+            if prefixes and what.startswith(prefixes) and (pattern is None or pattern.match(what)):
                 found.extend(rs)
+            elif uri_owners and "->" in what and what.startswith(uri_owners):
+                found.extend(rs)
+    dexes = {d.name: d for d in app.code.dexes}
+    for ctx in m.get("invoke_in_context", ()):
+        lacks_invoke = tuple(ctx.get("method_lacks_invoke", ()))
+        lacks_init = tuple(ctx.get("method_lacks_init", ()))
+        for ref in refs.get(ctx["api"], ()):
+            if ref.site and method_context(
+                dexes[ref.dex], ref.site, ctx["method_has_string"], lacks_invoke, lacks_init
+            ):
+                found.append(ref)
+    for arg in m.get("invoke_with_const_argument", ()):
+        bits = int(arg["bits"])
+        for ref in refs.get(f"*->{arg['method']}", ()):
+            value = const_argument(dexes[ref.dex], ref.site, int(arg["argument"])) if ref.site else None
+            if value is not None and value & bits == bits:
+                found.append(ref)
     return found

@@ -22,7 +22,7 @@ def evidence_from(refs: list[Reference], knowledge: Knowledge, verb: str) -> tup
         out.append(
             Evidence(
                 file=ref.dex,
-                detail=f"{verb} {ref.what}",
+                detail=f"{verb} {ref.what.removeprefix('*->')}",
                 class_name=java_name(ref.class_name),
                 method=ref.method,
                 sdk=knowledge.sdk_for_class(ref.class_name),

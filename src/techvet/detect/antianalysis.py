@@ -12,10 +12,11 @@ from techvet.knowledge import Knowledge, Packer
 
 def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
     ev: list[Evidence] = []
-    if packer.files:
+    files = packer.file_pattern
+    if files is not None:
         for entry in app.entries:
             inner = entry.rpartition("!")[2]
-            if not inner.startswith("res/") and any(p.search(inner) for p in packer.files):
+            if not inner.startswith("res/") and files.search(inner):
                 ev.append(Evidence(entry, "packer file"))
     if packer.classes:
         for cls, (dex, _, _) in app.code.classes.items():
@@ -28,16 +29,20 @@ def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
     if packer.renamed_class_traits:
         combined = packer.renamed_class_pattern
         assert combined is not None
-        hits: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        example: dict[str, str] = {}
         for cls in app.code.classes:
             m = combined.match(cls)
-            if m and m.lastgroup and m.lastgroup not in hits:
-                hits[m.lastgroup] = cls
-        if len(hits) >= packer.min_traits:
-            for name, cls in hits.items():
-                ev.append(
-                    Evidence(app.code.classes[cls][0].name, f"renamed class trait {name}", class_name=java_name(cls))
-                )
+            if m and m.lastgroup:
+                counts[m.lastgroup] = counts.get(m.lastgroup, 0) + 1
+                example.setdefault(m.lastgroup, cls)
+        traits = packer.renamed_class_traits
+        hits = [name for name, n in counts.items() if n >= traits[name][1]]
+        if hits and sum(traits[name][2] for name in hits) >= packer.min_score:
+            for name in hits:
+                cls = example[name]
+                detail = f"renamed-class trait {name}: {counts[name]} classes"
+                ev.append(Evidence(app.code.classes[cls][0].name, detail, class_name=java_name(cls)))
     return ev
 
 
@@ -155,7 +160,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         out.append(finding(kb.rules["TV506"], tuple(decryption), subject="string-decryption", confidence="firm"))
     refs = references(app, kb)
     for check in kb.checks:
-        found_refs = refs_for_rule(check, refs)
+        found_refs = refs_for_rule(check, refs, app)
         if found_refs:
             out.append(finding(check, evidence_from(found_refs, kb, "references"), subject=check.name))
     return out

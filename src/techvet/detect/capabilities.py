@@ -59,7 +59,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 for c in classes[:8]
             )
         else:
-            found = refs_for_rule(rule, refs)
+            found = refs_for_rule(rule, refs, app)
             verb = "calls" if m.get("invoke") and not m.get("strings") else "references"
             evidence = evidence_from(found, kb, verb)
         if not evidence:

@@ -33,29 +33,25 @@ def _is_under(package: str, namespace: str) -> bool:
 
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     own = own_namespaces(app)
+    # Classes are grouped by package first: a few hundred packages stand for thousands of classes.
+    by_package: dict[str, list[str]] = {}
+    for descriptor in app.code.classes:
+        package = descriptor[1:].rpartition("/")[0].replace("/", ".")
+        by_package.setdefault(package, []).append(descriptor)
     counts: Counter[str] = Counter()
     example: dict[str, tuple[str, str]] = {}
-    packages: dict[str, tuple[str | None, str | None]] = {}  # package -> (sdk, matched prefix)
-    for descriptor, (dex, _, _) in app.code.classes.items():
-        package = descriptor[1:].rsplit("/", 1)[0].replace("/", ".") if "/" in descriptor else ""
-        hit = packages.get(package)
-        if hit is None:
-            hit = (None, None)
-            probe = package
-            while probe:
-                sdk_id = kb.sdk_by_prefix.get(probe)
-                if sdk_id is not None:
-                    hit = (sdk_id, probe)
-                    break
-                probe = probe.rpartition(".")[0]
-            packages[package] = hit
-        sdk_id, prefix = hit
-        if sdk_id is None or prefix is None:
+    for package, members in sorted(by_package.items()):
+        probe = package
+        while probe and probe not in kb.sdk_by_prefix:
+            probe = probe.rpartition(".")[0]
+        if not probe:
             continue
-        if any(ns != prefix and _is_under(ns, prefix) and _is_under(package, ns) for ns in own):
+        sdk_id = kb.sdk_by_prefix[probe]
+        if any(ns != probe and _is_under(ns, probe) and _is_under(package, ns) for ns in own):
             continue
-        counts[sdk_id] += 1
-        example.setdefault(sdk_id, (dex.name, descriptor))
+        counts[sdk_id] += len(members)
+        if sdk_id not in example:
+            example[sdk_id] = (app.code.classes[members[0]][0].name, members[0])
     out = []
     rule = kb.rules["TV301"]
     for sdk_id, n in sorted(counts.items()):

@@ -65,15 +65,22 @@ class Packer:
     files: tuple[re.Pattern[str], ...]
     classes: tuple[str, ...]
     application: tuple[str, ...]
-    renamed_class_traits: dict[str, re.Pattern[str]]
-    min_traits: int
+    renamed_class_traits: dict[str, tuple[re.Pattern[str], int, int]]  # name -> (pattern, min_count, weight)
+    min_score: int
+
+    @property
+    def file_pattern(self) -> re.Pattern[str] | None:
+        """All of the packer's file signatures as one pattern (one search per archive entry)."""
+        if not self.files:
+            return None
+        return _combined_pattern(tuple((f"f{n}", p.pattern) for n, p in enumerate(self.files)))
 
     @property
     def renamed_class_pattern(self) -> re.Pattern[str] | None:
         """All renamed-class traits as one pattern with a named group each (one pass over classes)."""
         if not self.renamed_class_traits:
             return None
-        return _combined_pattern(tuple((k, v.pattern) for k, v in self.renamed_class_traits.items()))
+        return _combined_pattern(tuple((k, v[0].pattern) for k, v in self.renamed_class_traits.items()))
 
 
 @lru_cache(maxsize=64)
@@ -194,11 +201,14 @@ def _load(directory: Path) -> Knowledge:
                     files=tuple(re.compile(f) for f in p.get("files", [])),
                     classes=tuple(p.get("classes", [])),
                     application=tuple(p.get("application", [])),
-                    renamed_class_traits={k: re.compile(v) for k, v in p.get("renamed_class_traits", {}).items()},
-                    min_traits=int(p.get("min_traits", 0)),
+                    renamed_class_traits={
+                        k: (re.compile(v["pattern"]), int(v.get("min_count", 1)), int(v.get("weight", 1)))
+                        for k, v in p.get("renamed_class_traits", {}).items()
+                    },
+                    min_score=int(p.get("min_score", 0)),
                 )
             )
-        except (KeyError, re.error) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
             raise KnowledgeError(f"antianalysis.yaml: packer {p.get('id', '?')}: {exc}") from None
 
     sdks: dict[str, Sdk] = {}

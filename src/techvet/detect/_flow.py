@@ -1,0 +1,83 @@
+"""Look around one call: the constant an argument register holds, and what else the method does.
+
+Some capabilities depend on how an API is called, not only on the call: ``createPackageContext``
+loads code only with the CONTEXT_INCLUDE_CODE flag, and ``queryIntentActivities`` lists installed
+apps only when asked for every launcher activity. These checks decode the one method that holds
+the call, in a single forward pass, and track constants linearly (no branches): a flag set on one
+path only still counts, a flag that comes from elsewhere (a parameter, a field) does not.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from techvet.app.dex import CodeSite, Dex, instructions
+
+_INVOKE_35C = range(0x6E, 0x73)
+_INVOKE_3RC = range(0x74, 0x79)
+
+
+def _argument_registers(code: bytes, at: int) -> list[int]:
+    op = code[at]
+    if op in _INVOKE_35C:
+        count = code[at + 1] >> 4
+        c_to_f = code[at + 4], code[at + 5]
+        regs = [c_to_f[0] & 0xF, c_to_f[0] >> 4, c_to_f[1] & 0xF, c_to_f[1] >> 4, code[at + 1] & 0xF]
+        return regs[:count]
+    if op in _INVOKE_3RC:
+        (first,) = struct.unpack_from("<H", code, at + 4)
+        return list(range(first, first + code[at + 1]))
+    return []
+
+
+def const_argument(dex: Dex, site: CodeSite, arg: int) -> int | None:
+    """The constant last loaded into argument ``arg`` (0 is ``this``) before the call at ``site``."""
+    code = dex.body(site)
+    at = site.offset - site.body
+    regs = _argument_registers(code, at)
+    if arg >= len(regs):
+        return None
+    reg = regs[arg]
+    value: int | None = None
+    for op, pc in instructions(code):
+        if pc >= at:
+            break
+        if op == 0x12 and code[pc + 1] & 0xF == reg:  # const/4 vA, #+B
+            nibble = code[pc + 1] >> 4
+            value = nibble - 16 if nibble & 0x8 else nibble
+        elif op in (0x13, 0x15) and code[pc + 1] == reg:  # const/16, const/high16
+            (lit,) = struct.unpack_from("<h", code, pc + 2)
+            value = lit << 16 if op == 0x15 else lit
+        elif op == 0x14 and code[pc + 1] == reg:  # const vAA, #+BBBBBBBB
+            (value,) = struct.unpack_from("<i", code, pc + 2)
+        elif op in (0x0A, 0x0B, 0x0C, 0x0D) and code[pc + 1] == reg:  # move-result*, move-exception
+            value = None
+        elif op in (0x01, 0x04, 0x07) and code[pc + 1] & 0xF == reg:  # move vA, vB
+            value = None
+        elif op in (0x02, 0x05, 0x08) and code[pc + 1] == reg:  # move/from16 vAA, vBBBB
+            value = None
+    return value
+
+
+def method_context(
+    dex: Dex, site: CodeSite, has_string: str, lacks_invoke: tuple[str, ...], lacks_init: tuple[str, ...]
+) -> bool:
+    """Whether the method holding ``site`` loads ``has_string`` and calls none of the excluded APIs."""
+    code = dex.body(site)
+    wanted = dex.find_string(has_string)
+    if wanted is None:
+        return False
+    seen = False
+    for op, pc in instructions(code):
+        if op == 0x1A and struct.unpack_from("<H", code, pc + 2)[0] == wanted:
+            seen = True
+        elif op == 0x1B and struct.unpack_from("<I", code, pc + 2)[0] == wanted:
+            seen = True
+        elif op in _INVOKE_35C or op in _INVOKE_3RC:
+            (midx,) = struct.unpack_from("<H", code, pc + 2)
+            cls, name = dex.method_ref(midx)
+            if f"{cls}->{name}" in lacks_invoke:
+                return False
+            if name == "<init>" and lacks_init and f"{cls}-><init>({''.join(dex.method_params(midx))})" in lacks_init:
+                return False
+    return seen

@@ -1,0 +1,79 @@
+"""The real-app corpus (brought with shared/corpus/extract): the issue's accuracy bars.
+
+Skips only when the corpus is absent (as on CI); with the corpus present every test runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import techvet
+from tests.conftest import CORPUS, TRUTH, needs_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, tuple[float, float, int]]:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "eval_corpus.py"),
+            "--corpus",
+            str(CORPUS),
+            "--truth",
+            str(TRUTH),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    out = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("eval "):
+            _, kind, p, r, n = line.split()
+            out[kind] = (float(p.split("=")[1]), float(r.split("=")[1]), int(n.split("=")[1]))
+    return out
+
+
+@needs_corpus
+def test_sdk_precision_and_recall(scores: dict[str, tuple[float, float, int]]) -> None:
+    p, r, _ = scores["sdks"]
+    assert p >= 0.95 and r >= 0.95
+
+
+@needs_corpus
+def test_capability_recall(scores: dict[str, tuple[float, float, int]]) -> None:
+    assert scores["capabilities"][1] >= 0.9
+
+
+@needs_corpus
+def test_packer_recall(scores: dict[str, tuple[float, float, int]]) -> None:
+    assert scores["packers"][1] == 1.0
+
+
+@needs_corpus
+def test_manifest_flags_exact(scores: dict[str, tuple[float, float, int]]) -> None:
+    assert scores["manifest"][:2] == (1.0, 1.0)
+
+
+@needs_corpus
+def test_every_corpus_app_scans_without_detector_errors() -> None:
+    apps = sorted(CORPUS.glob("*.apk"))
+    assert len(apps) >= 40
+    for app in apps:
+        result = techvet.scan(app)
+        assert result.errors == [], app.name
+
+
+@needs_corpus
+def test_dex_only_plugin_degrades_gracefully() -> None:
+    result = techvet.scan(CORPUS / "weibo_composer_plugin.apk")
+    assert result.app is not None and result.app.manifest is None
+    assert result.app.code.dexes and result.errors == []
