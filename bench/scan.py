@@ -30,6 +30,7 @@ DRIVERS = {
     "techvet": """
 import sys, time
 import techvet
+import numpy, asn1crypto.cms, asn1crypto.x509  # techvet imports these lazily; imports are excluded
 from techvet.knowledge import load
 load()
 t = time.perf_counter()

@@ -13,7 +13,9 @@ from functools import cached_property
 
 from techvet.app.dex import CodeSite, Dex
 
-_URL = re.compile(rb"(?:https?|wss?|ftp)://[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+")
+_SCHEMES = (b"http", b"https", b"ws", b"wss", b"ftp")
+_URL_REST = re.compile(rb"[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+")
+_SCHEME_BEFORE = re.compile(rb"(?:https?|wss?|ftp)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +94,21 @@ class CodeIndex:
     @cached_property
     def _descendants(self) -> dict[str, list[str]]:
         """Class outside the app -> app-defined classes whose ancestry reaches it."""
+        root: dict[str, str | None] = {}  # class -> first ancestor outside the app (memoised walk)
+        classes = self.classes
+        for cls in classes:
+            path: list[str] = []
+            current: str | None = cls
+            while current in classes and current not in root and len(path) < 64:
+                path.append(current)
+                current = classes[current][1]
+            found = root.get(current) if current in classes else current
+            for c in path:
+                root[c] = found
         out: dict[str, list[str]] = {}
-        for cls in self.classes:
-            chain = self.superclass_chain(cls)
-            if chain and chain[-1] not in self.classes:
-                out.setdefault(chain[-1], []).append(cls)
+        for cls, ancestor in root.items():
+            if ancestor is not None:
+                out.setdefault(ancestor, []).append(cls)
         return out
 
     @cached_property
@@ -230,16 +242,22 @@ class CodeIndex:
     def urls(self) -> list[tuple[str, str, str]]:
         """Every URL-looking substring of every DEX string table: (url, whole string, DEX name).
 
-        One regular-expression pass over the string data section finds them (strings are
-        NUL-terminated MUTF-8, so a match never spans two strings); only the strings that hold a
-        match are decoded.
+        A literal search for ``://`` over the string data section finds the candidates (a
+        scheme-first regular expression would test every byte); strings are NUL-terminated MUTF-8,
+        so a URL never spans two strings, and only the strings that hold one are decoded.
         """
         out = []
         for dex in self.dexes:
+            data = dex.data
             lo, hi = dex.string_data_span
-            for m in _URL.finditer(dex.data, lo, hi):
-                whole = dex.string_containing(m.start())
-                out.append((m.group().decode("utf-8", "replace"), whole, dex.name))
+            pos = data.find(b"://", lo, hi)
+            while pos >= 0:
+                scheme = _SCHEME_BEFORE.search(data, max(lo, pos - 5), pos)
+                rest = _URL_REST.match(data, pos + 3, hi)
+                if scheme and rest:
+                    url = data[scheme.start() : rest.end()].decode("utf-8", "replace")
+                    out.append((url, dex.string_containing(scheme.start()), dex.name))
+                pos = data.find(b"://", pos + 3, hi)
         return out
 
     def holders_of(self, strings: Iterable[str]) -> dict[str, list[Reference]]:

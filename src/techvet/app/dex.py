@@ -20,7 +20,6 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import accumulate
 
 from techvet.errors import MalformedAppError
 
@@ -214,7 +213,8 @@ class Dex:
         off = self._string_offs[idx]
         if off >= self.size:
             raise MalformedAppError(f"{self.name}: string data outside the file")
-        _, start = _uleb128(self.data, off)
+        # the length prefix is one byte for strings under 128 characters: skip the call then
+        start = off + 1 if self.data[off] < 0x80 else _uleb128(self.data, off)[1]
         end = self.data.find(b"\x00", start)
         if end < 0:
             raise MalformedAppError(f"{self.name}: unterminated string")
@@ -224,7 +224,7 @@ class Dex:
 
     def _string_bytes(self, idx: int) -> bytes:
         off = self._string_offs[idx]
-        _, start = _uleb128(self.data, off)
+        start = off + 1 if self.data[off] < 0x80 else _uleb128(self.data, off)[1]
         end = self.data.find(b"\x00", start)
         return self.data[start : end if end >= 0 else start]
 
@@ -449,34 +449,45 @@ class Dex:
         positions = np.searchsorted(starts, cdos - lo)
         if (positions >= len(starts)).any() or (starts[np.minimum(positions, len(starts) - 1)] != cdos - lo).any():
             raise MalformedAppError(f"{self.name}: class data does not start on a LEB128 boundary")
-        vals: list[int] = values.tolist()
-        code_offs: list[int] = []
-        method_idxs: list[int] = []
-        owners: list[int] = []
-        ranges: dict[int, tuple[int, int]] = {}
-        for ci, pos in zip(with_data.tolist(), positions.tolist(), strict=True):
-            head = vals[pos : pos + 4]
-            if len(head) < 4:
-                raise MalformedAppError(f"{self.name}: truncated class data")
-            sf, inf, dm, vm = head
-            pos += 4 + 2 * (sf + inf)
-            first = len(code_offs)
-            for count in (dm, vm):
-                if not count:
-                    continue
-                triples = vals[pos : pos + 3 * count]
-                if len(triples) < 3 * count:
-                    raise MalformedAppError(f"{self.name}: class data counts are out of range")
-                pos += 3 * count
-                method_idxs.extend(accumulate(triples[0::3]))
-                code_offs.extend(triples[2::3])
-            owners.extend([ci] * (len(code_offs) - first))
-            ranges[ci] = (first, len(code_offs))
-        order = np.argsort(np.array(code_offs, dtype=np.int64), kind="stable")
-        sorted_offs = np.array(code_offs, dtype=np.int64)[order]
+        # Every class_data_item: 4 counts, 2 numbers per field, then (method_idx_diff, access,
+        # code_off) per method in a direct and a virtual list whose method indices restart.
+        n = len(values)
+        if (positions + 4 > n).any():
+            raise MalformedAppError(f"{self.name}: truncated class data")
+        sf, inf, dm, vm = (values[positions + k] for k in range(4))
+        if (sf + inf + dm + vm > self.size).any():
+            raise MalformedAppError(f"{self.name}: class data counts are out of range")
+        direct_at = positions + 4 + 2 * (sf + inf)
+        seg_start = np.stack([direct_at, direct_at + 3 * dm], axis=1).ravel()
+        seg_count = np.stack([dm, vm], axis=1).ravel()
+        seg_class = np.repeat(with_data, 2)
+        total = int(seg_count.sum())
+        seg_first = np.cumsum(seg_count) - seg_count
+        within = np.arange(total, dtype=np.int64) - np.repeat(seg_first, seg_count)
+        triple_at = np.repeat(seg_start, seg_count) + 3 * within
+        if total and int(triple_at.max()) + 2 >= n:
+            raise MalformedAppError(f"{self.name}: class data counts are out of range")
+        diffs = values[triple_at]
+        running = np.cumsum(diffs)
+        # method indices restart in each list: subtract the running sum before the list's first entry
+        # (empty lists are repeated zero times, so their clamped lookup is never used)
+        first_of = np.minimum(seg_first, max(total - 1, 0))
+        before = running[first_of] - diffs[first_of] if total else np.zeros_like(seg_first)
+        method_idx = running - np.repeat(before, seg_count)
+        code_off = values[triple_at + 2]
+        class_first = seg_first[0::2].tolist()
+        class_end = (seg_first[1::2] + seg_count[1::2]).tolist()
+        ranges = dict(zip(with_data.tolist(), zip(class_first, class_end, strict=True), strict=True))
+        order = np.argsort(code_off, kind="stable")
+        sorted_offs = code_off[order]
         keep = sorted_offs > 0
         return _CodeMap(
-            sorted_offs[keep].tolist(), order[keep].tolist(), code_offs, ranges, owners=owners, method_idxs=method_idxs
+            sorted_offs[keep].tolist(),
+            order[keep].tolist(),
+            code_off.tolist(),
+            ranges,
+            owners=np.repeat(seg_class, seg_count).tolist(),
+            method_idxs=method_idx.tolist(),
         )
 
     @cached_property

@@ -10,7 +10,7 @@ from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Packer
 
 
-def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
+def _packer_evidence(app: App, packer: Packer, packer_classes: dict[str, str]) -> list[Evidence]:
     ev: list[Evidence] = []
     files = packer.file_pattern
     if files is not None:
@@ -18,11 +18,9 @@ def _packer_evidence(app: App, packer: Packer) -> list[Evidence]:
             inner = entry.rpartition("!")[2]
             if not inner.startswith("res/") and files.search(inner):
                 ev.append(Evidence(entry, "packer file"))
-    if packer.classes:
-        for cls, (dex, _, _) in app.code.classes.items():
-            if cls.startswith(packer.classes):
-                ev.append(Evidence(dex.name, "packer class", class_name=java_name(cls)))
-                break
+    cls = packer_classes.get(packer.id)
+    if cls is not None:
+        ev.append(Evidence(app.code.classes[cls][0].name, "packer class", class_name=java_name(cls)))
     app_class = app.manifest.application_class if app.manifest else None
     if app_class and packer.application and app_class.startswith(packer.application):
         ev.append(Evidence("AndroidManifest.xml", f"application class {app_class}"))
@@ -127,8 +125,16 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     out = []
     rule = kb.rules["TV501"]
     found = False
+    # one pass over the classes for every packer's class prefixes (thousands of classes, few hits)
+    prefixes = tuple(p for packer in kb.packers for p in packer.classes)
+    packer_classes: dict[str, str] = {}
+    for cls in app.code.classes:
+        if cls.startswith(prefixes):
+            for packer in kb.packers:
+                if packer.classes and cls.startswith(packer.classes):
+                    packer_classes.setdefault(packer.id, cls)
     for packer in kb.packers:
-        ev = _packer_evidence(app, packer)
+        ev = _packer_evidence(app, packer, packer_classes)
         if ev:
             found = True
             out.append(
