@@ -137,3 +137,16 @@ def test_launcher_query_counts_only_unrestricted(drone: techvet.ScanResult) -> N
     methods = {(e.class_name, e.method) for e in apps.evidence}
     assert ("com.skyfleet.pilot.plugin.ForeignCode", "launchers") in methods
     assert ("com.skyfleet.pilot.plugin.ForeignCode", "ownLaunchers") not in methods
+
+
+def test_code_index_for_notebooks(drone: techvet.ScanResult) -> None:
+    assert drone.app is not None
+    code = drone.app.code
+    calls = code.framework_calls()
+    assert "Landroid/telephony/TelephonyManager;->getDeviceId" in calls["Lcom/mob/tools/utils/DeviceHelper;"]
+    assert "Ldalvik/system/DexClassLoader;-><init>" in calls["Lcom/skyfleet/pilot/plugin/PluginLoader;"]
+    holders = code.holders_of(["top -d 0 -n 1"])
+    assert [(r.class_name, r.method) for r in holders["top -d 0 -n 1"]] == [
+        ("Lcom/skyfleet/pilot/plugin/PluginLoader;", "processes")
+    ]
+    assert "http://devs.data.mob.com/v2/upload" in code.strings()

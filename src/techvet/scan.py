@@ -15,6 +15,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
+from techvet.detect import DETECTORS
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
 from techvet.knowledge import Knowledge, load
@@ -124,8 +125,6 @@ class ScanResult:
 
 def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
     """Run every registered detector on an already read app."""
-    from techvet.detect import DETECTORS
-
     kb = knowledge or load()
     result = ScanResult(app.path, app)
     for name, detector in DETECTORS.items():

@@ -10,12 +10,15 @@ reported, not verified: techvet says who signed, not whether the app is intact.
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from dataclasses import dataclass
+from typing import BinaryIO
 
 _SIG_BLOCK_MAGIC = b"APK Sig Block 42"
 _SCHEMES = {0x7109871A: "v2", 0xF05368C0: "v3", 0x1B93AD61: "v3.1"}
 _MAX_CERTS = 64
+_MAX_BLOCK = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +70,33 @@ def _sequence(blob: bytes) -> list[bytes]:
     return out
 
 
-def signing_block_certificates(apk: bytes) -> dict[str, list[bytes]]:
-    """DER certificates per scheme (``v2``, ``v3``, ``v3.1``) from the APK Signing Block."""
-    eocd = apk.rfind(b"PK\x05\x06", max(0, len(apk) - 65557))
-    if eocd < 0 or eocd + 20 > len(apk):
+def signing_block_certificates(fh: BinaryIO) -> dict[str, list[bytes]]:
+    """DER certificates per scheme (``v2``, ``v3``, ``v3.1``) from the APK Signing Block.
+
+    Reads only the end of the file (to find the central directory) and the block itself.
+    """
+    fh.seek(0, io.SEEK_END)
+    size = fh.tell()
+    tail_len = min(size, 65557)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    eocd = tail.rfind(b"PK\x05\x06")
+    if eocd < 0 or eocd + 20 > len(tail):
         return {}
-    (cd_offset,) = struct.unpack_from("<I", apk, eocd + 16)
-    if cd_offset < 24 or cd_offset > len(apk) or apk[cd_offset - 16 : cd_offset] != _SIG_BLOCK_MAGIC:
+    (cd_offset,) = struct.unpack_from("<I", tail, eocd + 16)
+    if cd_offset < 24 or cd_offset > size:
         return {}
-    (block_size,) = struct.unpack_from("<Q", apk, cd_offset - 24)
+    fh.seek(cd_offset - 24)
+    head = fh.read(24)
+    if len(head) < 24 or head[8:] != _SIG_BLOCK_MAGIC:
+        return {}
+    (block_size,) = struct.unpack_from("<Q", head, 0)
     start = cd_offset - block_size - 8
-    if start < 0:
+    if start < 0 or block_size > _MAX_BLOCK:
         return {}
-    pos, end = start + 8, cd_offset - 24
+    fh.seek(start)
+    apk = fh.read(block_size + 8)
+    pos, end = 8, len(apk) - 24
     found: dict[str, list[bytes]] = {}
     try:
         while pos + 12 <= end:

@@ -268,6 +268,28 @@ class CodeIndex:
             out[ref.what].append(ref)
         return out
 
+    def framework_calls(self) -> dict[str, set[str]]:
+        """Defined class -> the methods outside the app it invokes (``Lpkg/Class;->name``).
+
+        Decodes every method body, so it takes seconds on a large app: for notebooks and reports
+        that want the whole picture. Detectors ask targeted questions through :meth:`find`.
+        """
+        from techvet.app.dex import instructions
+
+        out: dict[str, set[str]] = {}
+        for dex in self.dexes:
+            for cls in dex.defined_classes:
+                called: set[str] = set()
+                for _, code_off in dex.methods_of(cls):
+                    for op, pc in instructions(dex.code_at(code_off)):
+                        if 0x6E <= op <= 0x78 and op != 0x73:
+                            midx = dex.data[code_off + 16 + pc + 2] | (dex.data[code_off + 16 + pc + 3] << 8)
+                            owner, name = dex.method_ref(midx)
+                            if owner not in self.classes:
+                                called.add(f"{owner}->{name}")
+                out.setdefault(cls, set()).update(called)
+        return out
+
     def strings(self) -> list[str]:
         """Every string constant of every DEX (decodes all tables: for notebooks, not detectors)."""
         out: list[str] = []

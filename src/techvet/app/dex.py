@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -285,11 +285,30 @@ class Dex:
         end = data.find(b"\x00", offset)
         return data[pos : end if end >= 0 else offset].decode("utf-8", "replace")
 
+    @cached_property
+    def _type_names(self) -> list[str]:
+        """Every type descriptor, decoded in one pass (a method call per name costs twice as much)."""
+        data = self.data
+        string_offs = self._string_offs
+        n_strings = self.string_ids_size
+        names = []
+        for sidx in self._type_strs.tolist():
+            if sidx >= n_strings:
+                raise MalformedAppError(f"{self.name}: type names a string index out of range")
+            off = string_offs[sidx]
+            if off < self.size and data[off] < 0x80:
+                end = data.find(b"\x00", off + 1)
+                if end >= 0:
+                    names.append(data[off + 1 : end].decode("utf-8", "replace"))
+                    continue
+            names.append(self.string(sidx))
+        return names
+
     def type_name(self, type_idx: int) -> str:
         """Descriptor of type ``type_idx`` (``Lcom/example/Foo;``)."""
         if not 0 <= type_idx < self.type_ids_size:
             raise MalformedAppError(f"{self.name}: type index {type_idx} out of range")
-        return self.string(self._type_strs[type_idx])
+        return self._type_names[type_idx]
 
     def find_type(self, descriptor: str) -> int | None:
         """Index of the type with ``descriptor``; type_ids are sorted by string index."""
@@ -305,12 +324,15 @@ class Dex:
     @cached_property
     def class_defs(self) -> list[tuple[str, str | None, int, int]]:
         """(descriptor, superclass descriptor, interfaces_off, class_data_off) of defined classes."""
-        words = self._class_words
+        words = self._class_words.tolist()
+        names = self._type_names
+        n = len(names)
         out = []
-        type_name = self.type_name
         for i in range(0, 8 * self.class_defs_size, 8):
-            sup = words[i + 2]
-            out.append((type_name(words[i]), type_name(sup) if sup != _NO_INDEX else None, words[i + 3], words[i + 6]))
+            cls, sup = words[i], words[i + 2]
+            if cls >= n or (sup != _NO_INDEX and sup >= n):
+                raise MalformedAppError(f"{self.name}: class_def names a type index out of range")
+            out.append((names[cls], names[sup] if sup != _NO_INDEX else None, words[i + 3], words[i + 6]))
         return out
 
     @cached_property
@@ -401,15 +423,6 @@ class Dex:
         """(class descriptor, field type descriptor, field name) of field_id ``idx``."""
         w = self._field_words
         return (self.type_name(w[2 * idx] & 0xFFFF), self.type_name(w[2 * idx] >> 16), self.string(w[2 * idx + 1]))
-
-    @cached_property
-    def referenced_method_count(self) -> int:
-        return self.method_ids_size
-
-    def iter_method_refs(self) -> Iterator[tuple[str, str]]:
-        """Every method_id as (class descriptor, name); decodes the whole table, so use sparingly."""
-        for i in range(self.method_ids_size):
-            yield self.method_ref(i)
 
     # ----------------------------------------------------------------- code
     @cached_property
@@ -670,7 +683,7 @@ class Dex:
     def _class_index(self) -> dict[str, int]:
         return {c[0]: ci for ci, c in enumerate(self.class_defs)}
 
-    def _methods_of(self, class_descriptor: str) -> list[tuple[int, int]]:
+    def methods_of(self, class_descriptor: str) -> list[tuple[int, int]]:
         """(name string index, code_item offset) of the methods with code of a defined class."""
         ci = self._class_index.get(class_descriptor)
         cmap = self._code_map
@@ -684,20 +697,21 @@ class Dex:
             if cmap.code_offsets[k] and 0 <= cmap.method_idxs[k] < self.method_ids_size
         ]
 
+    def code_at(self, code_off: int) -> bytes:
+        """Instruction bytes of the code_item at ``code_off``."""
+        if code_off + 16 > self.size:
+            raise MalformedAppError(f"{self.name}: code item outside the file")
+        (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
+        return self.data[code_off + 16 : min(code_off + 16 + 2 * insns_size, self.size)]
+
     def method_code(self, class_descriptor: str, method_name: str) -> list[bytes]:
         """Instruction bytes of every method ``method_name`` defined by ``class_descriptor``."""
         name_idx = self.find_string(method_name)
-        out = []
-        for sidx, code_off in self._methods_of(class_descriptor):
-            if sidx != name_idx or code_off + 16 > self.size:
-                continue
-            (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
-            out.append(self.data[code_off + 16 : code_off + 16 + 2 * insns_size])
-        return out
+        return [self.code_at(off) for sidx, off in self.methods_of(class_descriptor) if sidx == name_idx]
 
     def defined_method_names(self, class_descriptor: str) -> set[str]:
         """Names of the methods with code that a defined class has."""
-        return {self.string(sidx) for sidx, _ in self._methods_of(class_descriptor)}
+        return {self.string(sidx) for sidx, _ in self.methods_of(class_descriptor)}
 
     def appended_image(self) -> bytes | None:
         """A complete DEX image appended after this one's declared end (a packer's hiding place)."""

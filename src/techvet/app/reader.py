@@ -10,11 +10,13 @@ magic bytes, whatever its entry is called (packers hide ``mix.dex`` under ``lib/
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from techvet.app.archive import Archive, ReadBudget
 from techvet.app.axml import parse_axml
@@ -142,13 +144,13 @@ def _sha256(path: str) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _certificates(archive: Archive, raw: bytes | None) -> list[Certificate]:
+def _certificates(archive: Archive, apk: BinaryIO) -> list[Certificate]:
     v1 = []
     for name in archive.names:
         upper = name.upper()
         if upper.startswith("META-INF/") and upper.endswith((".RSA", ".DSA", ".EC")):
             v1.extend(pkcs7_certificates(archive.read(name, 4 * 1024 * 1024)))
-    block = signing_block_certificates(raw) if raw is not None else {}
+    block = signing_block_certificates(apk)
     return describe_certificates(v1, block)
 
 
@@ -218,7 +220,6 @@ def read_app(path: str | os.PathLike[str]) -> App:
         return App(path, digest, size, None, [], CodeIndex(collector.dexes), [], [], [], notes=collector.notes)
     if head != _ZIP_MAGIC:
         raise NotAnAppError(f"{path}: not an Android app (no zip or DEX signature)")
-    raw = Path(path).read_bytes() if size <= 512 * 1024 * 1024 else None
     with Archive(path, path, budget) as outer:
         splits = [n for n in outer.names if n.lower().endswith(".apk") and "/" not in n]
         is_bundle = "AndroidManifest.xml" not in outer and bool(splits)
@@ -234,14 +235,15 @@ def read_app(path: str | os.PathLike[str]) -> App:
                 with Archive(data, f"{path}!{split}", budget) as inner:
                     if split == base_name:
                         manifest, nsc = _manifest(inner)
-                        certs = _certificates(inner, data)
+                        certs = _certificates(inner, io.BytesIO(data))
                     collector.walk(inner, f"{split}!", 1, app_root=True)
             for name in outer.names:
                 if name not in splits:
                     collector.entries.append(name)
         else:
             manifest, nsc = _manifest(outer)
-            certs = _certificates(outer, raw)
+            with open(path, "rb") as fh:
+                certs = _certificates(outer, fh)
             collector.walk(outer, "", 0, app_root=True)
             splits = []
         if manifest is None and not collector.dexes:

@@ -24,9 +24,8 @@ def _packer_evidence(app: App, packer: Packer, packer_classes: dict[str, str]) -
     app_class = app.manifest.application_class if app.manifest else None
     if app_class and packer.application and app_class.startswith(packer.application):
         ev.append(Evidence("AndroidManifest.xml", f"application class {app_class}"))
-    if packer.renamed_class_traits:
-        combined = packer.renamed_class_pattern
-        assert combined is not None
+    combined = packer.renamed_class_pattern
+    if combined is not None:
         counts: dict[str, int] = {}
         example: dict[str, str] = {}
         for cls in app.code.classes:
@@ -35,8 +34,8 @@ def _packer_evidence(app: App, packer: Packer, packer_classes: dict[str, str]) -
                 counts[m.lastgroup] = counts.get(m.lastgroup, 0) + 1
                 example.setdefault(m.lastgroup, cls)
         traits = packer.renamed_class_traits
-        hits = [name for name, n in counts.items() if n >= traits[name][1]]
-        if hits and sum(traits[name][2] for name in hits) >= packer.min_score:
+        hits = [name for name, n in counts.items() if n >= traits[name][0]]
+        if hits and sum(traits[name][1] for name in hits) >= packer.min_score:
             for name in hits:
                 cls = example[name]
                 detail = f"renamed-class trait {name}: {counts[name]} classes"

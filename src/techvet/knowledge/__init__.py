@@ -58,34 +58,26 @@ class Sdk:
 
 @dataclass(frozen=True)
 class Packer:
+    """A packer's signatures, compiled once at load: one search per archive entry and per class."""
+
     id: str
     name: str
     vendor: str
     country: str | None
-    files: tuple[re.Pattern[str], ...]
+    file_pattern: re.Pattern[str] | None  # every file signature, as one alternation
     classes: tuple[str, ...]
     application: tuple[str, ...]
-    renamed_class_traits: dict[str, tuple[re.Pattern[str], int, int]]  # name -> (pattern, min_count, weight)
+    renamed_class_pattern: re.Pattern[str] | None  # every trait, one named group each
+    renamed_class_traits: dict[str, tuple[int, int]]  # trait name -> (min_count, weight)
     min_score: int
 
-    @property
-    def file_pattern(self) -> re.Pattern[str] | None:
-        """All of the packer's file signatures as one pattern (one search per archive entry)."""
-        if not self.files:
-            return None
-        return _combined_pattern(tuple((f"f{n}", p.pattern) for n, p in enumerate(self.files)))
 
-    @property
-    def renamed_class_pattern(self) -> re.Pattern[str] | None:
-        """All renamed-class traits as one pattern with a named group each (one pass over classes)."""
-        if not self.renamed_class_traits:
-            return None
-        return _combined_pattern(tuple((k, v[0].pattern) for k, v in self.renamed_class_traits.items()))
-
-
-@lru_cache(maxsize=64)
-def _combined_pattern(traits: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in traits))
+def _alternation(patterns: list[str], names: list[str] | None = None) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    if names is None:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    return re.compile("|".join(f"(?P<{n}>{p})" for n, p in zip(names, patterns, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -192,18 +184,19 @@ def _load(directory: Path) -> Knowledge:
     packers = []
     for p in anti.get("packers", []):
         try:
+            traits = p.get("renamed_class_traits", {})
             packers.append(
                 Packer(
                     id=p["id"],
                     name=p["name"],
                     vendor=p.get("vendor", ""),
                     country=p.get("country"),
-                    files=tuple(re.compile(f) for f in p.get("files", [])),
+                    file_pattern=_alternation(list(p.get("files", []))),
                     classes=tuple(p.get("classes", [])),
                     application=tuple(p.get("application", [])),
+                    renamed_class_pattern=_alternation([t["pattern"] for t in traits.values()], list(traits)),
                     renamed_class_traits={
-                        k: (re.compile(v["pattern"]), int(v.get("min_count", 1)), int(v.get("weight", 1)))
-                        for k, v in p.get("renamed_class_traits", {}).items()
+                        k: (int(t.get("min_count", 1)), int(t.get("weight", 1))) for k, t in traits.items()
                     },
                     min_score=int(p.get("min_score", 0)),
                 )
