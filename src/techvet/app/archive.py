@@ -14,10 +14,16 @@ deflate when the sizes differ, stored when they are equal).
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from dataclasses import dataclass, field
 
 from techvet.errors import LimitExceededError, MalformedAppError, NotAnAppError
+
+try:  # ISA-L inflates twice as fast as zlib; zlib is the fallback where no wheel exists
+    from isal import isal_zlib as _inflater
+except ImportError:  # pragma: no cover - every supported platform has an isal wheel
+    import zlib as _inflater  # type: ignore[no-redef]
 
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 MAX_TOTAL_BYTES = 768 * 1024 * 1024
@@ -61,6 +67,7 @@ class Archive:
             raise NotAnAppError(f"{label}: cannot open ({exc.strerror})") from None
         try:
             self._zip = zipfile.ZipFile(fileobj)
+            self._file = fileobj
         except zipfile.BadZipFile:
             fileobj.close()
             raise NotAnAppError(f"{label}: not a zip archive (an APK is a zip file)") from None
@@ -111,15 +118,35 @@ class Archive:
         self.budget.take(info.file_size, what)
         _as_android_reads_it(info)
         try:
-            with self._zip.open(info) as fh:
-                data = fh.read(limit + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            data = self._inflate(info, limit)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, struct.error) as exc:
             raise MalformedAppError(f"{what}: cannot be read ({exc})") from None
         except Exception as exc:  # noqa: BLE001 - zlib.error and friends: damaged input, not a bug
             raise MalformedAppError(f"{what}: damaged compressed data ({exc})") from None
         if len(data) > limit:
             raise LimitExceededError(f"{what}: inflates past the {limit // (1024 * 1024)} MiB bound")
         return data
+
+    def _inflate(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+        """Read and inflate one entry directly, at most ``limit + 1`` bytes of output.
+
+        Why not ``ZipFile.open``: its inflater is stdlib zlib plus a CRC pass; ISA-L (``isal``)
+        inflates the same stream in half the time, and a DEX is most of an app's bytes. The CRC is
+        not checked: Android's signature schemes, not the zip CRC, decide whether an app is intact,
+        and techvet reads what the device would run.
+        """
+        fh = self._file
+        fh.seek(info.header_offset)
+        header = fh.read(30)
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile("bad local file header")
+        name_len, extra_len = struct.unpack_from("<HH", header, 26)
+        fh.seek(info.header_offset + 30 + name_len + extra_len)
+        raw = fh.read(info.compress_size)
+        if info.compress_type == zipfile.ZIP_STORED:
+            return raw[: limit + 1]
+        inflater = _inflater.decompressobj(-15)
+        return inflater.decompress(raw, limit + 1)
 
     def peek(self, name: str, n: int = 8) -> bytes:
         """The first ``n`` inflated bytes of ``name`` (to recognise DEX or zip content)."""

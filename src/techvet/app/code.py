@@ -92,26 +92,6 @@ class CodeIndex:
         return seen
 
     @cached_property
-    def _descendants(self) -> dict[str, list[str]]:
-        """Class outside the app -> app-defined classes whose ancestry reaches it."""
-        root: dict[str, str | None] = {}  # class -> first ancestor outside the app (memoised walk)
-        classes = self.classes
-        for cls in classes:
-            path: list[str] = []
-            current: str | None = cls
-            while current in classes and current not in root and len(path) < 64:
-                path.append(current)
-                current = classes[current][1]
-            found = root.get(current) if current in classes else current
-            for c in path:
-                root[c] = found
-        out: dict[str, list[str]] = {}
-        for cls, ancestor in root.items():
-            if ancestor is not None:
-                out.setdefault(ancestor, []).append(cls)
-        return out
-
-    @cached_property
     def _children(self) -> dict[str, list[str]]:
         """Superclass descriptor -> app-defined classes that extend it directly."""
         out: dict[str, list[str]] = {}
@@ -154,8 +134,18 @@ class CodeIndex:
         return sorted(found)
 
     def _subclasses_of(self, framework_class: str) -> list[str]:
-        """App-defined classes whose ancestry reaches ``framework_class``."""
-        return self._descendants.get(framework_class, [])
+        """App-defined classes whose ancestry reaches ``framework_class`` through app classes only.
+
+        That is, ``framework_class`` is their first ancestor outside the app: the class a call
+        through them resolves to.
+        """
+        found: list[str] = []
+        todo = list(self._children.get(framework_class, ()))
+        while todo:
+            cls = todo.pop()
+            found.append(cls)
+            todo.extend(self._children.get(cls, ()))
+        return found
 
     def _method_targets(self, invoke: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """Each rule API -> descriptor/name pairs that call it, resolving app subclasses.

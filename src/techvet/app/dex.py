@@ -201,6 +201,7 @@ class Dex:
         self._field_words = view[self._field_ids_off : self._field_ids_off + 8 * self.field_ids_size].cast("I")
         self._class_words = view[self._class_defs_off : self._class_defs_off + 32 * self.class_defs_size].cast("I")
         self._string_cache: dict[int, str] = {}
+        self._type_cache: dict[int, str] = {}
 
     # ----------------------------------------------------------------- strings and names
     def string(self, idx: int) -> str:
@@ -285,30 +286,34 @@ class Dex:
         end = data.find(b"\x00", offset)
         return data[pos : end if end >= 0 else offset].decode("utf-8", "replace")
 
-    @cached_property
-    def _type_names(self) -> list[str]:
-        """Every type descriptor, decoded in one pass (a method call per name costs twice as much)."""
+    def _decode_types(self, type_indices: list[int]) -> list[str]:
+        """Descriptors of many types in one pass (a method call per name costs twice as much)."""
         data = self.data
         string_offs = self._string_offs
-        n_strings = self.string_ids_size
+        type_strs = self._type_strs
+        n_types, n_strings = self.type_ids_size, self.string_ids_size
+        cache = self._type_cache
         names = []
-        for sidx in self._type_strs.tolist():
-            if sidx >= n_strings:
-                raise MalformedAppError(f"{self.name}: type names a string index out of range")
-            off = string_offs[sidx]
-            if off < self.size and data[off] < 0x80:
-                end = data.find(b"\x00", off + 1)
-                if end >= 0:
-                    names.append(data[off + 1 : end].decode("utf-8", "replace"))
-                    continue
-            names.append(self.string(sidx))
+        for tidx in type_indices:
+            name = cache.get(tidx)
+            if name is None:
+                if tidx >= n_types or type_strs[tidx] >= n_strings:
+                    raise MalformedAppError(f"{self.name}: type index {tidx} out of range")
+                off = string_offs[type_strs[tidx]]
+                end = data.find(b"\x00", off + 1) if off < self.size and data[off] < 0x80 else -1
+                name = data[off + 1 : end].decode("utf-8", "replace") if end >= 0 else self.string(type_strs[tidx])
+                cache[tidx] = name
+            names.append(name)
         return names
 
     def type_name(self, type_idx: int) -> str:
         """Descriptor of type ``type_idx`` (``Lcom/example/Foo;``)."""
+        cached = self._type_cache.get(type_idx)
+        if cached is not None:
+            return cached
         if not 0 <= type_idx < self.type_ids_size:
             raise MalformedAppError(f"{self.name}: type index {type_idx} out of range")
-        return self._type_names[type_idx]
+        return self._decode_types([type_idx])[0]
 
     def find_type(self, descriptor: str) -> int | None:
         """Index of the type with ``descriptor``; type_ids are sorted by string index."""
@@ -325,14 +330,17 @@ class Dex:
     def class_defs(self) -> list[tuple[str, str | None, int, int]]:
         """(descriptor, superclass descriptor, interfaces_off, class_data_off) of defined classes."""
         words = self._class_words.tolist()
-        names = self._type_names
-        n = len(names)
+        classes = self._decode_types(words[0::8])
+        supers = self._decode_types([w for w in words[2::8] if w != _NO_INDEX])
         out = []
-        for i in range(0, 8 * self.class_defs_size, 8):
-            cls, sup = words[i], words[i + 2]
-            if cls >= n or (sup != _NO_INDEX and sup >= n):
-                raise MalformedAppError(f"{self.name}: class_def names a type index out of range")
-            out.append((names[cls], names[sup] if sup != _NO_INDEX else None, words[i + 3], words[i + 6]))
+        k = 0
+        for i, name in enumerate(classes):
+            if words[8 * i + 2] != _NO_INDEX:
+                sup: str | None = supers[k]
+                k += 1
+            else:
+                sup = None
+            out.append((name, sup, words[8 * i + 3], words[8 * i + 6]))
         return out
 
     @cached_property
