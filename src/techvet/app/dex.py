@@ -18,8 +18,9 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from techvet.errors import MalformedAppError
 
@@ -101,16 +102,19 @@ class CodeSite:
 
 @dataclass(slots=True)
 class _CodeMap:
-    """Method bodies of one DEX: ``code_offsets``/``owners``/``method_idxs`` in class_data order,
-    ``ranges`` (class_def index -> slice of those lists), and ``sorted_offsets`` with ``order``
-    (index into the lists) for finding the method that holds a byte offset."""
+    """Method bodies of one DEX, as numpy arrays.
 
-    sorted_offsets: list[int]
-    order: list[int]
-    code_offsets: list[int]
+    ``code_offsets``, ``owners`` (class_def index) and ``method_idxs`` are in class_data order;
+    ``ranges`` maps a class_def index to its slice of them; ``sorted_offsets`` with ``order``
+    (index into the arrays) finds the method that holds a byte offset.
+    """
+
+    sorted_offsets: Any
+    order: Any
+    code_offsets: Any
     ranges: dict[int, tuple[int, int]]
-    owners: list[int] = field(default_factory=list)
-    method_idxs: list[int] = field(default_factory=list)
+    owners: Any
+    method_idxs: Any
 
 
 def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
@@ -447,7 +451,8 @@ class Dex:
 
         class_data = np.frombuffer(self._class_words, dtype=np.uint32).reshape(-1, 8)[:, 6]
         with_data = np.flatnonzero(class_data)
-        empty = _CodeMap([], [], [], {})
+        none = np.zeros(0, dtype=np.int64)
+        empty = _CodeMap(none, none, none, {}, none, none)
         if not len(with_data):
             return empty
         cdos = class_data[with_data].astype(np.int64)
@@ -502,14 +507,8 @@ class Dex:
         order = np.argsort(code_off, kind="stable")
         sorted_offs = code_off[order]
         keep = sorted_offs > 0
-        return _CodeMap(
-            sorted_offs[keep].tolist(),
-            order[keep].tolist(),
-            code_off.tolist(),
-            ranges,
-            owners=np.repeat(seg_class, seg_count).tolist(),
-            method_idxs=method_idx.tolist(),
-        )
+        # numpy arrays, not lists: only a few hundred entries are ever looked at
+        return _CodeMap(sorted_offs[keep], order[keep], code_off, ranges, np.repeat(seg_class, seg_count), method_idx)
 
     @cached_property
     def code_span(self) -> tuple[int, int]:
@@ -571,10 +570,10 @@ class Dex:
     def _site_for(self, offset: int) -> CodeSite | None:
         """The method whose instruction stream has an instruction starting exactly at ``offset``."""
         cmap = self._code_map
-        pos = bisect.bisect_right(cmap.sorted_offsets, offset) - 1
+        pos = int(cmap.sorted_offsets.searchsorted(offset, side="right")) - 1
         if pos < 0:
             return None
-        code_off = cmap.sorted_offsets[pos]
+        code_off = int(cmap.sorted_offsets[pos])
         if code_off + 16 > self.size:
             return None
         (insns_size,) = struct.unpack_from("<I", self.data, code_off + 12)
@@ -584,8 +583,8 @@ class Dex:
             return None
         if not self._is_instruction_start(insns, end, offset):
             return None
-        entry = cmap.order[pos]
-        ci, midx = cmap.owners[entry], cmap.method_idxs[entry]
+        entry = int(cmap.order[pos])
+        ci, midx = int(cmap.owners[entry]), int(cmap.method_idxs[entry])
         cls = self.class_defs[ci][0]
         if not 0 <= midx < self.method_ids_size:
             return None
@@ -699,11 +698,13 @@ class Dex:
             return []
         first, end = cmap.ranges[ci]
         words = self._method_words
-        return [
-            (words[2 * cmap.method_idxs[k] + 1], cmap.code_offsets[k])
-            for k in range(first, end)
-            if cmap.code_offsets[k] and 0 <= cmap.method_idxs[k] < self.method_ids_size
-        ]
+        out = []
+        for midx, code_off in zip(
+            cmap.method_idxs[first:end].tolist(), cmap.code_offsets[first:end].tolist(), strict=True
+        ):
+            if code_off and 0 <= midx < self.method_ids_size:
+                out.append((words[2 * midx + 1], code_off))
+        return out
 
     def code_at(self, code_off: int) -> bytes:
         """Instruction bytes of the code_item at ``code_off``."""
