@@ -29,6 +29,8 @@ DRONE_EXPECTED = {
     ("TV401", "api.skyfleet-demo.cn"),
     ("TV401", "devs.data.mob.com"),
     ("TV402", "service-adhoc.skyfleet-demo.cn"),
+    ("TV402", "log.skyfleet-demo.cn"),
+    ("TV402", "203.0.113.7"),
     ("TV502", "root-detection"),
     ("TV504", "anti-debug"),
     ("TV506", "string-decryption"),
@@ -96,7 +98,21 @@ def test_nested_jar_code_is_scanned(drone: techvet.ScanResult) -> None:
 
 def test_namespaces_and_placeholders_are_not_endpoints(drone: techvet.ScanResult) -> None:
     hosts = {f.subject for f in drone.findings if f.rule in ("TV401", "TV402")}
-    assert not hosts & {"schemas.android.com", "www.example.com", "localhost"}
+    assert not hosts & {
+        "schemas.android.com",
+        "www.example.com",
+        "localhost",
+        "4.1.22.1",
+        "com.skyfleet.pilot",
+        "java.io",
+    }
+
+
+def test_bare_host_evidence_names_the_class(drone: techvet.ScanResult) -> None:
+    (host,) = [f for f in drone.findings if f.subject == "log.skyfleet-demo.cn"]
+    assert [(e.class_name, e.method) for e in host.evidence] == [
+        ("com.skyfleet.pilot.net.ConfigClient", "telemetryHosts")
+    ]
 
 
 def test_clean_app_reports_only_what_it_has() -> None:

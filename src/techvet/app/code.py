@@ -16,6 +16,8 @@ from techvet.app.dex import CodeSite, Dex
 _SCHEMES = (b"http", b"https", b"ws", b"wss", b"ftp")
 _URL_REST = re.compile(rb"[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+")
 _SCHEME_BEFORE = re.compile(rb"(?:https?|wss?|ftp)$")
+_BARE_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6}")
+_BARE_IPV4 = re.compile(rb"\x00[\x07-\x0f](\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +250,34 @@ class CodeIndex:
                     url = data[scheme.start() : rest.end()].decode("utf-8", "replace")
                     out.append((url, dex.string_containing(scheme.start()), dex.name))
                 pos = data.find(b"://", pos + 3, hi)
+        return out
+
+    def bare_hosts(self, tlds: Iterable[str], not_first: Iterable[str] = ()) -> list[tuple[str, str]]:
+        """String constants that are exactly a host name or an IPv4 address: (host, DEX name).
+
+        Candidates are found by a literal search for ``.<tld>`` at the end of a string (strings
+        end in NUL) and for NUL-delimited dotted quads, so only matching strings are decoded.
+        """
+        names = [t.encode() for t in tlds]
+        if not names:
+            return []
+        suffix = re.compile(rb"\.(?:" + b"|".join(re.escape(n) for n in names) + rb")\x00")
+        first_labels = set(not_first)
+        packages = {c[1:].rpartition("/")[0].replace("/", ".") for c in self.classes}
+        out = []
+        for dex in self.dexes:
+            data = dex.data
+            lo, hi = dex.string_data_span
+            for m in suffix.finditer(data, lo, hi):
+                whole = dex.string_containing(m.start())
+                if _BARE_HOST.fullmatch(whole) and whole.split(".", 1)[0] not in first_labels and whole not in packages:
+                    out.append((whole, dex.name))
+            for m in _BARE_IPV4.finditer(data, lo, hi):
+                text = m.group(1).decode()
+                octets = [int(part) for part in text.split(".")]
+                # dotted quads that start below 10 are nearly always version numbers (1.2.13.6)
+                if all(o < 256 for o in octets) and 10 <= octets[0] != 127:
+                    out.append((text, dex.name))
         return out
 
     def holders_of(self, strings: Iterable[str]) -> dict[str, list[Reference]]:

@@ -50,6 +50,7 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
     parts = [_rule_query(r) for r in code_rules(kb)]
     stub = kb.generic_stub
     urls = tuple(dict.fromkeys(whole for _, whole, _ in app.code.urls()))
+    urls += tuple(dict.fromkeys(host for host, _ in bare_hosts(app, kb)))
     contextual = [c["api"] for r in code_rules(kb) for c in r.match.get("invoke_in_context", ())]
     named = [c["method"] for r in code_rules(kb) for c in r.match.get("invoke_with_const_argument", ())]
     merged = Query(
@@ -72,6 +73,19 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
         out.setdefault(ref.what, []).append(ref)
     app.cache[_CACHE_KEY] = out
     return out
+
+
+def bare_hosts(app: App, kb: Knowledge) -> list[tuple[str, str]]:
+    """Host-name and IPv4 string constants (cached per app: the endpoints detector needs them too)."""
+    cached = app.cache.get("bare_hosts")
+    if isinstance(cached, list):
+        return cached
+    found = app.code.bare_hosts(kb.endpoints.get("bare_host_tlds", ()), kb.endpoints.get("bare_host_not_first", ()))
+    own = app.package
+    if own:
+        found = [(h, d) for h, d in found if h != own]
+    app.cache["bare_hosts"] = found
+    return found
 
 
 def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> list[Reference]:

@@ -7,7 +7,7 @@ import re
 
 from techvet.app.dex import java_name
 from techvet.app.reader import App
-from techvet.detect._code_refs import references
+from techvet.detect._code_refs import bare_hosts, references
 from techvet.detect._common import finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
@@ -76,6 +76,25 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 )
         else:
             bucket.append(Evidence(dex_name, f"string {url[:200]}"))
+    for host, dex_name in bare_hosts(app, kb):
+        if _excluded(host, "", kb):
+            continue
+        bucket = hosts.setdefault(("named", host), [])
+        if len(bucket) >= 4:
+            continue
+        holders = refs.get(host, [])
+        for ref in holders[:2]:
+            bucket.append(
+                Evidence(
+                    ref.dex,
+                    f"string {host}",
+                    class_name=java_name(ref.class_name),
+                    method=ref.method,
+                    sdk=kb.sdk_for_class(ref.class_name),
+                )
+            )
+        if not holders:
+            bucket.append(Evidence(dex_name, f"string {host}"))
     out = []
     cleartext, named = kb.rules["TV401"], kb.rules["TV402"]
     for (kind, host), evidence in sorted(hosts.items()):
