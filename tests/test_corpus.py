@@ -1,6 +1,7 @@
 """The real-app corpus (brought with shared/corpus/extract): the issue's accuracy bars.
 
-Skips only when the corpus is absent (as on CI); with the corpus present every test runs.
+Scanning tests skip only when the corpus APKs are absent; the accuracy tests also need the labels
+(TRUTH.tsv, found in shared/ beside the checkout or through TECHVET_TRUTH).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import techvet
-from tests.conftest import CORPUS, TRUTH, needs_corpus
+from tests.conftest import CORPUS, TRUTH, needs_corpus, needs_truth
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,23 +43,23 @@ def scores() -> dict[str, tuple[float, float, int]]:
     return out
 
 
-@needs_corpus
+@needs_truth
 def test_sdk_precision_and_recall(scores: dict[str, tuple[float, float, int]]) -> None:
     p, r, _ = scores["sdks"]
     assert p >= 0.95 and r >= 0.95
 
 
-@needs_corpus
+@needs_truth
 def test_capability_recall(scores: dict[str, tuple[float, float, int]]) -> None:
     assert scores["capabilities"][1] >= 0.9
 
 
-@needs_corpus
+@needs_truth
 def test_packer_recall(scores: dict[str, tuple[float, float, int]]) -> None:
     assert scores["packers"][1] == 1.0
 
 
-@needs_corpus
+@needs_truth
 def test_manifest_flags_exact(scores: dict[str, tuple[float, float, int]]) -> None:
     assert scores["manifest"][:2] == (1.0, 1.0)
 
