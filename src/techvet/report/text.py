@@ -21,7 +21,9 @@ _STYLE = {
 
 
 def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
+    # soft_wrap: long evidence lines (class names, URLs) stay whole, so they can be copied and grepped
     console = Console(
+        soft_wrap=True,
         file=out,
         no_color=color is False,
         force_terminal=color,
