@@ -76,28 +76,28 @@ def test_exodus_prefixes_keep_package_boundaries() -> None:
         assert kb.sdk_for_class(longer) == kb.sdk_for_class(beside)
 
 
-def test_bad_knowledge_fails_at_load_with_file_name(tmp_path: Path) -> None:
+def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    """A copy of the bundled knowledge with one edit in file ``name``."""
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
-    text = (copy / "capabilities.yaml").read_text().replace("severity: high", "severity: dreadful", 1)
-    (copy / "capabilities.yaml").write_text(text)
-    with pytest.raises(KnowledgeError, match="capabilities.yaml"):
-        _load(copy)
+    text = (copy / name).read_text()
+    assert old in text
+    (copy / name).write_text(text.replace(old, new, 1))
+    return copy
 
 
-def test_missing_source_is_refused(tmp_path: Path) -> None:
-    copy = tmp_path / "data"
-    shutil.copytree(DATA_DIR, copy)
-    text = (copy / "manifest.yaml").read_text().replace("source:", "origin:", 1)
-    (copy / "manifest.yaml").write_text(text)
-    with pytest.raises(KnowledgeError, match="source"):
-        _load(copy)
-
-
-def test_duplicate_rule_id_is_refused(tmp_path: Path) -> None:
-    copy = tmp_path / "data"
-    shutil.copytree(DATA_DIR, copy)
-    text = (copy / "manifest.yaml").read_text().replace("id: TV102", "id: TV101", 1)
-    (copy / "manifest.yaml").write_text(text)
-    with pytest.raises(KnowledgeError, match="twice"):
-        _load(copy)
+@pytest.mark.parametrize(
+    ("name", "old", "new", "message"),
+    [
+        ("capabilities.yaml", "severity: high", "severity: dreadful", "capabilities.yaml"),
+        ("manifest.yaml", "source:", "origin:", "source"),
+        ("manifest.yaml", "id: TV102", "id: TV101", "twice"),
+        ("antianalysis.yaml", "min_score: 2", "min_score: [2]", "antianalysis.yaml"),
+        ("sdks.yaml", "id: weibo,", "ident: weibo,", "sdks.yaml"),
+    ],
+)
+def test_bad_knowledge_fails_at_load_naming_the_file(
+    tmp_path: Path, name: str, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(KnowledgeError, match=message):
+        _load(_broken_copy(tmp_path, name, old, new))

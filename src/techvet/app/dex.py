@@ -147,6 +147,22 @@ def instructions(code: bytes) -> list[tuple[int, int]]:
     return out
 
 
+def _run_of_class(words: memoryview, count: int, type_idx: int) -> range:
+    """The run of method_ids or field_ids (two words each, class index in the low half of the
+    first) that belong to class ``type_idx``: both tables are sorted by class, so binary search."""
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if (words[2 * mid] & 0xFFFF) < type_idx:
+            lo = mid + 1
+        else:
+            hi = mid
+    end = lo
+    while end < count and (words[2 * end] & 0xFFFF) == type_idx:
+        end += 1
+    return range(lo, end)
+
+
 def java_name(descriptor: str) -> str:
     """``Lcom/example/Foo;`` -> ``com.example.Foo`` (other descriptors unchanged)."""
     if descriptor.startswith("L") and descriptor.endswith(";"):
@@ -388,19 +404,7 @@ class Dex:
 
     def methods_of_type(self, type_idx: int) -> range:
         """Indices of method_ids whose class is ``type_idx`` (method_ids are sorted by class)."""
-        w = self._method_words
-        n = self.method_ids_size
-        lo, hi = 0, n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if (w[2 * mid] & 0xFFFF) < type_idx:
-                lo = mid + 1
-            else:
-                hi = mid
-        end = lo
-        while end < n and (w[2 * end] & 0xFFFF) == type_idx:
-            end += 1
-        return range(lo, end)
+        return _run_of_class(self._method_words, self.method_ids_size, type_idx)
 
     def find_methods(self, descriptor: str, names: Iterable[str]) -> dict[int, str]:
         """method_id indices of ``descriptor``'s methods named in ``names`` -> name."""
@@ -417,19 +421,7 @@ class Dex:
 
     def fields_of_type(self, type_idx: int) -> range:
         """Indices of field_ids whose class is ``type_idx`` (field_ids are sorted by class)."""
-        w = self._field_words
-        n = self.field_ids_size
-        lo, hi = 0, n
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if (w[2 * mid] & 0xFFFF) < type_idx:
-                lo = mid + 1
-            else:
-                hi = mid
-        end = lo
-        while end < n and (w[2 * end] & 0xFFFF) == type_idx:
-            end += 1
-        return range(lo, end)
+        return _run_of_class(self._field_words, self.field_ids_size, type_idx)
 
     def field_ref(self, idx: int) -> tuple[str, str, str]:
         """(class descriptor, field type descriptor, field name) of field_id ``idx``."""

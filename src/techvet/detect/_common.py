@@ -32,6 +32,17 @@ def evidence_from(refs: list[Reference], knowledge: Knowledge, verb: str) -> tup
     return tuple(out[:MAX_EVIDENCE])
 
 
+def evidence_at(ref: Reference, detail: str, knowledge: Knowledge) -> Evidence:
+    """Evidence that points at the code site of ``ref``, naming the SDK whose code it is."""
+    return Evidence(
+        ref.dex,
+        detail,
+        class_name=java_name(ref.class_name),
+        method=ref.method,
+        sdk=knowledge.sdk_for_class(ref.class_name),
+    )
+
+
 def finding(
     rule: Rule,
     evidence: tuple[Evidence, ...],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from techvet.app.dex import instructions, java_name
 from techvet.app.reader import App
 from techvet.detect._code_refs import references, refs_for_rule
-from techvet.detect._common import evidence_from, finding
+from techvet.detect._common import evidence_at, evidence_from, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Packer
 
@@ -107,15 +107,7 @@ def _string_decryption(app: App, kb: Knowledge) -> list[Evidence]:
             dex = dex_by_name[ref.dex]
             for body in dex.method_code(ref.class_name, ref.method):
                 if any(op in _XOR_OPS for op, _ in instructions(body)):
-                    out.append(
-                        Evidence(
-                            ref.dex,
-                            f"calls {api} and XORs the bytes",
-                            class_name=java_name(ref.class_name),
-                            method=ref.method,
-                            sdk=kb.sdk_for_class(ref.class_name),
-                        )
-                    )
+                    out.append(evidence_at(ref, f"calls {api} and XORs the bytes", kb))
                     break
     return out[:8]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from techvet.app.dex import java_name
+from techvet.app.code import Reference
 from techvet.app.reader import App
 from techvet.detect._code_refs import bare_hosts, references
-from techvet.detect._common import finding
+from techvet.detect._common import evidence_at, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
 
@@ -45,6 +45,18 @@ def _excluded(host: str, path: str, kb: Knowledge) -> bool:
     return any(host == s.lstrip(".") or host.endswith("." + s.lstrip(".")) for s in cfg.get("placeholder_suffixes", ()))
 
 
+def _add_string_evidence(
+    bucket: list[Evidence], holders: list[Reference], dex_name: str, text: str, kb: Knowledge
+) -> None:
+    """Up to four pieces of evidence per host: the classes that load the string, else its DEX."""
+    if len(bucket) >= 4:
+        return
+    if holders:
+        bucket.extend(evidence_at(ref, f"string {text}", kb) for ref in holders[:2])
+    else:
+        bucket.append(Evidence(dex_name, f"string {text}"))
+
+
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     refs = references(app, kb)
     hosts: dict[tuple[str, str], list[Evidence]] = {}
@@ -59,42 +71,10 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         if _excluded(host, path, kb):
             continue
         kind = "cleartext" if scheme == "http" else "named"
-        holders = refs.get(whole, [])
-        bucket = hosts.setdefault((kind, host), [])
-        if len(bucket) >= 4:
-            continue
-        if holders:
-            for ref in holders[:2]:
-                bucket.append(
-                    Evidence(
-                        ref.dex,
-                        f"string {url[:200]}",
-                        class_name=java_name(ref.class_name),
-                        method=ref.method,
-                        sdk=kb.sdk_for_class(ref.class_name),
-                    )
-                )
-        else:
-            bucket.append(Evidence(dex_name, f"string {url[:200]}"))
+        _add_string_evidence(hosts.setdefault((kind, host), []), refs.get(whole, []), dex_name, url[:200], kb)
     for host, dex_name in bare_hosts(app, kb):
-        if _excluded(host, "", kb):
-            continue
-        bucket = hosts.setdefault(("named", host), [])
-        if len(bucket) >= 4:
-            continue
-        holders = refs.get(host, [])
-        for ref in holders[:2]:
-            bucket.append(
-                Evidence(
-                    ref.dex,
-                    f"string {host}",
-                    class_name=java_name(ref.class_name),
-                    method=ref.method,
-                    sdk=kb.sdk_for_class(ref.class_name),
-                )
-            )
-        if not holders:
-            bucket.append(Evidence(dex_name, f"string {host}"))
+        if not _excluded(host, "", kb):
+            _add_string_evidence(hosts.setdefault(("named", host), []), refs.get(host, []), dex_name, host, kb)
     out = []
     cleartext, named = kb.rules["TV401"], kb.rules["TV402"]
     for (kind, host), evidence in sorted(hosts.items()):

@@ -58,7 +58,10 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         sdk = kb.sdks[sdk_id]
         dex_name, descriptor = example[sdk_id]
         ev = Evidence(
-            dex_name, f"{n} {'class' if n == 1 else 'classes'} under {', '.join(sdk.prefixes)}", class_name=java_name(descriptor), sdk=sdk_id
+            dex_name,
+            f"{n} {'class' if n == 1 else 'classes'} under {', '.join(sdk.prefixes)}",
+            class_name=java_name(descriptor),
+            sdk=sdk_id,
         )
         out.append(
             finding(

@@ -11,6 +11,7 @@ import struct
 from techvet.app.code import Reference
 from techvet.app.dex import Dex, instructions, java_name
 from techvet.app.reader import App
+from techvet.detect._common import evidence_at
 from techvet.findings import Evidence
 from techvet.knowledge import Knowledge
 
@@ -92,13 +93,5 @@ def trust_all_evidence(app: App, kb: Knowledge, refs: dict[str, list[Reference]]
     for key in _ALLOW_ALL:
         for ref in refs.get(key, ()):
             if not ref.class_name.startswith("Lorg/apache/http/"):
-                out.append(
-                    Evidence(
-                        ref.dex,
-                        f"uses {key}",
-                        class_name=java_name(ref.class_name),
-                        method=ref.method,
-                        sdk=kb.sdk_for_class(ref.class_name),
-                    )
-                )
+                out.append(evidence_at(ref, f"uses {key}", kb))
     return tuple(out[:8])
