@@ -249,6 +249,17 @@ class Dex:
         end = self.data.find(b"\x00", start)
         return self.data[start : end if end >= 0 else start]
 
+    def _lower_bound(self, target: bytes) -> int:
+        """First string index whose bytes are not below ``target`` (the table is sorted)."""
+        lo, hi = 0, self.string_ids_size
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._string_bytes(mid) < target:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
     def find_string(self, value: str) -> int | None:
         """Index of ``value`` in the sorted string table, by binary search; None when absent.
 
@@ -256,13 +267,7 @@ class Dex:
         order of the MUTF-8 form is the same order.
         """
         target = value.encode("utf-8")
-        lo, hi = 0, self.string_ids_size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._string_bytes(mid) < target:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = self._lower_bound(target)
         if lo < self.string_ids_size and self._string_bytes(lo) == target:
             return lo
         return None
@@ -270,14 +275,7 @@ class Dex:
     def strings_with_prefix(self, prefix: str) -> range:
         """Indices of every string that starts with ``prefix`` (a contiguous run of the table)."""
         target = prefix.encode("utf-8")
-        lo, hi = 0, self.string_ids_size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._string_bytes(mid) < target:
-                lo = mid + 1
-            else:
-                hi = mid
-        end = lo
+        lo = end = self._lower_bound(target)
         while end < self.string_ids_size and self._string_bytes(end).startswith(target):
             end += 1
         return range(lo, end)
