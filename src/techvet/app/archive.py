@@ -142,9 +142,10 @@ class Archive:
             raise zipfile.BadZipFile("bad local file header")
         name_len, extra_len = struct.unpack_from("<HH", header, 26)
         fh.seek(info.header_offset + 30 + name_len + extra_len)
-        raw = fh.read(info.compress_size)
         if info.compress_type == zipfile.ZIP_STORED:
-            return raw[: limit + 1]
+            return fh.read(min(info.compress_size, limit + 1))
+        # a prefix of the deflate stream inflates to a prefix of the data: enough for a peek
+        raw = fh.read(info.compress_size if limit > 4096 else min(info.compress_size, 4096))
         inflater = _inflater.decompressobj(-15)
         return inflater.decompress(raw, limit + 1)
 
@@ -153,7 +154,6 @@ class Archive:
         info = self._infos[name]
         _as_android_reads_it(info)
         try:
-            with self._zip.open(info) as fh:
-                return fh.read(n)
+            return self._inflate(info, n)[:n]
         except Exception:  # noqa: BLE001 - a damaged entry simply is not recognised as code
             return b""

@@ -33,13 +33,10 @@ MAX_DEX_FILES = 256
 BUNDLE_SUFFIXES = (".xapk", ".apks", ".apkm")
 APP_SUFFIXES = (".apk", *BUNDLE_SUFFIXES, ".dex")
 _ZIP_MAGIC = b"PK\x03\x04"
-# Entries that are never code: skipping them avoids inflating thousands of resources to sniff them.
-_NOT_CODE = re.compile(
-    r"^(res/|META-INF/.*\.(SF|MF)$|resources\.arsc$|AndroidManifest\.xml$)|"
-    r"\.(png|jpe?g|webp|gif|9\.png|xml|arsc|ttf|otf|mp3|mp4|ogg|wav|html?|js|css|"
-    r"json|txt|properties|kotlin_\w+|version|proto|so)$",
-    re.IGNORECASE,
-)
+_SMALLEST_ARCHIVE = 22  # an empty zip; a DEX header alone is 112 bytes
+# Compiled resources are never code (res/raw/ holds arbitrary files, so it is sniffed); every other
+# entry is sniffed for DEX or zip magic whatever its name, as packers hide code under any name.
+_NOT_CODE = re.compile(r"^(res/(?!raw/)|resources\.arsc$|AndroidManifest\.xml$)")
 _NESTED_ARCHIVE = re.compile(r"\.(apk|jar|zip)$", re.IGNORECASE)
 _PRIMARY_DEX = re.compile(r"^([^!/]+\.apk!)?classes\d*\.dex$")
 _LIB = re.compile(r"^lib/([^/]+)/([^/]+\.so)$")
@@ -116,7 +113,7 @@ class _Collector:
             lib = _LIB.match(name)
             if lib and app_root:
                 self.libs.append(NativeLibrary(lib.group(2), lib.group(1), full))
-            if _NOT_CODE.search(name) and not name.endswith(".dex"):
+            if (_NOT_CODE.search(name) and not name.endswith(".dex")) or archive.size_of(name) < _SMALLEST_ARCHIVE:
                 continue
             head = archive.peek(name, 4)
             if head.startswith(DEX_MAGIC_PREFIX):
