@@ -17,6 +17,7 @@ from techvet.knowledge import Knowledge, Rule
 _CACHE_KEY = "code_refs"
 _CODE_KEYS = (
     "invoke",
+    "sget",
     "sget_uri_fields_of",
     "new_instance",
     "strings",
@@ -30,6 +31,7 @@ def _rule_query(rule: Rule) -> Query:
     m = rule.match
     return Query(
         invoke=tuple(m.get("invoke", ())),
+        sget=tuple(m.get("sget", ())),
         sget_uri_fields_of=tuple(m.get("sget_uri_fields_of", ())),
         new_instance=tuple(m.get("new_instance", ())),
         strings=tuple(m.get("strings", ())),
@@ -59,10 +61,9 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
         + tuple(contextual)
         + tuple(stub.get("loader_apis", ()))
         + tuple(kb.string_decryption.get("decoders", ())),
-        sget=("Lorg/apache/http/conn/ssl/SSLSocketFactory;->ALLOW_ALL_HOSTNAME_VERIFIER",),
+        sget=tuple(dict.fromkeys(x for q in parts for x in q.sget)),
         sget_uri_fields_of=tuple(dict.fromkeys(x for q in parts for x in q.sget_uri_fields_of)),
-        new_instance=tuple(dict.fromkeys(x for q in parts for x in q.new_instance))
-        + ("Lorg/apache/http/conn/ssl/AllowAllHostnameVerifier;",),
+        new_instance=tuple(dict.fromkeys(x for q in parts for x in q.new_instance)),
         strings=tuple(dict.fromkeys(x for q in parts for x in q.strings))
         + tuple(stub.get("reflective_strings", ()))
         + urls,
@@ -92,8 +93,9 @@ def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> lis
     """The references that satisfy ``rule``'s match."""
     m = rule.match
     found: list[Reference] = []
-    for key in (*m.get("invoke", ()), *m.get("strings", ()), *m.get("new_instance", ())):
-        found.extend(refs.get(key, ()))
+    not_from = tuple(m.get("not_from", ()))
+    for key in (*m.get("invoke", ()), *m.get("strings", ()), *m.get("new_instance", ()), *m.get("sget", ())):
+        found.extend(r for r in refs.get(key, ()) if not (not_from and r.class_name.startswith(not_from)))
     prefixes = tuple(m.get("string_prefixes", ()))
     uri_owners = tuple(m.get("sget_uri_fields_of", ()))
     pattern = re.compile(m["string_pattern"]) if "string_pattern" in m else None

@@ -45,7 +45,9 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         if "manifest_service_permission" in m or "manifest_service_action" in m:
             evidence = _manifest_rule(app, rule)
         elif m.get("trust_all"):
-            evidence = trust_all_evidence(app, kb, refs)
+            evidence = tuple(
+                [*trust_all_evidence(app, kb, rule), *evidence_from(refs_for_rule(rule, refs, app), kb, "uses")][:8]
+            )
         elif "defined_class_prefixes" in m:
             prefixes = tuple(m["defined_class_prefixes"])
             classes = [c for c in app.code.classes if c.startswith(prefixes)]

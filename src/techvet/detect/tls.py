@@ -1,97 +1,77 @@
 """Trust-all TLS: trust managers that check nothing, host name verifiers that accept everything.
 
-Only the methods that matter are decoded: ``checkServerTrusted`` of classes that implement
-``X509TrustManager`` and ``verify`` of classes that implement ``HostnameVerifier``.
+Only the methods that matter are decoded: ``checkServerTrusted`` of the classes that implement a
+trust manager and ``verify`` of the classes that implement a host name verifier, as the rule's data
+names them. A body that never throws and calls nothing but logging and string building checks
+nothing; a verifier whose only constant is 1 (true) accepts every host.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
-from techvet.app.code import Reference
 from techvet.app.dex import Dex, instructions, java_name
 from techvet.app.reader import App
-from techvet.detect._common import evidence_at
 from techvet.findings import Evidence
-from techvet.knowledge import Knowledge
+from techvet.knowledge import Knowledge, Rule
 
-_TRUST_MANAGER = "Ljavax/net/ssl/X509TrustManager;"
-_EXTENDED_TRUST_MANAGER = "Ljavax/net/ssl/X509ExtendedTrustManager;"
-_HOSTNAME_VERIFIER = "Ljavax/net/ssl/HostnameVerifier;"
-_ALLOW_ALL = (
-    "Lorg/apache/http/conn/ssl/SSLSocketFactory;->ALLOW_ALL_HOSTNAME_VERIFIER",
-    "Lorg/apache/http/conn/ssl/AllowAllHostnameVerifier;",
-)
-# Calls that only log or build messages: a body that makes no others and never throws checks nothing.
-_HARMLESS = (
-    "Landroid/util/Log;",
-    "Ljava/io/PrintStream;",
-    "Ljava/lang/StringBuilder;",
-    "Ljava/lang/String;",
-    "Ljava/lang/Object;",
-    "Ljava/lang/Integer;",
-    "Ljava/util/Arrays;",
-    "Lkotlin/jvm/internal/Intrinsics;",
-)
 _INVOKES = frozenset([*range(0x6E, 0x73), *range(0x74, 0x79)])
+_THROW, _CONST_4, _RETURN = 0x27, 0x12, 0x0F
+# nop, move-result(-object), sget-object (System.out), const-string, new-instance, invoke-direct
+_NEUTRAL = frozenset({0x00, 0x0A, 0x0C, 0x62, 0x1A, 0x22, 0x70})
 
 
-def _checks_nothing(dex: Dex, code: bytes) -> bool:
+def _calls_only(dex: Dex, code: bytes, pc: int, harmless: tuple[str, ...]) -> bool:
+    (midx,) = struct.unpack_from("<H", code, pc + 2)
+    return dex.method_ref(midx)[0].startswith(harmless)
+
+
+def _checks_nothing(dex: Dex, code: bytes, harmless: tuple[str, ...]) -> bool:
     for op, pc in instructions(code):
-        if op == 0x27:  # throw
+        if op == _THROW or (op in _INVOKES and not _calls_only(dex, code, pc, harmless)):
             return False
-        if op in _INVOKES:
-            (midx,) = struct.unpack_from("<H", code, pc + 2)
-            cls, _ = dex.method_ref(midx)
-            if not cls.startswith(_HARMLESS):
-                return False
     return True
 
 
-def _returns_true(dex: Dex, code: bytes) -> bool:
+def _returns_true(dex: Dex, code: bytes, harmless: tuple[str, ...]) -> bool:
     saw_return = False
     for op, pc in instructions(code):
-        if op == 0x12:  # const/4 vA, #+B
+        if op == _CONST_4:
             if code[pc + 1] >> 4 != 1:
                 return False
-        elif op == 0x0F:
+        elif op == _RETURN:
             saw_return = True
         elif op in _INVOKES:
-            (midx,) = struct.unpack_from("<H", code, pc + 2)
-            cls, _ = dex.method_ref(midx)
-            if not cls.startswith(_HARMLESS):
+            if not _calls_only(dex, code, pc, harmless):
                 return False
-        elif op not in (0x00, 0x0A, 0x0C, 0x62, 0x1A, 0x22, 0x70):
+        elif op not in _NEUTRAL:
             return False
     return saw_return
 
 
-def trust_all_evidence(app: App, kb: Knowledge, refs: dict[str, list[Reference]]) -> tuple[Evidence, ...]:
-    out: list[Evidence] = []
+def trust_all_evidence(app: App, kb: Knowledge, rule: Rule) -> list[Evidence]:
+    """Classes whose trust manager or host name verifier accepts everything."""
+    config = rule.match["trust_all"]
+    harmless = tuple(config.get("harmless_calls", ()))
     code = app.code
-    checks = (
-        (
-            code.implementers([_TRUST_MANAGER], [_EXTENDED_TRUST_MANAGER]),
-            "checkServerTrusted",
-            _checks_nothing,
-            "checkServerTrusted accepts every certificate",
-        ),
-        (
-            code.implementers([_HOSTNAME_VERIFIER]),
-            "verify",
-            _returns_true,
-            "HostnameVerifier.verify always returns true",
-        ),
-    )
-    for classes, method, accepts_all, detail in checks:
-        for cls in classes:
+    checks: list[tuple[dict[str, list[str]], Callable[[Dex, bytes, tuple[str, ...]], bool], str]] = [
+        (config["trust_managers"], _checks_nothing, "accepts every certificate"),
+        (config["hostname_verifiers"], _returns_true, "always returns true"),
+    ]
+    out: list[Evidence] = []
+    for kind, accepts_all, what in checks:
+        method = str(kind["method"])
+        for cls in code.implementers(kind.get("interfaces", ()), kind.get("superclasses", ())):
             dex = code.classes[cls][0]
-            if any(accepts_all(dex, body) for body in dex.method_code(cls, method)):
+            if any(accepts_all(dex, body, harmless) for body in dex.method_code(cls, method)):
                 out.append(
-                    Evidence(dex.name, detail, class_name=java_name(cls), method=method, sdk=kb.sdk_for_class(cls))
+                    Evidence(
+                        dex.name,
+                        f"{method} {what}",
+                        class_name=java_name(cls),
+                        method=method,
+                        sdk=kb.sdk_for_class(cls),
+                    )
                 )
-    for key in _ALLOW_ALL:
-        for ref in refs.get(key, ()):
-            if not ref.class_name.startswith("Lorg/apache/http/"):
-                out.append(evidence_at(ref, f"uses {key}", kb))
-    return tuple(out[:8])
+    return out
