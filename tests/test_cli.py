@@ -85,3 +85,11 @@ def test_explain_unknown_rule() -> None:
 def test_usage_error_is_one_line() -> None:
     proc = techvet("scan", "--format", "xml", str(fixture_app("clean_app.apk")))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_text_evidence_names_the_sdk() -> None:
+    proc = techvet("scan", "-v", str(fixture_app("drone_companion.apk")))
+    assert (
+        "com.mob.tools.utils.DeviceHelper.getIMEI: calls Landroid/telephony/TelephonyManager;->getDeviceId [mobtech]"
+        in (proc.stdout)
+    )

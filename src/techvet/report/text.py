@@ -87,7 +87,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
                 where = ev.file
                 if ev.class_name:
                     where += f" {ev.class_name}" + (f".{ev.method}" if ev.method else "")
-                sdk = f" [dim][{e(ev.sdk)}][/]" if ev.sdk else ""
+                sdk = " [dim]" + e(f"[{ev.sdk}]") + "[/]" if ev.sdk else ""
                 console.print(f"      {e(where)}: {e(ev.detail)}{sdk}")
     elif result.findings:
         console.print("\n[dim]-v shows the evidence for every finding.[/]")
