@@ -75,3 +75,16 @@ def test_manifest_attributes_resolved_by_resource_id() -> None:
     assert root.tag == "manifest" and root.attrs["package"] == "com.skyfleet.pilot"
     app = root.find("application")
     assert app is not None and app.attrs["usesCleartextTraffic"] is True and app.attrs["allowBackup"] is True
+
+
+def test_code_search_windows_do_not_lose_sites_at_boundaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    import techvet.app.dex as dex_module
+
+    dex = _dex()
+    wanted = dex.find_methods("Landroid/telephony/TelephonyManager;", ["getDeviceId", "getSubscriberId"])
+    strings = [i for i in (dex.find_string("top -d 0 -n 1"), dex.find_string("/system/xbin/su")) if i is not None]
+    whole = dex.find_sites(invoke=wanted, const_string=strings)
+    for window in (3, 7, 64):
+        monkeypatch.setattr(dex_module, "_WINDOW_UNITS", window)
+        assert _dex().find_sites(invoke=wanted, const_string=strings) == whole
+    assert sum(len(v) for v in whole.values()) == 4

@@ -88,6 +88,7 @@ _KIND_OPS = {
 }
 _OP_KIND = {op: kind for kind, ops in _KIND_OPS.items() for op in ops}
 _CONST_STRING_JUMBO = 0x1B
+_WINDOW_UNITS = 4 * 1024 * 1024  # 8 MiB of code per numpy pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,16 +647,22 @@ class Dex:
             lo, hi = self.code_span
             first, last = lo // 2, hi // 2
             units = np.frombuffer(data, dtype="<u2", count=last - first, offset=2 * first)
-            opcodes = units[:-1].astype(np.uint8)  # the low byte of each unit (little-endian)
-            operands = units[1:]
-            hits = np.flatnonzero(op_bits[opcodes] & wanted[operands])
-            # const-string/jumbo carries a 32-bit index; dx in jumbo mode emits it for small ones too
-            jumbo_at = np.flatnonzero(opcodes[:-1] == _CONST_STRING_JUMBO)
-            jumbo_at = jumbo_at[
-                ((wanted[operands[jumbo_at]] & kind_bit["const_string"]) != 0) & (operands[jumbo_at + 1] == 0)
-            ]
-            jumbo_hits = jumbo_at
-            for unit in sorted(set(hits.tolist()) | set(jumbo_hits.tolist())):
+            candidates: set[int] = set()
+            # windows bound the temporary arrays (a few bytes per unit) for very large DEX files;
+            # they overlap by two units so an instruction on a boundary is seen whole
+            for start in range(0, max(len(units) - 1, 0), _WINDOW_UNITS):
+                window = units[start : start + _WINDOW_UNITS + 2]
+                opcodes = window[:-1].astype(np.uint8)  # the low byte of each unit (little-endian)
+                operands = window[1:]
+                hits = np.flatnonzero(op_bits[opcodes] & wanted[operands])
+                # const-string/jumbo has a 32-bit index; dx in jumbo mode emits it for small ones too
+                jumbo_at = np.flatnonzero(opcodes[:-1] == _CONST_STRING_JUMBO)
+                jumbo_at = jumbo_at[
+                    ((wanted[operands[jumbo_at]] & kind_bit["const_string"]) != 0) & (operands[jumbo_at + 1] == 0)
+                ]
+                candidates.update((hits + start).tolist())
+                candidates.update((jumbo_at + start).tolist())
+            for unit in sorted(candidates):
                 offset = 2 * (unit + first)
                 if offset + 4 > self.size:
                     continue
