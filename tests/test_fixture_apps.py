@@ -26,6 +26,7 @@ DRONE_EXPECTED = {
     ("TV301", "jpush"),
     ("TV301", "mobtech"),
     ("TV301", "weibo"),
+    ("TV302", "Bugly"),
     ("TV401", "api.skyfleet-demo.cn"),
     ("TV401", "devs.data.mob.com"),
     ("TV402", "service-adhoc.skyfleet-demo.cn"),
@@ -66,7 +67,7 @@ def test_drone_companion_identity(drone: techvet.ScanResult) -> None:
     cert = drone.app.certificates[0] if drone.app else None
     assert cert is not None and "techvet fixture" in cert.subject
     assert set(cert.schemes) >= {"v1", "v2"}
-    assert [lib.name for lib in drone.app.native_libraries] == ["libflightlog.so"]
+    assert sorted(lib.name for lib in drone.app.native_libraries) == ["libBugly.so", "libflightlog.so"]
 
 
 def test_evidence_names_the_sdk_that_holds_the_code(drone: techvet.ScanResult) -> None:
@@ -135,6 +136,7 @@ def test_split_bundle_is_one_app(drone: techvet.ScanResult) -> None:
     assert bundle.app.manifest.package == "com.skyfleet.pilot"
     assert sorted(bundle.app.splits) == ["base.apk", "split_config.x86_64.apk"]
     assert {(lib.abi, lib.name) for lib in bundle.app.native_libraries} == {
+        ("arm64-v8a", "libBugly.so"),
         ("arm64-v8a", "libflightlog.so"),
         ("x86_64", "libflightlog.so"),
     }

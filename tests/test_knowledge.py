@@ -29,6 +29,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "antianalysis.yaml",
         "sdks.yaml",
         "exodus_trackers.json",
+        "native_libs.json",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"

@@ -87,6 +87,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             continue
         libs = [lib for lib in app.native_libraries if lib.name in sdk.native_libs]
         if libs:
+            found.add(sdk.id)
             out.append(
                 finding(
                     lib_rule,
@@ -98,4 +99,26 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                     vendor_country=sdk.country,
                 )
             )
+    # Native libraries LibChecker knows, grouped by the SDK or engine they belong to.
+    by_label: dict[str, list[str]] = {}
+    facts: dict[str, dict[str, str]] = {}
+    for lib in app.native_libraries:
+        known = kb.native_libs.get(lib.name)
+        if known and known.get("label"):
+            by_label.setdefault(known["label"], []).append(lib.path)
+            facts[known["label"]] = known
+    for label, paths in sorted(by_label.items()):
+        team = facts[label].get("team") or "unknown maker"
+        out.append(
+            finding(
+                lib_rule,
+                tuple(Evidence(p, "native library") for p in sorted(set(paths))[:4]),
+                subject=label,
+                title=f"Ships {label} native code ({team})",
+                confidence="firm",
+                vendor=team,
+                url=facts[label].get("url", ""),
+                catalogue="LibChecker-Rules (Apache-2.0)",
+            )
+        )
     return out

@@ -90,6 +90,7 @@ class Knowledge:
     string_decryption: dict[str, Any]
     checks: tuple[Rule, ...]
     endpoints: dict[str, Any]
+    native_libs: dict[str, dict[str, str]]  # library file name -> label, team, url (LibChecker)
     sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
 
     def sdk_for_class(self, descriptor: str) -> str | None:
@@ -256,6 +257,8 @@ def _load(directory: Path) -> Knowledge:
         for prefix in fresh:
             by_prefix.setdefault(prefix, sdk.id)
     endpoints = docs["endpoints.yaml"]
+    natives = _read(directory, "native_libs.json")
+    sources["native_libs.json"] = (natives["source"], str(natives["as_of"]))
     return Knowledge(
         rules=dict(sorted(rules.items())),
         sdks=sdks,
@@ -265,6 +268,7 @@ def _load(directory: Path) -> Knowledge:
         string_decryption=anti.get("string_decryption", {}),
         checks=tuple(checks),
         endpoints=endpoints,
+        native_libs=dict(natives.get("libraries", {})),
         sources=sources,
     )
 
