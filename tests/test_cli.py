@@ -93,3 +93,16 @@ def test_text_evidence_names_the_sdk() -> None:
         "com.mob.tools.utils.DeviceHelper.getIMEI: calls Landroid/telephony/TelephonyManager;->getDeviceId [mobtech]"
         in (proc.stdout)
     )
+
+
+def test_parallel_and_sequential_folder_scans_agree(tmp_path: Path) -> None:
+    for name in ("drone_companion.apk", "clean_app.apk", "legu_like.apk", "drone_companion.apks"):
+        (tmp_path / name).write_bytes(fixture_app(name).read_bytes())
+    outputs = []
+    for jobs in ("1", "2"):
+        proc = techvet("scan", str(tmp_path), "--format", "json", "--jobs", jobs)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(
+            [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in proc.stdout.splitlines()]
+        )
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 4

@@ -27,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, like every other techvet error."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"techvet: {message} (see techvet {self.prog.split()[-1]} --help)\n")
+        self.exit(2, f"techvet: {message} (see {self.prog} --help)\n")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -48,6 +48,14 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)",
     )
+    scan.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="scan N apps at a time (default: one per CPU core; 1: no worker processes)",
+    )
     sub.add_parser("rules", help="list every rule: id, severity, category and title")
     explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
     explain.add_argument("rule_id", help="a rule id such as TV201")
@@ -55,9 +63,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    import os
 
-    from techvet.scan import iter_scan
+    from techvet.bulk import render_many
+    from techvet.scan import find_apps
 
     threshold = None
     if args.fail_on is not None:
@@ -65,8 +74,15 @@ def _scan(args: argparse.Namespace) -> int:
             threshold = Severity.parse(args.fail_on)
         except ValueError as exc:
             return _error(str(exc))
+    if args.jobs < 0:
+        return _error("--jobs must be 0 (one per core) or more")
+    targets: list[str] = []
     for p in args.paths:
-        if not Path(p).exists():
+        if os.path.isdir(p):
+            targets.extend(find_apps(p))
+        elif os.path.exists(p):
+            targets.append(p)
+        else:
             return _error(f"{p}: no such file or folder")
     try:
         out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
@@ -74,22 +90,14 @@ def _scan(args: argparse.Namespace) -> int:
         return _error(f"{args.output}: cannot write ({exc.strerror})")
     failed = unreadable = 0
     try:
-        for result in iter_scan(args.paths):
-            if not result.ok:
+        for item in render_many(targets, args.format, args.verbose, args.jobs):
+            if not item.ok:
                 unreadable += 1
-                print(f"techvet: {result.errors[0]}", file=sys.stderr)
+                print(f"techvet: {item.output}", file=sys.stderr)
                 continue
-            if args.format == "json":
-                from techvet.report.json_report import render as render_json
-
-                out.write(render_json(result) + "\n")
-            else:
-                from techvet.report.text import render as render_text
-
-                render_text(result, out, verbose=args.verbose)
-                out.write("\n")
+            out.write(item.output)
             out.flush()
-            if threshold is not None and result.max_severity is not None and result.max_severity >= threshold:
+            if threshold is not None and item.max_severity is not None and item.max_severity >= threshold:
                 failed += 1
     finally:
         if args.output:

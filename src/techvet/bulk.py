@@ -1,0 +1,70 @@
+"""Scan many apps on a local process pool and hand back rendered reports, in input order.
+
+Why render in the workers: a :class:`~techvet.scan.ScanResult` holds the app's DEX images (megabytes
+each); shipping the rendered JSON line or text block back to the parent costs a few kilobytes. Each
+worker loads the knowledge base once and scans app after app. A worker never raises for a bad app:
+unreadable input comes back as an error line, so one app cannot take down the batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from techvet.errors import InputError
+from techvet.findings import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One app's report as text, or the one-line reason it could not be read."""
+
+    path: str
+    ok: bool
+    max_severity: Severity | None
+    output: str  # the rendered report, or the error message when not ok
+
+
+def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
+    """Scan and render one app (runs in a worker process, or inline for a single app)."""
+    import io
+
+    from techvet.scan import ScanResult, scan
+
+    try:
+        result = scan(path)
+    except InputError as exc:
+        return Rendered(path, False, None, str(exc))
+    except MemoryError:
+        return Rendered(path, False, None, f"{path}: out of memory while reading")
+    except Exception as exc:  # noqa: BLE001 - a bug on one app must not end the batch
+        return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
+    assert isinstance(result, ScanResult)
+    if fmt == "json":
+        from techvet.report.json_report import render as render_json
+
+        text = render_json(result) + "\n"
+    else:
+        from techvet.report.text import render as render_text
+
+        buffer = io.StringIO()
+        render_text(result, buffer, verbose=verbose)
+        text = buffer.getvalue() + "\n"
+    return Rendered(path, True, result.max_severity, text)
+
+
+def _render_args(args: tuple[str, str, bool]) -> Rendered:
+    return render_one(*args)
+
+
+def render_many(paths: list[str], fmt: str, verbose: bool = False, jobs: int = 0) -> Iterator[Rendered]:
+    """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core)."""
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1 or len(paths) <= 1:
+        for path in paths:
+            yield render_one(path, fmt, verbose)
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+        yield from pool.map(_render_args, [(p, fmt, verbose) for p in paths], chunksize=4)
