@@ -26,9 +26,10 @@ except ImportError:  # pragma: no cover - every supported platform has an isal w
     import zlib as _inflater  # type: ignore[no-redef]
 
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
-MAX_TOTAL_BYTES = 768 * 1024 * 1024
+MAX_TOTAL_BYTES = 512 * 1024 * 1024
 MAX_RATIO = 200
-MAX_ENTRIES = 200_000
+MAX_ENTRIES = 200_000  # checked after parsing; before it, the directory's byte size bounds the work
+MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
 _RATIO_FLOOR = 8 * 1024 * 1024  # small entries may compress very well (zeros, text); bombs are big
 
 
@@ -46,6 +47,22 @@ class ReadBudget:
             )
         self.remaining -= n
         self.spent += n
+
+
+def _check_directory_size(fh: io.BufferedIOBase | io.BytesIO, label: str) -> None:
+    """Refuse a central directory with absurd counts before ``zipfile`` builds an object per entry."""
+    fh.seek(0, io.SEEK_END)
+    size = fh.tell()
+    fh.seek(max(0, size - 65557))
+    tail = fh.read()
+    eocd = tail.rfind(b"PK\x05\x06")
+    if eocd >= 0 and eocd + 22 <= len(tail):
+        entries, cd_size = struct.unpack_from("<HI", tail, eocd + 10)
+        if entries > MAX_ENTRIES or cd_size > MAX_DIRECTORY_BYTES:
+            raise LimitExceededError(
+                f"{label}: central directory of {entries} entries, {cd_size} bytes: over the bound"
+            )
+    fh.seek(0)
 
 
 def _as_android_reads_it(info: zipfile.ZipInfo) -> None:
@@ -66,8 +83,12 @@ class Archive:
         except OSError as exc:
             raise NotAnAppError(f"{label}: cannot open ({exc.strerror})") from None
         try:
+            _check_directory_size(fileobj, label)
             self._zip = zipfile.ZipFile(fileobj)
             self._file = fileobj
+        except LimitExceededError:
+            fileobj.close()
+            raise
         except zipfile.BadZipFile:
             fileobj.close()
             raise NotAnAppError(f"{label}: not a zip archive (an APK is a zip file)") from None
