@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import struct
 import subprocess
 import sys
 import time
@@ -93,3 +94,11 @@ def test_directory_scan_reports_bad_files_and_goes_on(hostile: dict[str, Path], 
 def test_missing_file() -> None:
     proc, _, _ = _run_cli("scan", "/nonexistent/app.apk")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+
+
+def test_huge_central_directory_is_refused_before_parsing(tmp_path: Path) -> None:
+    eocd = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, 0xFFFF, 0xFFFF, 100 * 1024 * 1024, 30, 0)
+    target = tmp_path / "directory.apk"
+    target.write_bytes(b"PK\x03\x04" + b"\x00" * 26 + eocd)
+    with pytest.raises(LimitExceededError, match="central directory"):
+        techvet.scan(target)

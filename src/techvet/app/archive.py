@@ -57,11 +57,9 @@ def _check_directory_size(fh: io.BufferedIOBase | io.BytesIO, label: str) -> Non
     tail = fh.read()
     eocd = tail.rfind(b"PK\x05\x06")
     if eocd >= 0 and eocd + 22 <= len(tail):
-        entries, cd_size = struct.unpack_from("<HI", tail, eocd + 10)
-        if entries > MAX_ENTRIES or cd_size > MAX_DIRECTORY_BYTES:
-            raise LimitExceededError(
-                f"{label}: central directory of {entries} entries, {cd_size} bytes: over the bound"
-            )
+        (cd_size,) = struct.unpack_from("<I", tail, eocd + 12)
+        if cd_size > MAX_DIRECTORY_BYTES:
+            raise LimitExceededError(f"{label}: central directory of {cd_size} bytes is over the bound")
     fh.seek(0)
 
 
