@@ -25,6 +25,7 @@ class Rendered:
     ok: bool
     max_severity: Severity | None
     output: str  # the rendered report, or the error message when not ok
+    errors: tuple[str, ...] = ()  # detector errors: the report is there but incomplete
 
 
 def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
@@ -52,7 +53,7 @@ def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
         buffer = io.StringIO()
         render_text(result, buffer, verbose=verbose)
         text = buffer.getvalue() + "\n"
-    return Rendered(path, True, result.max_severity, text)
+    return Rendered(path, True, result.max_severity, text, tuple(result.errors))
 
 
 def _render_args(args: tuple[str, str, bool]) -> Rendered:

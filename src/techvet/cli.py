@@ -1,8 +1,8 @@
 """The ``techvet`` command: parse arguments, call the library, pick the renderer.
 
 Every error a user can cause becomes one line on stderr and a non-zero exit: 2 for unreadable
-input or a usage error, 1 when ``--fail-on`` is reached, 3 for a bug in techvet itself (still no
-traceback).
+input, an incomplete scan (a detector failed; the report is still written) or a usage error, 1 when
+``--fail-on`` is reached, 3 for a bug in techvet itself (still no traceback).
 
 Why argparse and not typer: analysts run ``techvet scan`` once per app in shell loops over
 thousands of apps, so start-up is part of every scan. Measured here, typer 0.29 adds about 45 ms
@@ -88,7 +88,7 @@ def _scan(args: argparse.Namespace) -> int:
         out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
         return _error(f"{args.output}: cannot write ({exc.strerror})")
-    failed = unreadable = 0
+    failed = unreadable = incomplete = 0
     try:
         for item in render_many(targets, args.format, args.verbose, args.jobs):
             if not item.ok:
@@ -97,12 +97,15 @@ def _scan(args: argparse.Namespace) -> int:
                 continue
             out.write(item.output)
             out.flush()
+            for err in item.errors:
+                incomplete += 1
+                print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
             if threshold is not None and item.max_severity is not None and item.max_severity >= threshold:
                 failed += 1
     finally:
         if args.output:
             out.close()
-    if unreadable:
+    if unreadable or incomplete:
         return 2
     return 1 if failed else 0
 

@@ -90,7 +90,7 @@ class Archive:
         except zipfile.BadZipFile:
             fileobj.close()
             raise NotAnAppError(f"{label}: not a zip archive (an APK is a zip file)") from None
-        except (OSError, ValueError, EOFError) as exc:
+        except (OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
             fileobj.close()
             raise MalformedAppError(f"{label}: broken zip archive ({exc})") from None
         infos = self._zip.infolist()

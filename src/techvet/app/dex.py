@@ -246,6 +246,8 @@ class Dex:
 
     def _string_bytes(self, idx: int) -> bytes:
         off = self._string_offs[idx]
+        if off >= self.size:
+            raise MalformedAppError(f"{self.name}: string data outside the file")
         start = off + 1 if self.data[off] < 0x80 else _uleb128(self.data, off)[1]
         end = self.data.find(b"\x00", start)
         return self.data[start : end if end >= 0 else start]
@@ -398,6 +400,8 @@ class Dex:
     # ----------------------------------------------------------------- methods and fields
     def method_ref(self, idx: int) -> tuple[str, str]:
         """(class descriptor, method name) of method_id ``idx``."""
+        if not 0 <= idx < self.method_ids_size:
+            raise MalformedAppError(f"{self.name}: method index {idx} out of range")
         w = self._method_words
         return self.type_name(w[2 * idx] & 0xFFFF), self.string(w[2 * idx + 1])
 
@@ -424,6 +428,8 @@ class Dex:
 
     def field_ref(self, idx: int) -> tuple[str, str, str]:
         """(class descriptor, field type descriptor, field name) of field_id ``idx``."""
+        if not 0 <= idx < self.field_ids_size:
+            raise MalformedAppError(f"{self.name}: field index {idx} out of range")
         w = self._field_words
         return (self.type_name(w[2 * idx] & 0xFFFF), self.type_name(w[2 * idx] >> 16), self.string(w[2 * idx + 1]))
 
@@ -718,6 +724,29 @@ class Dex:
     def defined_method_names(self, class_descriptor: str) -> set[str]:
         """Names of the methods with code that a defined class has."""
         return {self.string(sidx) for sidx, _ in self.methods_of(class_descriptor)}
+
+    def validate(self) -> None:
+        """Decode the class table and the method map now, so structural damage shows at read time
+        (as :class:`MalformedAppError`) rather than in the middle of a detector."""
+        import numpy as np
+
+        def over(view: memoryview, step: int, column: int, mask: int, bound: int) -> bool:
+            values = np.frombuffer(view, dtype=np.uint32)[column::step] & mask
+            return bool(len(values)) and int(values.max()) >= bound
+
+        n_types, n_strings = self.type_ids_size, self.string_ids_size
+        if over(self._string_offs, 1, 0, 0xFFFFFFFF, self.size):
+            raise MalformedAppError(f"{self.name}: string data outside the file")
+        if over(self._type_strs, 1, 0, 0xFFFFFFFF, n_strings):
+            raise MalformedAppError(f"{self.name}: a type names a string index out of range")
+        for what, words in (("method", self._method_words), ("field", self._field_words)):
+            if over(words, 2, 0, 0xFFFF, n_types) or over(words, 2, 1, 0xFFFFFFFF, n_strings):
+                raise MalformedAppError(f"{self.name}: a {what} reference is out of range")
+        if over(self._field_words, 2, 0, 0xFFFF0000, n_types << 16):
+            raise MalformedAppError(f"{self.name}: a field has a type index out of range")
+        if over(self._method_words, 2, 0, 0xFFFF0000, self.proto_ids_size << 16):
+            raise MalformedAppError(f"{self.name}: a method names a prototype out of range")
+        _ = self.class_defs, self._code_map, self.code_span, self.string_data_span
 
     def appended_image(self) -> bytes | None:
         """A complete DEX image appended after this one's declared end (a packer's hiding place)."""

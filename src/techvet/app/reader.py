@@ -91,6 +91,7 @@ class _Collector:
             raise LimitExceededError(f"more than {MAX_DEX_FILES} DEX files")
         try:
             dex = Dex(data, name)
+            dex.validate()
         except MalformedAppError as exc:
             if _PRIMARY_DEX.match(name):
                 raise  # the app's own code is unreadable: no verdict can rest on it
@@ -100,9 +101,9 @@ class _Collector:
         appended = dex.appended_image()
         if appended is not None:
             try:
-                self.dexes.append(
-                    Dex(appended, f"{name}#appended@{dex.size + data[dex.size :].find(DEX_MAGIC_PREFIX)}")
-                )
+                carved = Dex(appended, f"{name}#appended@{dex.size + data[dex.size :].find(DEX_MAGIC_PREFIX)}")
+                carved.validate()
+                self.dexes.append(carved)
             except MalformedAppError as exc:
                 self.notes.append(str(exc))
 
