@@ -102,3 +102,34 @@ def test_huge_central_directory_is_refused_before_parsing(tmp_path: Path) -> Non
     target.write_bytes(b"PK\x03\x04" + b"\x00" * 26 + eocd)
     with pytest.raises(LimitExceededError, match="central directory"):
         techvet.scan(target)
+
+
+def test_mutated_apps_never_raise_anything_but_input_errors(tmp_path: Path) -> None:
+    """Random byte damage to the code, the manifest and a nested jar: a typed error or a report."""
+    import io
+    import random
+    import zipfile
+
+    with zipfile.ZipFile(fixture_app("drone_companion.apk")) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    rng = random.Random(20261127)
+    target_path = tmp_path / "mutant.apk"
+    outcomes = {"report": 0, "error": 0}
+    for _ in range(60):
+        target = rng.choice(["classes.dex", "AndroidManifest.xml", "assets/plugins/ext.jar"])
+        data = bytearray(files[target])
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as out:
+            for name, content in files.items():
+                out.writestr(name, bytes(data) if name == target else content)
+        target_path.write_bytes(buffer.getvalue())
+        try:
+            result = techvet.scan(target_path)
+        except InputError:
+            outcomes["error"] += 1
+        else:
+            assert all("failed:" not in e for e in result.errors), result.errors  # no detector bug
+            outcomes["report"] += 1
+    assert outcomes["report"] and outcomes["error"]
