@@ -100,22 +100,32 @@ class Element:
         return None
 
 
-def _string_pool(data: bytes, start: int) -> list[str]:
-    header_size, chunk_size, count, _styles, flags, strings_start = struct.unpack_from("<HIIIII", data, start + 2)
-    end = start + chunk_size
-    if count > MAX_STRINGS or end > len(data) or start + header_size + 4 * count > end:
-        raise MalformedAppError("AXML: string pool is larger than its chunk")
-    utf8 = bool(flags & 0x100)
-    offsets = struct.unpack_from(f"<{count}I", data, start + header_size)
-    base = start + strings_start
-    out = []
-    for off in offsets:
-        pos = base + off
+class StringPool:
+    """A ResStringPool chunk (AXML and resources.arsc), decoding one string at a time on demand."""
+
+    def __init__(self, data: bytes, start: int) -> None:
+        header_size, chunk_size, count, _styles, flags, strings_start = struct.unpack_from("<HIIIII", data, start + 2)
+        self.end = start + chunk_size
+        if count > MAX_STRINGS or self.end > len(data) or start + header_size + 4 * count > self.end:
+            raise MalformedAppError("AXML: string pool is larger than its chunk")
+        self.data = data
+        self.utf8 = bool(flags & 0x100)
+        self.offsets = struct.unpack_from(f"<{count}I", data, start + header_size)
+        self.base = start + strings_start
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def get(self, idx: int) -> str:
+        """String ``idx``; a damaged entry reads as empty, as the platform's lenient reader does."""
+        if not 0 <= idx < len(self.offsets):
+            return ""
+        data, end = self.data, self.end
+        pos = self.base + self.offsets[idx]
         if pos >= end:
-            out.append("")
-            continue
+            return ""
         try:
-            if utf8:
+            if self.utf8:
                 pos += 2 if data[pos] & 0x80 else 1  # UTF-16 length, unused
                 n = data[pos]
                 if n & 0x80:
@@ -123,18 +133,21 @@ def _string_pool(data: bytes, start: int) -> list[str]:
                     pos += 2
                 else:
                     pos += 1
-                out.append(data[pos : min(pos + n, end)].decode("utf-8", "replace"))
-            else:
-                (n,) = struct.unpack_from("<H", data, pos)
+                return data[pos : min(pos + n, end)].decode("utf-8", "replace")
+            (n,) = struct.unpack_from("<H", data, pos)
+            pos += 2
+            if n & 0x8000:
+                (low,) = struct.unpack_from("<H", data, pos)
+                n = ((n & 0x7FFF) << 16) | low
                 pos += 2
-                if n & 0x8000:
-                    (low,) = struct.unpack_from("<H", data, pos)
-                    n = ((n & 0x7FFF) << 16) | low
-                    pos += 2
-                out.append(data[pos : min(pos + 2 * n, end)].decode("utf-16-le", "replace"))
+            return data[pos : min(pos + 2 * n, end)].decode("utf-16-le", "replace")
         except (IndexError, struct.error):
-            out.append("")
-    return out
+            return ""
+
+
+def _string_pool(data: bytes, start: int) -> list[str]:
+    pool = StringPool(data, start)
+    return [pool.get(i) for i in range(len(pool))]
 
 
 def _typed_value(data_type: int, value: int, raw: int, strings: list[str]) -> str | int | bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from techvet.app.axml import _string_pool
+from techvet.app.axml import StringPool
 
 _TABLE = 0x0002
 _STRING_POOL = 0x0001
@@ -24,7 +24,7 @@ class ResourceTable:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self._strings: list[str] | None = None
+        self._pool: StringPool | None = None
         self._global_pool_at = -1
         self._packages: list[tuple[int, int, int]] = []  # (package id, chunk start, chunk end)
         if len(data) < 12 or struct.unpack_from("<H", data, 0)[0] != _TABLE:
@@ -44,11 +44,13 @@ class ResourceTable:
                 self._packages.append((pid, pos + chead, min(pos + csize, len(data))))
             pos += csize
 
-    @property
-    def strings(self) -> list[str]:
-        if self._strings is None:
-            self._strings = _string_pool(self.data, self._global_pool_at) if self._global_pool_at >= 0 else []
-        return self._strings
+    def string(self, idx: int) -> str | None:
+        """Global string ``idx``: only the strings a lookup needs are decoded (the pool can be huge)."""
+        if self._global_pool_at < 0:
+            return None
+        if self._pool is None:
+            self._pool = StringPool(self.data, self._global_pool_at)
+        return self._pool.get(idx) if idx < len(self._pool) else None
 
     def resolve(self, res_id: int, depth: int = 0) -> str | None:
         """The default-configuration value of ``res_id`` as text (a string or a file path)."""
@@ -79,7 +81,7 @@ class ResourceTable:
             if best is not None:
                 dtype, value = best
                 if dtype == 0x03:
-                    return self.strings[value] if value < len(self.strings) else None
+                    return self.string(value)
                 if dtype == 0x01:
                     return self.resolve(value, depth + 1)
                 return str(value)
