@@ -85,9 +85,12 @@ def test_call_through_app_subclass_resolves_to_framework(drone: techvet.ScanResu
     assert [(e.class_name, e.method) for e in bridge.evidence] == [("com.skyfleet.pilot.web.FleetWebView", "expose")]
 
 
-def test_trust_manager_that_checks_is_not_reported(drone: techvet.ScanResult) -> None:
+def test_trust_checks_that_check_are_not_reported(drone: techvet.ScanResult) -> None:
     (tls,) = drone.by_rule("TV216")
-    assert [e.class_name for e in tls.evidence] == ["com.skyfleet.pilot.net.TrustEveryone"]
+    assert sorted((e.class_name, e.method) for e in tls.evidence) == [
+        ("com.skyfleet.pilot.net.LambdaVerifier", "verify"),  # forwards to a lambda that returns true
+        ("com.skyfleet.pilot.net.TrustEveryone", "checkServerTrusted"),
+    ]
 
 
 def test_nested_jar_code_is_scanned(drone: techvet.ScanResult) -> None:

@@ -50,6 +50,43 @@ def _returns_true(dex: Dex, code: bytes, harmless: tuple[str, ...]) -> bool:
     return saw_return
 
 
+_INVOKE_STATIC = frozenset({0x71, 0x77})
+_MAX_DELEGATION = 3
+
+
+def _delegate(dex: Dex, code: bytes) -> tuple[str, str] | None:
+    """The static method a body only forwards to (javac and D8 compile lambdas this way), or None.
+
+    A forwarding body is one static call, an optional move-result and a return, nothing else.
+    """
+    ops = [(op, pc) for op, pc in instructions(code) if op != 0x00]
+    shapes = [op for op, _ in ops]
+    if len(ops) not in (2, 3) or shapes[0] not in _INVOKE_STATIC or shapes[-1] not in (0x0E, 0x0F, 0x10, 0x11):
+        return None
+    if len(ops) == 3 and shapes[1] not in (0x0A, 0x0B, 0x0C):
+        return None
+    (midx,) = struct.unpack_from("<H", code, ops[0][1] + 2)
+    return dex.method_ref(midx)
+
+
+def _accepts_all(
+    app: App, dex: Dex, code: bytes, check: Callable[[Dex, bytes, tuple[str, ...]], bool], harmless: tuple[str, ...]
+) -> bool:
+    """``check`` on the body, following up to three forwarding hops into static helpers of the app."""
+    for _ in range(_MAX_DELEGATION + 1):
+        target = _delegate(dex, code)
+        if target is None:
+            return check(dex, code, harmless)
+        owner = app.code.classes.get(target[0])
+        if owner is None:
+            return False
+        bodies = owner[0].method_code(*target)
+        if len(bodies) != 1:
+            return False  # overloads: which one runs is not known without the signature
+        dex, code = owner[0], bodies[0]
+    return False
+
+
 def trust_all_evidence(app: App, kb: Knowledge, rule: Rule) -> list[Evidence]:
     """Classes whose trust manager or host name verifier accepts everything."""
     config = rule.match["trust_all"]
@@ -64,7 +101,7 @@ def trust_all_evidence(app: App, kb: Knowledge, rule: Rule) -> list[Evidence]:
         method = str(kind["method"])
         for cls in code.implementers(kind.get("interfaces", ()), kind.get("superclasses", ())):
             dex = code.classes[cls][0]
-            if any(accepts_all(dex, body, harmless) for body in dex.method_code(cls, method)):
+            if any(_accepts_all(app, dex, body, accepts_all, harmless) for body in dex.method_code(cls, method)):
                 out.append(
                     Evidence(
                         dex.name,
