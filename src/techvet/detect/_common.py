@@ -49,9 +49,15 @@ def finding(
     subject: str | None = None,
     confidence: str = "certain",
     title: str | None = None,
+    country: str | None = None,
+    party: str | None = None,
     **extra: object,
 ) -> Finding:
-    """A finding for ``rule`` with the rule's own title, severity and references."""
+    """A finding for ``rule`` with the rule's own title, severity and references.
+
+    ``country`` and ``party`` name who is behind what was found (an SDK's or packer's maker), for
+    policies and screening; they are data, never an input to whether a rule fires.
+    """
     return Finding(
         rule=rule.id,
         title=title or rule.title,
@@ -60,6 +66,8 @@ def finding(
         confidence=confidence,
         evidence=evidence,
         subject=subject,
+        country=country,
+        party=party,
         refs=rule.refs,
         extra=dict(extra),
     )

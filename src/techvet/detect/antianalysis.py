@@ -135,8 +135,8 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                     subject=packer.id,
                     title=f"Packed or protected with {packer.name}",
                     packer=packer.id,
-                    vendor=packer.vendor,
-                    vendor_country=packer.country,
+                    country=packer.country,
+                    party=packer.vendor,
                 )
             )
     if not found:

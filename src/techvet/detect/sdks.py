@@ -70,8 +70,8 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 subject=sdk_id,
                 title=f"Embeds {sdk.name}",
                 confidence="certain" if n >= 10 else "firm",
-                vendor=sdk.vendor,
-                vendor_country=sdk.country,
+                country=sdk.country,
+                party=sdk.vendor,
                 sdk_category=sdk.category,
                 collects=list(sdk.collects),
                 does=list(sdk.does),
@@ -95,8 +95,6 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                     subject=sdk.id,
                     title=f"Ships {sdk.name} native code",
                     confidence="firm",
-                    vendor=sdk.vendor,
-                    vendor_country=sdk.country,
                 )
             )
     # Native libraries LibChecker knows, grouped by the SDK or engine they belong to.
@@ -116,7 +114,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 subject=label,
                 title=f"Ships {label} native code ({team})",
                 confidence="firm",
-                vendor=team,
+                party=team,
                 url=facts[label].get("url", ""),
                 catalogue="LibChecker-Rules (Apache-2.0)",
             )

@@ -59,8 +59,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             x = f.extra
             table.add_row(
                 e(f.title.removeprefix("Embeds ")),
-                e(str(x.get("vendor") or "-")),
-                e(str(x.get("vendor_country") or "-")),
+                e(f.party or "-"),
+                e(f.country or "-"),
                 e(str(x.get("sdk_category") or "-")),
                 e(", ".join([*x.get("collects", []), *x.get("does", [])]) or "-"),
             )
