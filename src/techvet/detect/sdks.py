@@ -82,6 +82,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         )
     lib_rule = kb.rules["TV302"]
     found = set(counts)
+    claimed: set[str] = set()  # library paths already reported under a catalogue SDK
     for sdk in kb.sdks.values():
         if not sdk.native_libs or sdk.id in found:
             continue
@@ -95,14 +96,17 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                     subject=sdk.id,
                     title=f"Ships {sdk.name} native code",
                     confidence="firm",
+                    country=sdk.country,
+                    party=sdk.vendor,
                 )
             )
+            claimed.update(lib.path for lib in libs)
     # Native libraries LibChecker knows, grouped by the SDK or engine they belong to.
     by_label: dict[str, list[str]] = {}
     facts: dict[str, dict[str, str]] = {}
     for lib in app.native_libraries:
         known = kb.native_libs.get(lib.name)
-        if known and known.get("label"):
+        if known and known.get("label") and lib.path not in claimed:
             by_label.setdefault(known["label"], []).append(lib.path)
             facts[known["label"]] = known
     for label, paths in sorted(by_label.items()):
