@@ -50,3 +50,15 @@ def test_folder_is_scanned_recursively(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not an app, and not picked up: only app suffixes are")
     results = list(techvet.iter_scan([str(tmp_path)]))
     assert [Path(r.path).name for r in results] == ["x.apk"] and results[0].ok
+
+
+def test_face_recognition_sdk_found_by_its_native_library(tmp_path: Path) -> None:
+    target = tmp_path / "face.apk"
+    with zipfile.ZipFile(fixture_app("clean_app.apk")) as src, zipfile.ZipFile(target, "w") as out:
+        for item in src.infolist():
+            out.writestr(item, src.read(item))
+        out.writestr("lib/arm64-v8a/libarcsoft_face_engine.so", b"\x7fELF\x02\x01\x01\x00stand-in")
+    result = techvet.scan(target)
+    natives = result.by_rule("TV302")
+    assert [(f.subject, f.country, f.party) for f in natives] == [("arcsoft-face", "CN", "ArcSoft")]
+    assert [e.file for e in natives[0].evidence] == ["lib/arm64-v8a/libarcsoft_face_engine.so"]
