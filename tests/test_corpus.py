@@ -78,3 +78,11 @@ def test_dex_only_plugin_degrades_gracefully() -> None:
     result = techvet.scan(CORPUS / "weibo_composer_plugin.apk")
     assert result.app is not None and result.app.manifest is None
     assert result.app.code.dexes and result.errors == []
+
+
+@needs_corpus
+def test_hot_patching_sdk_is_called_out() -> None:
+    result = techvet.scan(CORPUS / "tencent_bugly_hotfix_demo.apk")
+    assert [f.subject for f in result.by_rule("TV303")] == ["tinker"]
+    replugin = techvet.scan(CORPUS / "replugin_demo3_plugin.apk")
+    assert [f.subject for f in replugin.by_rule("TV303")] == ["qihoo-replugin"]

@@ -80,6 +80,22 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 catalogue=sdk.source,
             )
         )
+    replacing = kb.rules["TV303"]
+    categories = set(replacing.match.get("sdk_categories", ()))
+    for f in list(out):
+        sdk = kb.sdks[str(f.subject)]
+        if sdk.category in categories:
+            out.append(
+                finding(
+                    replacing,
+                    f.evidence,
+                    subject=sdk.id,
+                    title=f"Can replace its code at run time: embeds {sdk.name}",
+                    confidence=f.confidence,
+                    country=sdk.country,
+                    party=sdk.vendor,
+                )
+            )
     lib_rule = kb.rules["TV302"]
     found = set(counts)
     claimed: set[str] = set()  # library paths already reported under a catalogue SDK
