@@ -133,3 +133,19 @@ def test_mutated_apps_never_raise_anything_but_input_errors(tmp_path: Path) -> N
             assert all("failed:" not in e for e in result.errors), result.errors  # no detector bug
             outcomes["report"] += 1
     assert outcomes["report"] and outcomes["error"]
+
+
+def test_entry_that_inflates_past_its_declared_size_is_read_within_the_bound() -> None:
+    import io
+    import zipfile
+
+    from techvet.app.archive import Archive
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", b"x" * 100_000)
+    archive = Archive(buffer.getvalue(), "lying.zip")
+    archive._infos["a.bin"].file_size = 1000  # the directory lies about the size
+    assert len(archive.read("a.bin")) == 100_000
+    with pytest.raises(LimitExceededError, match="inflates past"):
+        archive.read("a.bin", limit=50_000)

@@ -166,7 +166,13 @@ class Archive:
         # a prefix of the deflate stream inflates to a prefix of the data: enough for a peek
         raw = fh.read(info.compress_size if limit > 4096 else min(info.compress_size, 4096))
         inflater = _inflater.decompressobj(-15)
-        return inflater.decompress(raw, limit + 1)
+        # sized to the declared length (a buffer sized to the bound costs a quarter more time);
+        # an entry that inflates past its declared length goes on, still within the bound
+        expected = min(info.file_size, limit) if info.file_size else limit
+        data = inflater.decompress(raw, expected + 1)
+        if len(data) > expected and inflater.unconsumed_tail and len(data) <= limit:
+            data += inflater.decompress(inflater.unconsumed_tail, limit + 1 - len(data))
+        return data
 
     def peek(self, name: str, n: int = 8) -> bytes:
         """The first ``n`` inflated bytes of ``name`` (to recognise DEX or zip content)."""
