@@ -48,7 +48,7 @@ def test_cli_gives_one_line_and_exit_2(hostile: dict[str, Path], name: str) -> N
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("techvet: "), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith(f"techvet: {hostile[name]}"), proc.stderr
     assert elapsed < 20
     assert peak_mib < 400
 

@@ -198,8 +198,21 @@ def _xml_text(root: object) -> str:
 
 
 def read_app(path: str | os.PathLike[str]) -> App:
-    """Read the app at ``path``. Raises an :class:`InputError` subclass for anything unreadable."""
+    """Read the app at ``path``. Raises an :class:`InputError` subclass for anything unreadable.
+
+    Every message names the file: errors from deep inside (a DEX table, the manifest) get the
+    app's path in front, so a line in a batch log says which app it is about.
+    """
     path = os.fspath(path)
+    try:
+        return _read_app(path)
+    except InputError as exc:
+        if str(exc).startswith(path):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _read_app(path: str) -> App:
     if not os.path.isfile(path):
         raise NotAnAppError(f"{path}: no such file")
     digest, size = _sha256(path)
