@@ -163,6 +163,7 @@ def test_launcher_query_counts_only_unrestricted(drone: techvet.ScanResult) -> N
 def test_code_index_for_notebooks(drone: techvet.ScanResult) -> None:
     assert drone.app is not None
     code = drone.app.code
+    assert "Lcom/mob/tools/utils/DeviceHelper;" in code.class_names
     calls = code.framework_calls()
     assert "Landroid/telephony/TelephonyManager;->getDeviceId" in calls["Lcom/mob/tools/utils/DeviceHelper;"]
     assert "Ldalvik/system/DexClassLoader;-><init>" in calls["Lcom/skyfleet/pilot/plugin/PluginLoader;"]

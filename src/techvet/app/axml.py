@@ -81,17 +81,6 @@ class Element:
     attrs: dict[str, str | int | bool] = field(default_factory=dict)
     children: list[Element] = field(default_factory=list)
 
-    def iter(self, tag: str | None = None) -> list[Element]:
-        """Every descendant (and self) with ``tag`` (all when None), in document order."""
-        out: list[Element] = []
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            if tag is None or node.tag == tag:
-                out.append(node)
-            stack.extend(reversed(node.children))
-        return out
-
     def find(self, tag: str) -> Element | None:
         """The first direct child with ``tag``."""
         for child in self.children:
