@@ -4,10 +4,11 @@ Why not androguard: ``AnalyzeAPK`` decodes every method and builds full cross-re
 takes seconds per app; techvet needs a handful of questions answered ("is
 ``TelephonyManager.getDeviceId`` referenced, and from which class?") for thousands of apps. The DEX
 format makes those questions cheap: string, type and method tables are sorted, so a name is found
-by binary search, and an instruction that references table entry N has a fixed byte shape, so one
-regular-expression pass over the code section (in C) finds the candidates. Each candidate is then
-confirmed by decoding only the method that holds it, from its first instruction, so operands and
-payload data that merely look like an instruction are never counted.
+by binary search, and an instruction that references table entry N has a fixed shape (an opcode
+in the low byte of a 16-bit code unit, N in the next unit), so two numpy table lookups over every
+code unit find the candidates. Each candidate is then confirmed by decoding only the method that
+holds it, from its first instruction, so operands and payload data that merely look like an
+instruction are never counted.
 
 Every count and offset in the header is checked against the file size before use, so a DEX with
 absurd counts is refused with :class:`MalformedAppError` instead of allocating or looping.
