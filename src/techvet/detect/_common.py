@@ -19,15 +19,7 @@ def evidence_from(refs: list[Reference], knowledge: Knowledge, verb: str) -> tup
         if key in seen:
             continue
         seen.add(key)
-        out.append(
-            Evidence(
-                file=ref.dex,
-                detail=f"{verb} {ref.what.removeprefix('*->')}",
-                class_name=java_name(ref.class_name),
-                method=ref.method,
-                sdk=knowledge.sdk_for_class(ref.class_name),
-            )
-        )
+        out.append(evidence_at(ref, f"{verb} {ref.what.removeprefix('*->')}", knowledge))
     out.sort(key=lambda e: (e.sdk is not None, e.class_name or "", e.method or ""))
     return tuple(out[:MAX_EVIDENCE])
 
