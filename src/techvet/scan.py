@@ -50,6 +50,43 @@ class ScanResult:
     def capabilities(self) -> list[str]:
         return sorted({str(f.extra["capability"]) for f in self.findings if "capability" in f.extra})
 
+    def destinations(self) -> list[dict[str, Any]]:
+        """One row per host the code names: who owns it, where, cleartext or not, who names it.
+
+        Attribution is offline (knowledge files with their dates); no name is resolved.
+        """
+        rows = []
+        for f in self.findings:
+            if "destination" not in f.extra:
+                continue
+            place = dict(f.extra["destination"])
+            first = f.evidence[0] if f.evidence else None
+            rows.append(
+                {
+                    "host": f.subject,
+                    "cleartext": bool(f.extra.get("cleartext")),
+                    "registrable_domain": place["registrable_domain"],
+                    "owner": place["owner"],
+                    "parent": place["parent"],
+                    "owner_country": place["owner_country"],
+                    "server_country": place["server_country"],
+                    "named_by_sdks": sorted({e.sdk for e in f.evidence if e.sdk}),
+                    "first_evidence": None
+                    if first is None
+                    else {
+                        k: v
+                        for k, v in (
+                            ("file", first.file),
+                            ("class_name", first.class_name),
+                            ("method", first.method),
+                            ("detail", first.detail),
+                        )
+                        if v is not None
+                    },
+                }
+            )
+        return sorted(rows, key=lambda r: (not r["cleartext"], r["host"]))
+
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape (docs/json-schema.json)."""
         app = self.app
@@ -117,6 +154,7 @@ class ScanResult:
             "native_libraries": [{"name": lib.name, "abi": lib.abi, "path": lib.path} for lib in app.native_libraries],
             "assets": len(app.assets),
         }
+        out["destinations"] = self.destinations()
         out["sdks"] = self.sdks
         out["capabilities"] = self.capabilities
         out["findings"] = [f.to_dict() for f in self.findings]

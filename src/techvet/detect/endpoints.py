@@ -11,6 +11,7 @@ from techvet.detect._code_refs import bare_hosts, references
 from techvet.detect._common import evidence_at, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
+from techvet.place import attribute
 
 _AUTHORITY = re.compile(r"^([a-z][a-z0-9+.-]*)://([^/?#\"'<>\\,;|()\[\]{}^\s]+)(.*)$", re.IGNORECASE)
 _DNS_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
@@ -77,22 +78,24 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             _add_string_evidence(hosts.setdefault(("named", host), []), refs.get(host, []), dex_name, host, kb)
     out = []
     cleartext, named = kb.rules["TV401"], kb.rules["TV402"]
-    for (kind, host), evidence in sorted(hosts.items()):
-        if kind == "cleartext":
-            out.append(
-                finding(
-                    cleartext,
-                    tuple(evidence),
-                    subject=host,
-                    title=f"Cleartext endpoint http://{host}",
-                    host=host,
-                    cleartext=True,
-                )
-            )
     cleartext_hosts = {h for k, h in hosts if k == "cleartext"}
-    for (kind, host), evidence in sorted(hosts.items()):
-        if kind == "named" and host not in cleartext_hosts:
-            out.append(
-                finding(named, tuple(evidence), subject=host, title=f"Names host {host}", host=host, cleartext=False)
+    for (kind, host), evidence in sorted(hosts.items(), key=lambda item: (item[0][0] != "cleartext", item[0][1])):
+        if kind == "named" and host in cleartext_hosts:
+            continue
+        place = attribute(host, kb)
+        where = f" ({place.owner}, {place.owner_country})" if place.owner else ""
+        title = f"Cleartext endpoint http://{host}{where}" if kind == "cleartext" else f"Names host {host}{where}"
+        out.append(
+            finding(
+                cleartext if kind == "cleartext" else named,
+                tuple(evidence),
+                subject=host,
+                title=title,
+                country=place.owner_country,
+                party=place.owner,
+                host=host,
+                cleartext=kind == "cleartext",
+                destination=place.to_dict(),
             )
+        )
     return out

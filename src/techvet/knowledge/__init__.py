@@ -12,7 +12,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,32 @@ def _alternation(patterns: list[str], names: list[str] | None = None) -> re.Patt
 
 
 @dataclass(frozen=True)
+class PublicSuffixes:
+    rules: frozenset[str]
+    wildcards: frozenset[str]
+    exceptions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CloudRegion:
+    pattern: re.Pattern[str]
+    company: str
+    server_country: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class PlaceData:
+    """Facts for host attribution (techvet.place), loaded on first use."""
+
+    companies: dict[str, dict[str, str]]  # company key -> owner, parent, country
+    domain_owners: dict[str, str]  # domain -> company key
+    sdk_domains: dict[str, Sdk]  # endpoint domain -> catalogue SDK
+    cloud_regions: tuple[CloudRegion, ...]
+    cctlds: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Knowledge:
     rules: dict[str, Rule]
     sdks: dict[str, Sdk]
@@ -92,6 +118,43 @@ class Knowledge:
     endpoints: dict[str, Any]
     native_libs: dict[str, dict[str, str]]  # library file name -> label, team, url (LibChecker)
     sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
+    directory: Path = DATA_DIR
+
+    @cached_property
+    def psl(self) -> PublicSuffixes:
+        """The Public Suffix List (loaded on first use: only host attribution needs it)."""
+        doc = _read(self.directory, "psl.json")
+        self.sources["psl.json"] = (doc["source"], str(doc["as_of"]))
+        return PublicSuffixes(frozenset(doc["rules"]), frozenset(doc["wildcards"]), frozenset(doc["exceptions"]))
+
+    @cached_property
+    def place(self) -> PlaceData:
+        """Owner table, cloud-region and ccTLD rules (loaded on first use)."""
+        companies_doc = _read(self.directory, "owner_companies.yaml")
+        owners_doc = _read(self.directory, "owners.json")
+        rules_doc = _read(self.directory, "place_rules.yaml")
+        for name, doc in (
+            ("owner_companies.yaml", companies_doc),
+            ("owners.json", owners_doc),
+            ("place_rules.yaml", rules_doc),
+        ):
+            self.sources[name] = (doc["source"], str(doc["as_of"]))
+        companies = dict(companies_doc.get("companies", {}))
+        try:
+            regions = tuple(
+                CloudRegion(re.compile(r["pattern"]), r["company"], r.get("server_country"), r["why"])
+                for r in rules_doc.get("cloud_regions", [])
+            )
+        except (KeyError, TypeError, re.error) as exc:
+            raise KnowledgeError(f"place_rules.yaml: bad cloud region rule ({exc})") from None
+        owners = dict(owners_doc.get("domains", {}))
+        unknown = {key for key in [*owners.values(), *(r.company for r in regions)] if key not in companies}
+        if unknown:
+            raise KnowledgeError(
+                f"owners.json / place_rules.yaml name companies not in owner_companies.yaml: {sorted(unknown)}"
+            )
+        sdk_domains = {d: sdk for sdk in self.sdks.values() for d in sdk.domains}
+        return PlaceData(companies, owners, sdk_domains, regions, dict(rules_doc.get("cctlds", {})))
 
     def sdk_for_class(self, descriptor: str) -> str | None:
         """The SDK whose prefix covers class ``descriptor`` (longest prefix wins), or None."""
@@ -269,6 +332,7 @@ def _load(directory: Path) -> Knowledge:
         checks=tuple(checks),
         endpoints=endpoints,
         native_libs=dict(natives.get("libraries", {})),
+        directory=directory,
         sources=sources,
     )
 

@@ -74,7 +74,25 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             console.print(
                 f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}  [dim]({e(', '.join(holders))})[/]"
             )
-    others = [f for f in result.findings if f.rule != "TV301" and "capability" not in f.extra]
+    destinations = result.destinations()
+    if destinations:
+        console.print("\n[bold]Where it talks to[/] [dim](hosts named in the code, attributed offline)[/]")
+        table = Table(box=None, show_header=True, pad_edge=False)
+        for col in ("host", "owner", "owner country", "server country", "cleartext", "named by"):
+            table.add_column(col)
+        for row in destinations:
+            first = row["first_evidence"] or {}
+            by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"
+            table.add_row(
+                e(row["host"]),
+                e(row["owner"] or "unknown"),
+                e(row["owner_country"] or "-"),
+                e(row["server_country"] or "-"),
+                "yes" if row["cleartext"] else "no",
+                e(by),
+            )
+        console.print(table)
+    others = [f for f in result.findings if f.rule not in ("TV301", "TV402") and "capability" not in f.extra]
     if others:
         console.print("\n[bold]Findings[/]")
         for f in others:
