@@ -32,7 +32,8 @@ import sys, time
 import techvet
 import numpy, asn1crypto.cms, asn1crypto.x509  # techvet imports these lazily; imports are excluded
 from techvet.knowledge import load
-load()
+kb = load()
+kb.psl, kb.place  # attribution data, loaded on first use: part of loading the knowledge
 t = time.perf_counter()
 techvet.scan(sys.argv[1])
 print(time.perf_counter() - t)

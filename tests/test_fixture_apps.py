@@ -172,3 +172,20 @@ def test_code_index_for_notebooks(drone: techvet.ScanResult) -> None:
         ("Lcom/skyfleet/pilot/plugin/PluginLoader;", "processes")
     ]
     assert "http://devs.data.mob.com/v2/upload" in code.strings()
+
+
+def test_destinations_say_who_owns_each_host(drone: techvet.ScanResult) -> None:
+    rows = {r["host"]: r for r in drone.destinations()}
+    assert set(rows) == {
+        "api.skyfleet-demo.cn",
+        "devs.data.mob.com",
+        "service-adhoc.skyfleet-demo.cn",
+        "log.skyfleet-demo.cn",
+        "203.0.113.7",
+    }
+    mob = rows["devs.data.mob.com"]
+    assert (mob["cleartext"], mob["owner_country"], mob["named_by_sdks"]) == (True, "CN", ["mobtech"])
+    assert mob["owner"].startswith("MobTech")
+    fleet = rows["api.skyfleet-demo.cn"]
+    assert (fleet["owner"], fleet["owner_country"]) == (None, "CN")  # .cn registry; the company is unknown
+    assert fleet["first_evidence"]["class_name"] == "com.skyfleet.pilot.net.ConfigClient"

@@ -56,6 +56,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scan N apps at a time (default: one per CPU core; 1: no worker processes)",
     )
+    whois = sub.add_parser("whois", help="who owns a host or IP and in which country, offline, with sources")
+    whois.add_argument("targets", nargs="+", metavar="HOST_OR_IP")
+    whois.add_argument("-f", "--format", choices=FORMATS, default="text", help="output format (default: text)")
     sub.add_parser("rules", help="list every rule: id, severity, category and title")
     explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
     explain.add_argument("rule_id", help="a rule id such as TV201")
@@ -110,6 +113,34 @@ def _scan(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _whois(targets: list[str], fmt: str) -> int:
+    import json
+
+    from techvet.place import attribute
+
+    results = [attribute(t) for t in targets]
+    if fmt == "json":
+        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1))
+        return 0
+    print("offline attribution: no name is resolved and no service is asked")
+    for r in results:
+        print(f"\n{r.input}")
+        rows = (
+            ("registrable domain", r.registrable_domain),
+            ("owner", r.owner),
+            ("parent", r.parent),
+            ("owner country", r.owner_country),
+            ("server country", r.server_country),
+        )
+        for label, value in rows:
+            print(f"  {label:19} {value if value is not None else 'unknown'}")
+        for reason in r.reasons:
+            print(f"  because            {reason}")
+        for s in r.sources:
+            print(f"  source             {s['name']} (as of {s['as_of']})")
+    return 0
+
+
 def _rules() -> int:
     from techvet.knowledge import load
 
@@ -148,6 +179,8 @@ def run(argv: list[str] | None = None) -> int:
         return _scan(args)
     if args.command == "rules":
         return _rules()
+    if args.command == "whois":
+        return _whois(args.targets, args.format)
     return _explain(args.rule_id)
 
 

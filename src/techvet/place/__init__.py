@@ -122,6 +122,7 @@ def _iptocc_source() -> dict[str, str]:
 
 def _attribute_host(host: str, kb: Knowledge) -> Attribution:
     place = kb.place
+    domain = registrable_domain(host, kb)  # loads the suffix list, so its source is known below
     owner_key = None
     reasons: list[str] = []
     sources = [_source(kb, "psl.json")]
@@ -162,7 +163,7 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
     return Attribution(
         host,
         "host",
-        registrable_domain(host, kb),
+        domain,
         owner,
         parent,
         owner_country,
