@@ -5,10 +5,12 @@ Every read is bounded: an entry that declares or inflates past :data:`MAX_ENTRY_
 whose compression ratio marks a zip bomb, or an archive whose reads add up past
 :data:`MAX_TOTAL_BYTES` raises :class:`LimitExceededError`.
 
-stdlib ``zipfile`` does the work (its inflater is zlib, in C). Two tricks Android tolerates and
-``zipfile`` does not are undone first, as the platform's own reader would: the "encrypted" flag
-(Android ignores it; packers set it to break tools) and a bogus compression method (read as
-deflate when the sizes differ, stored when they are equal).
+The central directory is read by hand (one ``struct`` call per entry; ``zipfile`` builds a full
+``ZipInfo`` per entry, which costs more than the rest of reading a small app's manifest) and
+entries are inflated with ISA-L. ``zipfile`` is the fallback for zip64 archives. Two tricks Android
+tolerates are undone, as the platform's own reader would: the "encrypted" flag (Android ignores it;
+packers set it to break tools) and a bogus compression method (read as deflate when the sizes
+differ, stored when they are equal). Names are decoded as UTF-8, as Android does.
 """
 
 from __future__ import annotations
@@ -49,25 +51,76 @@ class ReadBudget:
         self.spent += n
 
 
-def _check_directory_size(fh: io.BufferedIOBase | io.BytesIO, label: str) -> None:
-    """Refuse a central directory with absurd counts before ``zipfile`` builds an object per entry."""
+@dataclass(slots=True)
+class Entry:
+    """One central-directory record: what is needed to find and inflate the entry."""
+
+    name: str
+    method: int
+    flags: int
+    compress_size: int
+    file_size: int
+    header_offset: int
+
+
+_CD_RECORD = struct.Struct("<4s4x2H4x4x2I3H8xI")  # signature .. local header offset (46 bytes)
+_STORED, _DEFLATED = 0, 8
+
+
+def _read_directory(fh: io.BufferedIOBase | io.BytesIO, label: str) -> list[Entry]:
+    """Every central-directory record, without zipfile. Raises BadZipFile when there is no zip."""
     fh.seek(0, io.SEEK_END)
     size = fh.tell()
-    fh.seek(max(0, size - 65557))
+    tail_start = max(0, size - 65557)
+    fh.seek(tail_start)
     tail = fh.read()
     eocd = tail.rfind(b"PK\x05\x06")
-    if eocd >= 0 and eocd + 22 <= len(tail):
-        (cd_size,) = struct.unpack_from("<I", tail, eocd + 12)
-        if cd_size > MAX_DIRECTORY_BYTES:
-            raise LimitExceededError(f"{label}: central directory of {cd_size} bytes is over the bound")
+    if eocd < 0 or eocd + 22 > len(tail):
+        raise zipfile.BadZipFile("no end of central directory")
+    entries, cd_size, cd_offset = struct.unpack_from("<H2I", tail, eocd + 10)
+    if cd_size > MAX_DIRECTORY_BYTES:
+        raise LimitExceededError(f"{label}: central directory of {cd_size} bytes is over the bound")
+    if entries == 0xFFFF or cd_offset == 0xFFFFFFFF:
+        return _read_directory_zip64(fh)
+    # bytes in front of the archive (a stub or signature block glued on) shift every offset
+    shift = tail_start + eocd - cd_size - cd_offset
+    if shift < 0:
+        raise zipfile.BadZipFile("central directory offset points past its end")
+    fh.seek(cd_offset + shift)
+    directory = fh.read(cd_size)
+    out: list[Entry] = []
+    pos = 0
+    while pos + 46 <= len(directory):
+        sig, flags, method, csize, usize, name_len, extra_len, comment_len, offset = _CD_RECORD.unpack_from(
+            directory, pos
+        )
+        if sig != b"PK\x01\x02":
+            raise zipfile.BadZipFile("bad central directory record")
+        if csize == 0xFFFFFFFF or usize == 0xFFFFFFFF or offset == 0xFFFFFFFF:
+            return _read_directory_zip64(fh)
+        name = directory[pos + 46 : pos + 46 + name_len].decode("utf-8", "replace")
+        out.append(Entry(name, method, flags, csize, usize, offset + shift))
+        pos += 46 + name_len + extra_len + comment_len
+        if len(out) > MAX_ENTRIES:
+            raise LimitExceededError(f"{label}: more than {MAX_ENTRIES} archive entries")
+    return out
+
+
+def _read_directory_zip64(fh: io.BufferedIOBase | io.BytesIO) -> list[Entry]:
+    """zip64 archives (entries or offsets past 4 GiB): rare in apps, left to zipfile."""
     fh.seek(0)
+    with zipfile.ZipFile(fh) as zf:
+        return [
+            Entry(i.filename, i.compress_type, i.flag_bits, i.compress_size, i.file_size, i.header_offset)
+            for i in zf.infolist()
+        ]
 
 
-def _as_android_reads_it(info: zipfile.ZipInfo) -> None:
+def _as_android_reads_it(entry: Entry) -> None:
     """Undo the header tricks Android ignores: the encrypted flag and a bogus compression method."""
-    info.flag_bits &= ~0x1
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        info.compress_type = zipfile.ZIP_STORED if info.compress_size == info.file_size else zipfile.ZIP_DEFLATED
+    entry.flags &= ~0x1
+    if entry.method not in (_STORED, _DEFLATED):
+        entry.method = _STORED if entry.compress_size == entry.file_size else _DEFLATED
 
 
 class Archive:
@@ -81,8 +134,7 @@ class Archive:
         except OSError as exc:
             raise NotAnAppError(f"{label}: cannot open ({exc.strerror})") from None
         try:
-            _check_directory_size(fileobj, label)
-            self._zip = zipfile.ZipFile(fileobj)
+            entries = _read_directory(fileobj, label)
             self._file = fileobj
         except LimitExceededError:
             fileobj.close()
@@ -93,15 +145,14 @@ class Archive:
         except (OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
             fileobj.close()
             raise MalformedAppError(f"{label}: broken zip archive ({exc})") from None
-        infos = self._zip.infolist()
-        if len(infos) > MAX_ENTRIES:
+        if len(entries) > MAX_ENTRIES:
             raise LimitExceededError(f"{label}: more than {MAX_ENTRIES} archive entries")
-        self._infos: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            self._infos.setdefault(info.filename, info)  # Android uses the first of duplicates
+        self._infos: dict[str, Entry] = {}
+        for entry in entries:
+            self._infos.setdefault(entry.name, entry)  # Android uses the first of duplicates
 
     def close(self) -> None:
-        self._zip.close()
+        self._file.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -146,7 +197,7 @@ class Archive:
             raise LimitExceededError(f"{what}: inflates past the {limit // (1024 * 1024)} MiB bound")
         return data
 
-    def _inflate(self, info: zipfile.ZipInfo, limit: int) -> bytes:
+    def _inflate(self, info: Entry, limit: int) -> bytes:
         """Read and inflate one entry directly, at most ``limit + 1`` bytes of output.
 
         Why not ``ZipFile.open``: its inflater is stdlib zlib plus a CRC pass; ISA-L (``isal``)
@@ -161,7 +212,7 @@ class Archive:
             raise zipfile.BadZipFile("bad local file header")
         name_len, extra_len = struct.unpack_from("<HH", header, 26)
         fh.seek(info.header_offset + 30 + name_len + extra_len)
-        if info.compress_type == zipfile.ZIP_STORED:
+        if info.method == _STORED:
             return fh.read(min(info.compress_size, limit + 1))
         # a prefix of the deflate stream inflates to a prefix of the data: enough for a peek
         raw = fh.read(info.compress_size if limit > 4096 else min(info.compress_size, 4096))
