@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench clean
+.PHONY: demo test lint eval bench bench-place clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ $(BENCH_VENVS)/.ready: $(BIN)/techvet
 
 bench: $(BENCH_VENVS)/.ready
 	$(BIN)/python bench/scan.py --corpus $(CORPUS)
+
+bench-place: $(BIN)/techvet
+	$(BIN)/pip install --quiet publicsuffixlist==1.1.2.20261023
+	$(BIN)/python bench/place.py
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

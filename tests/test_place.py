@@ -66,3 +66,10 @@ def test_whois_json() -> None:
         assert key in tencent
     assert (tencent["owner_country"], tencent["server_country"]) == ("CN", "DE")
     assert unknown["owner"] is None and unknown["owner_country"] is None
+
+
+def test_bulk_server_countries_agree_with_single_lookups() -> None:
+    from techvet.place import server_countries
+
+    ips = [r[0] for r in _rows() if ":" in r[0] or r[0].replace(".", "").isdigit()]
+    assert server_countries(ips) == [attribute(ip).server_country for ip in ips]

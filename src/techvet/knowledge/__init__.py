@@ -104,6 +104,8 @@ class PlaceData:
     sdk_domains: dict[str, Sdk]  # endpoint domain -> catalogue SDK
     cloud_regions: tuple[CloudRegion, ...]
     cctlds: dict[str, str]
+    cloud_pattern: re.Pattern[str] | None  # every region rule in one search; group rN is rule N
+    cloud_domains: frozenset[str]  # only hosts under these are tested against the region rules
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,9 @@ class Knowledge:
                 f"owners.json / place_rules.yaml name companies not in owner_companies.yaml: {sorted(unknown)}"
             )
         sdk_domains = {d: sdk for sdk in self.sdks.values() for d in sdk.domains}
-        return PlaceData(companies, owners, sdk_domains, regions, dict(rules_doc.get("cctlds", {})))
+        combined = _alternation([r.pattern.pattern for r in regions], [f"r{n}" for n in range(len(regions))])
+        domains = frozenset(r["domain"] for r in rules_doc.get("cloud_regions", []) if "domain" in r)
+        return PlaceData(companies, owners, sdk_domains, regions, dict(rules_doc.get("cctlds", {})), combined, domains)
 
     def sdk_for_class(self, descriptor: str) -> str | None:
         """The SDK whose prefix covers class ``descriptor`` (longest prefix wins), or None."""
