@@ -86,3 +86,10 @@ def test_hot_patching_sdk_is_called_out() -> None:
     assert [f.subject for f in result.by_rule("TV303")] == ["tinker"]
     replugin = techvet.scan(CORPUS / "replugin_demo3_plugin.apk")
     assert [f.subject for f in replugin.by_rule("TV303")] == ["qihoo-replugin"]
+
+
+@needs_corpus
+def test_network_security_config_findings() -> None:
+    result = techvet.scan(CORPUS / "androgoat.apk")
+    assert [f.extra["scopes"] for f in result.by_rule("TV106")] == [["all hosts (base-config)"]]
+    assert [f.extra["scopes"] for f in result.by_rule("TV107")] == [["all hosts (base-config)"]]

@@ -24,6 +24,7 @@ _RES_STRING_POOL_TYPE = 0x0001
 _RES_XML_RESOURCE_MAP_TYPE = 0x0180
 _RES_XML_START_ELEMENT_TYPE = 0x0102
 _RES_XML_END_ELEMENT_TYPE = 0x0103
+_RES_XML_CDATA_TYPE = 0x0104
 
 # Framework attribute resource ids (android.R.attr) that the manifest readers use; the runtime
 # looks attributes up by these ids, so an obfuscator that blanks the name strings changes nothing.
@@ -80,6 +81,7 @@ class Element:
     tag: str
     attrs: dict[str, str | int | bool] = field(default_factory=dict)
     children: list[Element] = field(default_factory=list)
+    text: str = ""  # character data (a network security config names its domains this way)
 
     def find(self, tag: str) -> Element | None:
         """The first direct child with ``tag``."""
@@ -214,6 +216,10 @@ def parse_axml(data: bytes) -> Element:
                 stack.append(el)
             elif ctype == _RES_XML_END_ELEMENT_TYPE and stack:
                 stack.pop()
+            elif ctype == _RES_XML_CDATA_TYPE and stack:
+                (data_idx,) = struct.unpack_from("<I", data, pos + chead)
+                if data_idx < len(strings):
+                    stack[-1].text += strings[data_idx]
             pos += csize
     except struct.error as exc:
         raise MalformedAppError(f"AXML: truncated chunk ({exc})") from None

@@ -24,6 +24,7 @@ from techvet.app.certs import Certificate, describe_certificates, pkcs7_certific
 from techvet.app.code import CodeIndex
 from techvet.app.dex import DEX_MAGIC_PREFIX, Dex
 from techvet.app.manifest import Manifest, read_manifest
+from techvet.app.netsec import NetworkSecurity, read_network_security
 from techvet.app.resources import ResourceTable
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
 
@@ -64,6 +65,7 @@ class App:
     assets: list[str]
     splits: list[str] = field(default_factory=list)
     network_security_config: str | None = None  # decoded XML text of the config file, if any
+    network_security: NetworkSecurity | None = None  # the same, as facts
     notes: list[str] = field(default_factory=list)  # what could not be read, said plainly
     cache: dict[str, object] = field(default_factory=dict, repr=False)  # detectors' shared lookups
 
@@ -152,9 +154,9 @@ def _certificates(archive: Archive, apk: BinaryIO) -> list[Certificate]:
     return describe_certificates(v1, block)
 
 
-def _manifest(archive: Archive) -> tuple[Manifest | None, str | None]:
+def _manifest(archive: Archive) -> tuple[Manifest | None, str | None, NetworkSecurity | None]:
     if "AndroidManifest.xml" not in archive:
-        return None, None
+        return None, None, None
     root = parse_axml(archive.read("AndroidManifest.xml", 16 * 1024 * 1024))
     table = None
     if "resources.arsc" in archive:
@@ -172,14 +174,17 @@ def _manifest(archive: Archive) -> tuple[Manifest | None, str | None]:
             return None
 
     manifest = read_manifest(root, resolve)
+    nsc: NetworkSecurity | None = None
     nsc_text = None
     path = manifest.network_security_config
     if path and path in archive:
         try:
-            nsc_text = _xml_text(parse_axml(archive.read(path, 1024 * 1024)))
+            nsc_root = parse_axml(archive.read(path, 1024 * 1024))
+            nsc_text = _xml_text(nsc_root)
+            nsc = read_network_security(nsc_root)
         except InputError:
             nsc_text = None
-    return manifest, nsc_text
+    return manifest, nsc_text, nsc
 
 
 def _xml_text(root: object) -> str:
@@ -239,20 +244,20 @@ def _read_app(path: str) -> App:
             base_name = base_name or next(
                 (n for n in splits if not n.startswith("split_") and "config." not in n), splits[0]
             )
-            manifest = nsc = None
+            manifest = nsc = netsec = None
             certs: list[Certificate] = []
             for split in [base_name, *[s for s in splits if s != base_name]]:
                 data = outer.read(split)
                 with Archive(data, f"{path}!{split}", budget) as inner:
                     if split == base_name:
-                        manifest, nsc = _manifest(inner)
+                        manifest, nsc, netsec = _manifest(inner)
                         certs = _certificates(inner, io.BytesIO(data))
                     collector.walk(inner, f"{split}!", 1, app_root=True)
             for name in outer.names:
                 if name not in splits:
                     collector.entries.append(name)
         else:
-            manifest, nsc = _manifest(outer)
+            manifest, nsc, netsec = _manifest(outer)
             with open(path, "rb") as fh:
                 certs = _certificates(outer, fh)
             collector.walk(outer, "", 0, app_root=True)
@@ -272,5 +277,6 @@ def _read_app(path: str) -> App:
         assets,
         splits,
         nsc,
+        netsec,
         collector.notes,
     )

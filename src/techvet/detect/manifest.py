@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from techvet.app.reader import App
 from techvet.detect._common import finding
 from techvet.findings import Evidence, Finding
@@ -48,18 +46,38 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 title=f"{c.kind.capitalize()} {c.name} reachable by any app",
             )
         )
-    nsc = app.network_security_config
-    if nsc:
-        reasons = []
-        if re.search(r'cleartextTrafficPermitted="true"', nsc):
-            reasons.append("cleartextTrafficPermitted=true")
-        if re.search(r'<certificates src="user"', nsc):
-            reasons.append("trusts user-installed CAs")
-        if reasons:
+    nsc = app.network_security
+    where = m.network_security_config or "network security config"
+    if nsc is not None:
+        if nsc.cleartext_scopes:
             out.append(
                 finding(
                     rules["TV106"],
-                    (Evidence(m.network_security_config or "network security config", "; ".join(reasons)),),
+                    (Evidence(where, "cleartextTrafficPermitted=true for " + ", ".join(nsc.cleartext_scopes[:10])),),
+                    subject="cleartext",
+                    scopes=nsc.cleartext_scopes,
+                )
+            )
+        if nsc.user_ca_scopes:
+            out.append(
+                finding(
+                    rules["TV107"],
+                    (
+                        Evidence(
+                            where, "trust-anchors include user certificates for " + ", ".join(nsc.user_ca_scopes[:10])
+                        ),
+                    ),
+                    subject="user-cas",
+                    scopes=nsc.user_ca_scopes,
+                )
+            )
+        if nsc.pinned_domains:
+            out.append(
+                finding(
+                    rules["TV108"],
+                    (Evidence(where, "pin-set for " + ", ".join(nsc.pinned_domains[:10])),),
+                    subject="pinning",
+                    domains=nsc.pinned_domains,
                 )
             )
     return out
