@@ -27,6 +27,8 @@ DRONE_EXPECTED = {
     ("TV301", "mobtech"),
     ("TV301", "weibo"),
     ("TV302", "Bugly"),
+    ("TV410", "weak-cipher"),
+    ("TV411", "hardcoded-key"),
     ("TV401", "api.skyfleet-demo.cn"),
     ("TV401", "devs.data.mob.com"),
     ("TV402", "service-adhoc.skyfleet-demo.cn"),
@@ -189,3 +191,12 @@ def test_destinations_say_who_owns_each_host(drone: techvet.ScanResult) -> None:
     fleet = rows["api.skyfleet-demo.cn"]
     assert (fleet["owner"], fleet["owner_country"]) == (None, "CN")  # .cn registry; the company is unknown
     assert fleet["first_evidence"]["class_name"] == "com.skyfleet.pilot.net.ConfigClient"
+
+
+def test_weak_crypto_points_at_the_method(drone: techvet.ScanResult) -> None:
+    (weak,) = drone.by_rule("TV410")
+    assert [(e.class_name, e.method, e.detail) for e in weak.evidence] == [
+        ("com.skyfleet.pilot.util.Crypto", "seal", 'Cipher.getInstance("AES/ECB/PKCS5Padding")')
+    ]
+    (key,) = drone.by_rule("TV411")
+    assert [(e.class_name, e.method) for e in key.evidence] == [("com.skyfleet.pilot.util.Crypto", "seal")]

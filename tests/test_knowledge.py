@@ -28,6 +28,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "endpoints.yaml",
         "sdk_rules.yaml",
         "antianalysis.yaml",
+        "crypto.yaml",
         "sdks.yaml",
         "exodus_trackers.json",
         "native_libs.json",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from techvet.app.reader import App
-from techvet.detect import antianalysis, capabilities, endpoints, manifest, sdks
+from techvet.detect import antianalysis, capabilities, crypto, endpoints, manifest, sdks
 from techvet.findings import Finding
 from techvet.knowledge import Knowledge
 
@@ -21,6 +21,7 @@ DETECTORS: dict[str, Detector] = {
     "sdks": sdks.detect,
     "capabilities": capabilities.detect,
     "antianalysis": antianalysis.detect,
+    "crypto": crypto.detect,
     "endpoints": endpoints.detect,
 }
 

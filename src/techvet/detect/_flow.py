@@ -59,6 +59,30 @@ def const_argument(dex: Dex, site: CodeSite, arg: int) -> int | None:
     return value
 
 
+def string_argument(dex: Dex, site: CodeSite, arg: int) -> str | None:
+    """The string constant last loaded into argument ``arg`` before the call at ``site``, if any."""
+    code = dex.body(site)
+    at = site.offset - site.body
+    regs = _argument_registers(code, at)
+    if arg >= len(regs):
+        return None
+    reg = regs[arg]
+    value: str | None = None
+    for op, pc in instructions(code):
+        if pc >= at:
+            break
+        if op in (0x1A, 0x1B) and code[pc + 1] == reg:  # const-string(/jumbo) vAA
+            fmt = "<H" if op == 0x1A else "<I"
+            value = dex.string(struct.unpack_from(fmt, code, pc + 2)[0])
+        elif op == 0x12 and code[pc + 1] & 0xF == reg:  # const/4 vA
+            value = None
+        elif (op in (0x0A, 0x0B, 0x0C, 0x0D) or 0x13 <= op <= 0x1C) and code[pc + 1] == reg:
+            value = None  # overwritten by a result or another constant
+        elif op in (0x07,) and code[pc + 1] & 0xF == reg or op in (0x08,) and code[pc + 1] == reg:
+            value = None  # move-object into it
+    return value
+
+
 def method_context(
     dex: Dex, site: CodeSite, has_string: str, lacks_invoke: tuple[str, ...], lacks_init: tuple[str, ...]
 ) -> bool:

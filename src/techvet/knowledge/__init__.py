@@ -232,6 +232,7 @@ def _load(directory: Path) -> Knowledge:
         ("endpoints.yaml", "destination"),
         ("sdk_rules.yaml", "sdk"),
         ("antianalysis.yaml", "anti-analysis"),
+        ("crypto.yaml", "transport"),
     ):
         doc = _read(directory, fname)
         docs[fname] = doc
