@@ -155,10 +155,18 @@ class ScanResult:
             "assets": len(app.assets),
         }
         out["destinations"] = self.destinations()
+        out["attribution"] = _attribution_note()
         out["sdks"] = self.sdks
         out["capabilities"] = self.capabilities
         out["findings"] = [f.to_dict() for f in self.findings]
         return out
+
+
+def _attribution_note() -> dict[str, Any]:
+    """How destinations were attributed: offline, from these knowledge files as of these dates."""
+    kb = load()
+    names = ("owners.json", "owner_companies.yaml", "place_rules.yaml", "psl.json", "sdks.yaml")
+    return {"offline": True, "knowledge": {n: kb.sources[n][1] for n in names if n in kb.sources}}
 
 
 def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
