@@ -30,57 +30,51 @@ def _argument_registers(code: bytes, at: int) -> list[int]:
     return []
 
 
-def const_argument(dex: Dex, site: CodeSite, arg: int) -> int | None:
-    """The constant last loaded into argument ``arg`` (0 is ``this``) before the call at ``site``."""
+def _last_constant(dex: Dex, site: CodeSite, arg: int) -> int | str | None:
+    """The constant (number or string) last loaded into argument ``arg`` (0 is ``this`` for an
+    instance call) before the call at ``site``; None when something else wrote the register last."""
     code = dex.body(site)
     at = site.offset - site.body
     regs = _argument_registers(code, at)
     if arg >= len(regs):
         return None
     reg = regs[arg]
-    value: int | None = None
+    value: int | str | None = None
     for op, pc in instructions(code):
         if pc >= at:
             break
-        if op == 0x12 and code[pc + 1] & 0xF == reg:  # const/4 vA, #+B
-            nibble = code[pc + 1] >> 4
-            value = nibble - 16 if nibble & 0x8 else nibble
-        elif op in (0x13, 0x15) and code[pc + 1] == reg:  # const/16, const/high16
+        if op == 0x12:  # const/4 vA, #+B (register in the low nibble)
+            if code[pc + 1] & 0xF == reg:
+                nibble = code[pc + 1] >> 4
+                value = nibble - 16 if nibble & 0x8 else nibble
+        elif op in (0x01, 0x04, 0x07):  # move vA, vB (12x)
+            if code[pc + 1] & 0xF == reg:
+                value = None
+        elif code[pc + 1] != reg:
+            continue
+        elif op in (0x13, 0x15):  # const/16, const/high16
             (lit,) = struct.unpack_from("<h", code, pc + 2)
             value = lit << 16 if op == 0x15 else lit
-        elif op == 0x14 and code[pc + 1] == reg:  # const vAA, #+BBBBBBBB
+        elif op == 0x14:  # const vAA, #+BBBBBBBB
             (value,) = struct.unpack_from("<i", code, pc + 2)
-        elif op in (0x0A, 0x0B, 0x0C, 0x0D) and code[pc + 1] == reg:  # move-result*, move-exception
-            value = None
-        elif op in (0x01, 0x04, 0x07) and code[pc + 1] & 0xF == reg:  # move vA, vB
-            value = None
-        elif op in (0x02, 0x05, 0x08) and code[pc + 1] == reg:  # move/from16 vAA, vBBBB
-            value = None
+        elif op in (0x1A, 0x1B):  # const-string(/jumbo) vAA
+            (sidx,) = struct.unpack_from("<H" if op == 0x1A else "<I", code, pc + 2)
+            value = dex.string(sidx)
+        elif op in (0x02, 0x05, 0x08, 0x0A, 0x0B, 0x0C, 0x0D) or 0x16 <= op <= 0x1C:
+            value = None  # move/from16, move-result*, move-exception, wide and class constants
     return value
+
+
+def const_argument(dex: Dex, site: CodeSite, arg: int) -> int | None:
+    """The number last loaded into argument ``arg`` before the call at ``site``, if any."""
+    value = _last_constant(dex, site, arg)
+    return value if isinstance(value, int) else None
 
 
 def string_argument(dex: Dex, site: CodeSite, arg: int) -> str | None:
     """The string constant last loaded into argument ``arg`` before the call at ``site``, if any."""
-    code = dex.body(site)
-    at = site.offset - site.body
-    regs = _argument_registers(code, at)
-    if arg >= len(regs):
-        return None
-    reg = regs[arg]
-    value: str | None = None
-    for op, pc in instructions(code):
-        if pc >= at:
-            break
-        if op in (0x1A, 0x1B) and code[pc + 1] == reg:  # const-string(/jumbo) vAA
-            fmt = "<H" if op == 0x1A else "<I"
-            value = dex.string(struct.unpack_from(fmt, code, pc + 2)[0])
-        elif op == 0x12 and code[pc + 1] & 0xF == reg:  # const/4 vA
-            value = None
-        elif (op in (0x0A, 0x0B, 0x0C, 0x0D) or 0x13 <= op <= 0x1C) and code[pc + 1] == reg:
-            value = None  # overwritten by a result or another constant
-        elif op in (0x07,) and code[pc + 1] & 0xF == reg or op in (0x08,) and code[pc + 1] == reg:
-            value = None  # move-object into it
-    return value
+    value = _last_constant(dex, site, arg)
+    return value if isinstance(value, str) else None
 
 
 def method_context(

@@ -49,35 +49,12 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     nsc = app.network_security
     where = m.network_security_config or "network security config"
     if nsc is not None:
-        if nsc.cleartext_scopes:
-            out.append(
-                finding(
-                    rules["TV106"],
-                    (Evidence(where, "cleartextTrafficPermitted=true for " + ", ".join(nsc.cleartext_scopes[:10])),),
-                    subject="cleartext",
-                    scopes=nsc.cleartext_scopes,
-                )
-            )
-        if nsc.user_ca_scopes:
-            out.append(
-                finding(
-                    rules["TV107"],
-                    (
-                        Evidence(
-                            where, "trust-anchors include user certificates for " + ", ".join(nsc.user_ca_scopes[:10])
-                        ),
-                    ),
-                    subject="user-cas",
-                    scopes=nsc.user_ca_scopes,
-                )
-            )
-        if nsc.pinned_domains:
-            out.append(
-                finding(
-                    rules["TV108"],
-                    (Evidence(where, "pin-set for " + ", ".join(nsc.pinned_domains[:10])),),
-                    subject="pinning",
-                    domains=nsc.pinned_domains,
-                )
-            )
+        for rule_id, subject, scopes, said in (
+            ("TV106", "cleartext", nsc.cleartext_scopes, "cleartextTrafficPermitted=true for"),
+            ("TV107", "user-cas", nsc.user_ca_scopes, "trust-anchors include user certificates for"),
+            ("TV108", "pinning", nsc.pinned_domains, "pin-set for"),
+        ):
+            if scopes:
+                evidence = (Evidence(where, f"{said} {', '.join(scopes[:10])}"),)
+                out.append(finding(rules[rule_id], evidence, subject=subject, scopes=scopes))
     return out
