@@ -231,8 +231,11 @@ class CodeIndex:
         return refs
 
     # ----------------------------------------------------------------- strings and URLs
+    @cached_property
     def urls(self) -> list[tuple[str, str, str]]:
         """Every URL-looking substring of every DEX string table: (url, whole string, DEX name).
+
+        Computed once per app: the reference query and the endpoint detector both need it.
 
         A literal search for ``://`` over the string data section finds the candidates (a
         scheme-first regular expression would test every byte); strings are NUL-terminated MUTF-8,

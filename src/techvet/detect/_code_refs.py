@@ -51,7 +51,7 @@ def references(app: App, kb: Knowledge) -> dict[str, list[Reference]]:
         return cached
     parts = [_rule_query(r) for r in code_rules(kb)]
     stub = kb.generic_stub
-    urls = tuple(dict.fromkeys(whole for _, whole, _ in app.code.urls()))
+    urls = tuple(dict.fromkeys(whole for _, whole, _ in app.code.urls))
     urls += tuple(dict.fromkeys(host for host, _ in bare_hosts(app, kb)))
     contextual = [c["api"] for r in code_rules(kb) for c in r.match.get("invoke_in_context", ())]
     named = [c["method"] for r in code_rules(kb) for c in r.match.get("invoke_with_const_argument", ())]

@@ -61,7 +61,7 @@ def _add_string_evidence(
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     refs = references(app, kb)
     hosts: dict[tuple[str, str], list[Evidence]] = {}
-    for url, whole, dex_name in app.code.urls():
+    for url, whole, dex_name in app.code.urls:
         parsed = host_of(url)
         if parsed is None:
             continue
