@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from techvet.errors import InputError
 from techvet.findings import Severity
 
 
@@ -32,17 +31,14 @@ def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
     """Scan and render one app (runs in a worker process, or inline for a single app)."""
     import io
 
-    from techvet.scan import ScanResult, scan
+    from techvet.scan import iter_scan
 
     try:
-        result = scan(path)
-    except InputError as exc:
-        return Rendered(path, False, None, str(exc))
-    except MemoryError:
-        return Rendered(path, False, None, f"{path}: out of memory while reading")
+        (result,) = iter_scan([path])  # unreadable input comes back as a result that is not ok
     except Exception as exc:  # noqa: BLE001 - a bug on one app must not end the batch
         return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
-    assert isinstance(result, ScanResult)
+    if not result.ok:
+        return Rendered(path, False, None, result.errors[0])
     if fmt == "json":
         from techvet.report.json_report import render as render_json
 

@@ -6,6 +6,7 @@ Read from the parsed ``res/xml`` file the manifest names (android:networkSecurit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from techvet.app.axml import Element
@@ -26,26 +27,23 @@ class NetworkSecurity:
     base: DomainPolicy | None
     domains: tuple[DomainPolicy, ...]
 
-    @property
-    def cleartext_scopes(self) -> list[str]:
-        """Where cleartext is explicitly permitted: "all hosts" for the base config, else domains."""
-        out = []
-        if self.base and self.base.cleartext_permitted:
-            out.append("all hosts (base-config)")
+    def _scopes(self, holds: Callable[[DomainPolicy], bool | None]) -> list[str]:
+        """Where ``holds`` is true: "all hosts" for the base config, else the policy's domains."""
+        out = ["all hosts (base-config)"] if self.base and holds(self.base) else []
         for policy in self.domains:
-            if policy.cleartext_permitted:
+            if holds(policy):
                 out.extend(policy.domains)
         return out
 
     @property
+    def cleartext_scopes(self) -> list[str]:
+        """Where cleartext is explicitly permitted."""
+        return self._scopes(lambda p: p.cleartext_permitted)
+
+    @property
     def user_ca_scopes(self) -> list[str]:
-        out = []
-        if self.base and self.base.trusts_user_cas:
-            out.append("all hosts (base-config)")
-        for policy in self.domains:
-            if policy.trusts_user_cas:
-                out.extend(policy.domains)
-        return out
+        """Where user-installed CAs are trusted."""
+        return self._scopes(lambda p: p.trusts_user_cas)
 
     @property
     def pinned_domains(self) -> list[str]:

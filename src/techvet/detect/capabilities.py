@@ -6,6 +6,7 @@ differently from "the app reads the IMEI".
 
 from __future__ import annotations
 
+from techvet.app.dex import java_name
 from techvet.app.reader import App
 from techvet.detect._code_refs import references, refs_for_rule
 from techvet.detect._common import evidence_from, finding
@@ -55,7 +56,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 Evidence(
                     app.code.classes[c][0].name,
                     "defines class",
-                    class_name=c[1:-1].replace("/", "."),
+                    class_name=java_name(c),
                     sdk=kb.sdk_for_class(c),
                 )
                 for c in classes[:8]

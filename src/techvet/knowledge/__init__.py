@@ -106,6 +106,7 @@ class PlaceData:
     cctlds: dict[str, str]
     cloud_pattern: re.Pattern[str] | None  # every region rule in one search; group rN is rule N
     cloud_domains: frozenset[str]  # only hosts under these are tested against the region rules
+    source_sets: dict[tuple[str, ...], tuple[dict[str, str], ...]] = field(default_factory=dict)  # place's cache
 
 
 @dataclass(frozen=True)

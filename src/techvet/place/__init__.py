@@ -91,24 +91,17 @@ def _registrable(parts: list[str], suffixes: list[str], labels: list[str], psl: 
     return suffixes[n - suffix_len - 1]
 
 
-def _source(kb: Knowledge, name: str) -> dict[str, str]:
-    cached = _SOURCES.get((id(kb), name))
-    if cached is None:
-        source, as_of = kb.sources.get(name, ("", ""))
-        cached = _SOURCES[(id(kb), name)] = {"name": name, "source": source, "as_of": as_of}
-    return cached
-
-
-_SOURCES: dict[tuple[int, str], dict[str, str]] = {}
-_SOURCE_SETS: dict[tuple[int, tuple[str, ...]], tuple[dict[str, str], ...]] = {}
-
-
 def _sources(kb: Knowledge, names: tuple[str, ...]) -> tuple[dict[str, str], ...]:
-    """The source entries for a combination of knowledge files (a handful of combinations exist)."""
-    key = (id(kb), names)
-    cached = _SOURCE_SETS.get(key)
+    """The source entries for a combination of knowledge files, built once per combination (a
+    handful exist) and kept with the knowledge they describe."""
+    cache = kb.place.source_sets
+    cached = cache.get(names)
     if cached is None:
-        cached = _SOURCE_SETS[key] = tuple(_source(kb, name) for name in dict.fromkeys(names))
+        entries = []
+        for name in dict.fromkeys(names):
+            source, as_of = kb.sources.get(name, ("", ""))
+            entries.append({"name": name, "source": source, "as_of": as_of})
+        cached = cache[names] = tuple(entries)
     return cached
 
 
@@ -149,6 +142,7 @@ def server_countries(addresses: list[str]) -> list[str | None]:
     return list(_ip_country_lookup()(addresses))
 
 
+@lru_cache(maxsize=1)
 def _iptocc_source() -> dict[str, str]:
     from importlib.metadata import version
 
