@@ -39,7 +39,7 @@ bench: $(BENCH_VENVS)/.ready
 	$(BIN)/python bench/scan.py --corpus $(CORPUS)
 
 bench-place: $(BIN)/techvet
-	$(BIN)/pip install --quiet publicsuffixlist==1.1.2.20261023
+	$(BIN)/pip install --quiet publicsuffixlist==1.1.2.20261023 pyasn==1.6.2
 	$(BIN)/python bench/place.py
 
 clean:

@@ -21,7 +21,7 @@ def test_every_rule_has_id_text_and_source() -> None:
 
 def test_every_knowledge_file_names_its_source_and_date() -> None:
     kb = _load(DATA_DIR)
-    assert kb.psl.rules and kb.place.companies  # loaded on first use; their sources join then
+    assert kb.psl.rules and kb.place.companies and kb.networks  # loaded on first use; their sources join then
     assert set(kb.sources) == {
         "capabilities.yaml",
         "manifest.yaml",
@@ -36,6 +36,8 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "owner_companies.yaml",
         "owners.json",
         "place_rules.yaml",
+        "asn_owners.yaml",
+        "ip_asn.json",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"

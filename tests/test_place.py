@@ -25,8 +25,8 @@ def test_table_is_large_enough() -> None:
     assert sum(1 for r in rows if ":" in r[0] or r[0].replace(".", "").isdigit()) >= 10  # IPs too
 
 
-@pytest.mark.parametrize(("value", "owner", "owner_country", "server_country", "why"), _rows())
-def test_attribution(value: str, owner: str, owner_country: str, server_country: str, why: str) -> None:
+@pytest.mark.parametrize(("value", "owner", "owner_country", "server_country", "asn", "why"), _rows())
+def test_attribution(value: str, owner: str, owner_country: str, server_country: str, asn: str, why: str) -> None:
     result = attribute(value)
     if owner == "-":
         assert result.owner is None, why  # unknown is reported as unknown, never guessed
@@ -34,6 +34,8 @@ def test_attribution(value: str, owner: str, owner_country: str, server_country:
         assert result.owner is not None and owner.lower() in result.owner.lower(), why
     assert (result.owner_country or "-") == owner_country, why
     assert (result.server_country or "-") == server_country, why
+    assert str(result.asn or "-") == asn, why
+    assert (result.network is None) == (result.asn is None), why
     assert result.sources and all(s["as_of"] for s in result.sources)
 
 

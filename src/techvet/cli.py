@@ -125,13 +125,15 @@ def _whois(targets: list[str], fmt: str) -> int:
     print("offline attribution: no name is resolved and no service is asked")
     for r in results:
         print(f"\n{r.input}")
-        rows = (
+        rows: list[tuple[str, str | None]] = [
             ("registrable domain", r.registrable_domain),
             ("owner", r.owner),
             ("parent", r.parent),
             ("owner country", r.owner_country),
             ("server country", r.server_country),
-        )
+        ]
+        if r.kind == "ip":
+            rows.append(("network", f"AS{r.asn} {r.network or ''}".rstrip() if r.asn else None))
         for label, value in rows:
             print(f"  {label:19} {value if value is not None else 'unknown'}")
         for reason in r.reasons:

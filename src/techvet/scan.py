@@ -70,6 +70,8 @@ class ScanResult:
                     "parent": place["parent"],
                     "owner_country": place["owner_country"],
                     "server_country": place["server_country"],
+                    "asn": place.get("asn"),
+                    "network": place.get("network"),
                     "named_by_sdks": sorted({e.sdk for e in f.evidence if e.sdk}),
                     "first_evidence": None
                     if first is None
@@ -165,7 +167,16 @@ class ScanResult:
 def _attribution_note() -> dict[str, Any]:
     """How destinations were attributed: offline, from these knowledge files as of these dates."""
     kb = load()
-    names = ("owners.json", "owner_companies.yaml", "place_rules.yaml", "psl.json", "sdks.yaml")
+    names = (
+        "owners.json",
+        "owner_companies.yaml",
+        "place_rules.yaml",
+        "psl.json",
+        "sdks.yaml",
+        "iptocc",
+        "ip_asn.json",
+        "asn_owners.yaml",
+    )
     return {"offline": True, "knowledge": {n: kb.sources[n][1] for n in names if n in kb.sources}}
 
 

@@ -14,10 +14,13 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from techvet.errors import KnowledgeError
 from techvet.findings import Severity
+
+if TYPE_CHECKING:
+    from techvet.place.networks import NetworkTable
 
 DATA_DIR = Path(__file__).with_name("data")
 _RULE_ID = re.compile(r"^TV[1-7]\d\d$")
@@ -106,6 +109,8 @@ class PlaceData:
     cctlds: dict[str, str]
     cloud_pattern: re.Pattern[str] | None  # every region rule in one search; group rN is rule N
     cloud_domains: frozenset[str]  # only hosts under these are tested against the region rules
+    asn_companies: dict[int, str]  # AS number -> company key
+    asn_name_rules: tuple[tuple[re.Pattern[str], str], ...]  # registered AS name pattern -> company key
     source_sets: dict[tuple[str, ...], tuple[dict[str, str], ...]] = field(default_factory=dict)  # place's cache
 
 
@@ -136,10 +141,12 @@ class Knowledge:
         companies_doc = _read(self.directory, "owner_companies.yaml")
         owners_doc = _read(self.directory, "owners.json")
         rules_doc = _read(self.directory, "place_rules.yaml")
+        asn_doc = _read(self.directory, "asn_owners.yaml")
         for name, doc in (
             ("owner_companies.yaml", companies_doc),
             ("owners.json", owners_doc),
             ("place_rules.yaml", rules_doc),
+            ("asn_owners.yaml", asn_doc),
         ):
             self.sources[name] = (doc["source"], str(doc["as_of"]))
         companies = dict(companies_doc.get("companies", {}))
@@ -151,15 +158,34 @@ class Knowledge:
         except (KeyError, TypeError, re.error) as exc:
             raise KnowledgeError(f"place_rules.yaml: bad cloud region rule ({exc})") from None
         owners = dict(owners_doc.get("domains", {}))
-        unknown = {key for key in [*owners.values(), *(r.company for r in regions)] if key not in companies}
+        asn_companies = {int(asn): key for key, numbers in asn_doc.get("networks", {}).items() for asn in numbers}
+        try:
+            name_rules = tuple(
+                (re.compile(r["pattern"], re.IGNORECASE), r["company"]) for r in asn_doc.get("name_rules", [])
+            )
+        except (KeyError, TypeError, re.error) as exc:
+            raise KnowledgeError(f"asn_owners.yaml: bad name rule ({exc})") from None
+        named = [*owners.values(), *(r.company for r in regions), *asn_companies.values(), *(k for _, k in name_rules)]
+        unknown = {key for key in named if key not in companies}
         if unknown:
             raise KnowledgeError(
-                f"owners.json / place_rules.yaml name companies not in owner_companies.yaml: {sorted(unknown)}"
+                "owners.json / place_rules.yaml / asn_owners.yaml name companies not in owner_companies.yaml: "
+                f"{sorted(unknown)}"
             )
         sdk_domains = {d: sdk for sdk in self.sdks.values() for d in sdk.domains}
         combined = _alternation([r.pattern.pattern for r in regions], [f"r{n}" for n in range(len(regions))])
         domains = frozenset(r["domain"] for r in rules_doc.get("cloud_regions", []) if "domain" in r)
-        return PlaceData(companies, owners, sdk_domains, regions, dict(rules_doc.get("cctlds", {})), combined, domains)
+        cctlds = dict(rules_doc.get("cctlds", {}))
+        return PlaceData(companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules)
+
+    @cached_property
+    def networks(self) -> NetworkTable:
+        """The IP -> autonomous system table (opened on first use; its parts load on first lookup)."""
+        from techvet.place.networks import NetworkTable
+
+        doc = _read(self.directory, "ip_asn.json")
+        self.sources["ip_asn.json"] = (doc["source"], str(doc["as_of"]))
+        return NetworkTable(self.directory / "ip_asn.npz")
 
     def sdk_for_class(self, descriptor: str) -> str | None:
         """The SDK whose prefix covers class ``descriptor`` (longest prefix wins), or None."""

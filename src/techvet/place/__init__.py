@@ -1,5 +1,6 @@
 """Where a host or IP belongs: registrable domain, owning company and its home country, and for IP
-addresses the country of the registry that allocated them. Offline, from versioned data files.
+addresses the country of the registry that allocated them and the network (autonomous system) that
+announces them. Offline, from versioned data files.
 
 The jurisdiction comes from the owner, not from where the server stands: a Tencent server in
 Frankfurt is still a Chinese company's server, and both facts are reported. A host no source knows
@@ -29,6 +30,7 @@ class Attribution:
     owner_country: str | None = None
     server_country: str | None = None
     asn: int | None = None
+    network: str | None = None  # the AS's registered organisation name
     reasons: tuple[str, ...] = ()
     sources: tuple[dict[str, str], ...] = field(default_factory=tuple)
 
@@ -42,6 +44,7 @@ class Attribution:
             "owner_country": self.owner_country,
             "server_country": self.server_country,
             "asn": self.asn,
+            "network": self.network,
             "reasons": list(self.reasons),
             "sources": [dict(s) for s in self.sources],
         }
@@ -105,6 +108,70 @@ def _sources(kb: Knowledge, names: tuple[str, ...]) -> tuple[dict[str, str], ...
     return cached
 
 
+def attribute_ips(addresses: list[str], kb: Knowledge | None = None) -> list[Attribution]:
+    """:func:`attribute` for many IP addresses at once, with the same results.
+
+    A capture's flows or a corpus's IP constants come in thousands: the registry country and the AS
+    are looked up for the whole batch in one call each, and what follows from an AS (its name, its
+    company, the reasons) is worked out once per AS. Addresses neither table covers (private,
+    reserved, malformed, or a host name) take the one-by-one path, which says why.
+    """
+    kb = kb or load()
+    _register_iptocc(kb)
+    countries = _ip_country_lookup()(addresses)
+    asns = networks_of(addresses, kb)
+    # everything but the address follows from (AS, country): worked out once per pair
+    shapes: dict[tuple[int | None, str | None], tuple[Any, ...]] = {}
+    out = []
+    for text, country, asn in zip(addresses, countries, asns, strict=True):
+        if not country and asn is None:  # private, reserved, unallocated, malformed, or a name
+            out.append(attribute(text, kb))
+            continue
+        shape = shapes.get((asn, country))
+        if shape is None:
+            shape = shapes[(asn, country)] = _shape(asn, country or None, kb)
+        out.append(Attribution(text, "ip", *shape))
+    return out
+
+
+def _shape(asn: int | None, country: str | None, kb: Knowledge) -> tuple[Any, ...]:
+    """Attribution's fields after ``kind`` for an announced or registered address, in field order."""
+    reasons: tuple[str, ...] = (f"registry allocation: {country}",) if country else ()
+    if asn is None:
+        return (None, None, None, None, country, None, None, reasons, _sources(kb, ("iptocc", "ip_asn.json")))
+    name, owner, parent, owner_country, asn_reasons, sources = _network_facts(asn, kb)
+    return (None, owner, parent, owner_country, country, asn, name, reasons + asn_reasons, sources)
+
+
+def _network_facts(asn: int, kb: Knowledge) -> tuple[Any, ...]:
+    """What follows from an AS number alone: name, company, reasons and sources."""
+    name = kb.networks.name(asn)
+    reasons = [f"announced by AS{asn} ({name or 'no registered name'})"]
+    source_names = ["iptocc", "ip_asn.json"]
+    owner = parent = owner_country = None
+    key, why = _network_company(asn, name, kb)
+    if key is not None:
+        company = kb.place.companies[key]
+        owner, parent, owner_country = company["owner"], company["parent"], company["country"]
+        reasons.append(why)
+        source_names += ["asn_owners.yaml", "owner_companies.yaml"]
+    return name, owner, parent, owner_country, tuple(reasons), _sources(kb, tuple(source_names))
+
+
+def networks_of(addresses: list[str], kb: Knowledge | None = None) -> list[int | None]:
+    """AS numbers announcing many IP addresses (None: private, unannounced or not an address).
+
+    IPv4 addresses go through one batched search; the few IPv6 ones are looked up one by one.
+    """
+    networks = (kb or load()).networks
+    found = networks.asns_v4(addresses)
+    for i, text in enumerate(addresses):
+        if found[i] is None and ":" in text:
+            with contextlib.suppress(ValueError):  # not an address: no network
+                found[i] = networks.asn(ipaddress.IPv6Address(text.strip("[]")))
+    return found
+
+
 @lru_cache(maxsize=1)
 def _ip_country_lookup() -> Any:
     import iptocc
@@ -122,15 +189,25 @@ def attribute(value: str, kb: Knowledge | None = None) -> Attribution:
         ip = ipaddress.ip_address(text.strip("[]"))
     except ValueError:
         return _attribute_host(text, kb)
-    country = None
-    reasons = []
+    _register_iptocc(kb)
     if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-        reasons.append("private or reserved address: no registry country")
-    else:
-        country = _ip_country_lookup()(str(ip)) or None
-        if country:
-            reasons.append(f"registry allocation: {country}")
-    return Attribution(value, "ip", server_country=country, reasons=tuple(reasons), sources=(_iptocc_source(),))
+        reason = "private or reserved address: no registry country, no network"
+        return Attribution(value, "ip", reasons=(reason,), sources=_sources(kb, ("iptocc",)))
+    country = _ip_country_lookup()(str(ip)) or None
+    return Attribution(value, "ip", *_shape(kb.networks.asn(ip), country, kb))
+
+
+def _network_company(asn: int, name: str | None, kb: Knowledge) -> tuple[str | None, str]:
+    """The company that runs AS ``asn``: by its number, else by a name rule for the carriers."""
+    place = kb.place
+    key = place.asn_companies.get(asn)
+    if key is not None:
+        return key, f"AS{asn} is listed for {key} in asn_owners.yaml"
+    if name:
+        for pattern, company in place.asn_name_rules:
+            if pattern.search(name):
+                return company, f"AS{asn}'s registered name '{name}' is one of {company}'s network names"
+    return None, ""
 
 
 def server_countries(addresses: list[str]) -> list[str | None]:
@@ -142,15 +219,13 @@ def server_countries(addresses: list[str]) -> list[str | None]:
     return list(_ip_country_lookup()(addresses))
 
 
-@lru_cache(maxsize=1)
-def _iptocc_source() -> dict[str, str]:
-    from importlib.metadata import version
+def _register_iptocc(kb: Knowledge) -> None:
+    """iptocc's registry data is a package, not a knowledge file: its version is its date."""
+    if "iptocc" not in kb.sources:
+        from importlib.metadata import version
 
-    return {
-        "name": "iptocc",
-        "source": "regional internet registries' delegation files, via the iptocc package",
-        "as_of": f"iptocc {version('iptocc')}",
-    }
+        source = "regional internet registries' delegation files, via the iptocc package"
+        kb.sources["iptocc"] = (source, f"iptocc {version('iptocc')}")
 
 
 def _attribute_host(host: str, kb: Knowledge) -> Attribution:
@@ -197,15 +272,14 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
     return Attribution(
         host,
         "host",
-        domain,
-        owner,
-        parent,
-        owner_country,
-        server_country,
-        None,
-        tuple(reasons),
-        sources,
+        registrable_domain=domain,
+        owner=owner,
+        parent=parent,
+        owner_country=owner_country,
+        server_country=server_country,
+        reasons=tuple(reasons),
+        sources=sources,
     )
 
 
-__all__ = ["Attribution", "attribute", "registrable_domain", "server_countries"]
+__all__ = ["Attribution", "attribute", "attribute_ips", "networks_of", "registrable_domain", "server_countries"]

@@ -83,9 +83,12 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         for row in destinations:
             first = row["first_evidence"] or {}
             by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"
+            owner = row["owner"] or "unknown"
+            if row.get("asn"):
+                owner += f" (AS{row['asn']} {row.get('network') or ''})".replace(" )", ")")
             table.add_row(
                 e(row["host"]),
-                e(row["owner"] or "unknown"),
+                e(owner),
                 e(row["owner_country"] or "-"),
                 e(row["server_country"] or "-"),
                 "yes" if row["cleartext"] else "no",
