@@ -27,6 +27,7 @@ DRONE_EXPECTED = {
     ("TV301", "mobtech"),
     ("TV301", "weibo"),
     ("TV302", "Bugly"),
+    ("TV602", "Tencent"),  # Bugly's vendor, on the DoD 1260H list
     ("TV410", "weak-cipher"),
     ("TV411", "hardcoded-key"),
     ("TV401", "api.skyfleet-demo.cn"),

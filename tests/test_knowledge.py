@@ -21,7 +21,9 @@ def test_every_rule_has_id_text_and_source() -> None:
 
 def test_every_knowledge_file_names_its_source_and_date() -> None:
     kb = _load(DATA_DIR)
-    assert kb.psl.rules and kb.place.companies and kb.networks  # loaded on first use; their sources join then
+    # loaded on first use; their sources join then
+    assert kb.psl.rules and kb.place.companies and kb.networks and kb.restriction_lists and kb.name_words
+    assert kb.xinjiang_places["places"]
     assert set(kb.sources) == {
         "capabilities.yaml",
         "manifest.yaml",
@@ -38,6 +40,10 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "place_rules.yaml",
         "asn_owners.yaml",
         "ip_asn.json",
+        "screening.yaml",
+        "restriction_lists.json.gz",
+        "name_words.yaml",
+        "xinjiang_places.json",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"

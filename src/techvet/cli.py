@@ -59,6 +59,22 @@ def _build_parser() -> argparse.ArgumentParser:
     whois = sub.add_parser("whois", help="who owns a host or IP and in which country, offline, with sources")
     whois.add_argument("targets", nargs="+", metavar="HOST_OR_IP")
     whois.add_argument("-f", "--format", choices=FORMATS, default="text", help="output format (default: text)")
+    screen = sub.add_parser(
+        "screen",
+        help="screen companies (a CSV, XLSX or JSON party file, or --name) against restriction and ban lists",
+        description="Exit codes: 0 nothing matched, 1 possible matches or Xinjiang exposure to review, "
+        "2 unreadable input (some rows or the whole file).",
+    )
+    screen.add_argument("file", nargs="?", help="party file: CSV, XLSX or JSON with a name column")
+    screen.add_argument("-n", "--name", action="append", default=[], help="screen this name (repeatable)")
+    screen.add_argument("--country", help="with --name: the party's country (ISO 3166 alpha-2)")
+    screen.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
+    screen.add_argument("-o", "--output", help="write to this file instead of standard output")
+    screen.add_argument("-v", "--verbose", action="store_true", help="explain every match")
+    screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
+    screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
+    lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
+    lists.add_argument("action", choices=("show",), help="show: what is bundled, counts, dates, staleness")
     sub.add_parser("rules", help="list every rule: id, severity, category and title")
     explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
     explain.add_argument("rule_id", help="a rule id such as TV201")
@@ -183,6 +199,14 @@ def run(argv: list[str] | None = None) -> int:
         return _rules()
     if args.command == "whois":
         return _whois(args.targets, args.format)
+    if args.command == "screen":
+        from techvet.screen.command import run_screen
+
+        return run_screen(args)
+    if args.command == "lists":
+        from techvet.screen.command import show_lists
+
+        return show_lists()
     return _explain(args.rule_id)
 
 

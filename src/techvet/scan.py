@@ -15,7 +15,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
-from techvet.detect import DETECTORS
+from techvet.detect import DETECTORS, parties
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
 from techvet.knowledge import Knowledge, load
@@ -191,6 +191,10 @@ def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
             result.errors.append(f"detector {name}: {exc}")
         except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the scan
             result.errors.append(f"detector {name} failed: {type(exc).__name__}: {exc}")
+    try:  # screens what the detectors found (SDK vendors, destination owners): runs after them
+        result.findings.extend(parties.detect(app, result.findings, kb))
+    except Exception as exc:  # noqa: BLE001 - as for every detector
+        result.errors.append(f"detector parties failed: {type(exc).__name__}: {exc}")
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     return result
 

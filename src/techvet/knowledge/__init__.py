@@ -21,6 +21,8 @@ from techvet.findings import Severity
 
 if TYPE_CHECKING:
     from techvet.place.networks import NetworkTable
+    from techvet.screen.index import ScreeningIndex
+    from techvet.screen.names import NameWords
 
 DATA_DIR = Path(__file__).with_name("data")
 _RULE_ID = re.compile(r"^TV[1-7]\d\d$")
@@ -115,6 +117,15 @@ class PlaceData:
 
 
 @dataclass(frozen=True)
+class RestrictionForms:
+    """The restriction lists reduced to exact lookups (what a scan needs; built in milliseconds)."""
+
+    by_form: dict[str, list[int]]  # "hefei bitland information technology" -> party indices
+    by_package: dict[str, list[int]]  # Android package -> ban-order entries
+    app_forms: tuple[tuple[str, int], ...]  # banned apps' name forms, for the scored name check
+
+
+@dataclass(frozen=True)
 class Knowledge:
     rules: dict[str, Rule]
     sdks: dict[str, Sdk]
@@ -177,6 +188,59 @@ class Knowledge:
         domains = frozenset(r["domain"] for r in rules_doc.get("cloud_regions", []) if "domain" in r)
         cctlds = dict(rules_doc.get("cctlds", {}))
         return PlaceData(companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules)
+
+    @cached_property
+    def restriction_lists(self) -> dict[str, Any]:
+        """The bundled restriction and ban lists (restriction_lists.json.gz; loaded on first use)."""
+        import gzip
+
+        path = self.directory / "restriction_lists.json.gz"
+        try:
+            doc: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise KnowledgeError(f"restriction_lists.json.gz: {exc}") from None
+        self.sources["restriction_lists.json.gz"] = (doc["source"], str(doc["as_of"]))
+        return doc
+
+    @cached_property
+    def restriction_forms(self) -> RestrictionForms:
+        """Exact lookups for scans: comparable name form -> listed parties, package -> ban orders."""
+        by_form: dict[str, list[int]] = {}
+        by_package: dict[str, list[int]] = {}
+        apps: list[tuple[str, int]] = []
+        for i, party in enumerate(self.restriction_lists["parties"]):
+            for _, form in party["forms"]:
+                held = by_form.setdefault(form, [])
+                if not held or held[-1] != i:
+                    held.append(i)
+                if party.get("type") == "app":
+                    apps.append((form, i))
+            if party.get("package"):
+                by_package.setdefault(party["package"], []).append(i)
+        return RestrictionForms(by_form, by_package, tuple(apps))
+
+    @cached_property
+    def screening_index(self) -> ScreeningIndex:
+        """Every listed name as tokens, with weights and blocking tables (built on first use)."""
+        from techvet.screen.index import ScreeningIndex
+
+        return ScreeningIndex.build(self.restriction_lists["parties"], self.name_words)
+
+    @cached_property
+    def name_words(self) -> NameWords:
+        """Company-form words, synonyms and Han words for comparing names (loaded on first use)."""
+        from techvet.screen.names import NameWords
+
+        doc = _read(self.directory, "name_words.yaml")
+        self.sources["name_words.yaml"] = (doc["source"], str(doc["as_of"]))
+        return NameWords.from_doc(doc)
+
+    @cached_property
+    def xinjiang_places(self) -> dict[str, Any]:
+        """Places in Xinjiang and the XPCC, for forced-labour region exposure (loaded on first use)."""
+        doc = _read(self.directory, "xinjiang_places.json")
+        self.sources["xinjiang_places.json"] = (doc["source"], str(doc["as_of"]))
+        return doc
 
     @cached_property
     def networks(self) -> NetworkTable:
@@ -260,6 +324,7 @@ def _load(directory: Path) -> Knowledge:
         ("sdk_rules.yaml", "sdk"),
         ("antianalysis.yaml", "anti-analysis"),
         ("crypto.yaml", "transport"),
+        ("screening.yaml", "who is behind it"),
     ):
         doc = _read(directory, fname)
         docs[fname] = doc

@@ -1,0 +1,176 @@
+"""Who is behind the app: its maker, its SDKs' vendors and its destinations' owners against the
+restriction lists, and its package and name against app-ban orders.
+
+This runs after the other detectors because it screens what they found (SDK vendors, destination
+owners). In a scan a name matches when its comparable form equals a listed one (legal forms
+dropped, Han script transliterated: techvet.screen.names), a lookup that costs microseconds per
+name; ``techvet screen`` adds scored fuzzy matching for supplier files. The app's label is scored
+against the few hundred banned app names (a re-packaged clone keeps the name, not the form).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from techvet.app.reader import App
+from techvet.detect._common import finding
+from techvet.findings import Evidence, Finding
+from techvet.knowledge import Knowledge
+from techvet.screen.names import NameWords, name_forms
+
+_APP_NAME_MIN = 90.0  # token-sort ratio (0-100) of a label to a banned app's name
+_GENERIC_PACKAGE_LABELS = frozenset({"com", "org", "net", "cn", "io", "android", "app", "apps", "mobile", "example"})
+
+
+def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
+    forms = kb.restriction_forms
+    parties = kb.restriction_lists["parties"]
+    words = kb.name_words
+    out: list[Finding] = []
+    package = app.package
+    banned_here: set[int] = set()
+    if package:
+        for i in forms.by_package.get(package, ()):
+            banned_here.add(i)
+            party = parties[i]
+            ev = Evidence("AndroidManifest.xml", f"package {package}")
+            title = f"Package {package} is named in {party['program']}"
+            out.append(_finding(kb, "TV603", [party], ev, subject=package, title=title))
+    label = app.manifest.label if app.manifest else None
+    if label and not label.startswith("@"):
+        out.extend(_banned_names(kb, label, banned_here, words))
+    for name, evidence in _maker_names(app):
+        for group in _by_list(_listed(name, words, kb)):
+            title = f"App maker {name!r} matches {group[0]['list']}: {_names(group)}"
+            out.append(_finding(kb, "TV601", group, evidence, subject=name, title=title))
+    vendors: dict[str, list[str]] = {}
+    for f in findings:
+        if f.rule in ("TV301", "TV302", "TV303") and f.party:
+            vendors.setdefault(f.party, []).append(f.subject or f.title)
+    for vendor, sdks in sorted(vendors.items()):
+        for group in _by_list(_listed(vendor, words, kb)):
+            ev = Evidence("SDK catalogue", f"vendor of {', '.join(sorted(set(sdks)))}: {vendor}")
+            title = f"SDK vendor {vendor!r} matches {group[0]['list']}: {_names(group)}"
+            out.append(_finding(kb, "TV602", group, ev, subject=vendor, title=title))
+    owned: dict[tuple[str, str], set[str]] = {}  # (owner, parent) -> hosts
+    for f in findings:
+        place = f.extra.get("destination")
+        if isinstance(place, dict) and place.get("owner"):
+            owned.setdefault((place["owner"], place.get("parent") or place["owner"]), set()).add(f.subject or "")
+    # one finding per owner and list, whether the owner or its parent company met the list
+    for (owner, parent), hosts in sorted(owned.items()):
+        matched = _listed(owner, words, kb)
+        matched += [p for p in _listed(parent, words, kb) if p not in matched]
+        shown = ", ".join(sorted(hosts)[:4]) + (f" and {len(hosts) - 4} more" if len(hosts) > 4 else "")
+        whose = owner if parent == owner else f"{owner} (parent: {parent})"
+        for group in _by_list(matched):
+            ev = Evidence("destinations", f"{shown} owned by {whose} (techvet whois)")
+            title = f"Talks to {shown}, owned by {whose}, on {group[0]['list']}"
+            out.append(_finding(kb, "TV605", group, ev, subject=owner, title=title, hosts=sorted(hosts)))
+    return out
+
+
+def _listed(name: str, words: NameWords, kb: Knowledge) -> list[dict[str, Any]]:
+    """Listed parties (not people, not apps) whose comparable form equals one of ``name``'s."""
+    forms = kb.restriction_forms
+    parties = kb.restriction_lists["parties"]
+    out = []
+    seen: set[int] = set()
+    for form in name_forms(name, words):
+        for i in forms.by_form.get(" ".join(form), ()):
+            party = parties[i]
+            if i not in seen and party.get("type", "entity") == "entity":
+                seen.add(i)
+                out.append(party)
+    return out
+
+
+def _maker_names(app: App) -> list[tuple[str, Evidence]]:
+    """Names that say who made the app: the signing certificates' organisations, and the package
+    name's organisation label (``dji`` in ``dji.go.v4``, ``tencent`` in ``com.tencent.mm``)."""
+    out: list[tuple[str, Evidence]] = []
+    for cert in app.certificates:
+        for part in cert.subject.split(", "):
+            key, _, value = part.partition(": ")
+            if key in ("Organization", "Organizational Unit") and value and value.lower() not in ("android", "unknown"):
+                out.append((value, Evidence("signing certificate", f"subject {cert.subject}")))
+    if app.package:
+        labels = app.package.split(".")
+        org = labels[1] if len(labels) > 2 and labels[0] in _GENERIC_PACKAGE_LABELS else labels[0]
+        if org not in _GENERIC_PACKAGE_LABELS and len(org) >= 3:
+            out.append((org, Evidence("AndroidManifest.xml", f"package {app.package} (organisation label {org!r})")))
+    unique: dict[str, Evidence] = {}
+    for name, ev in out:
+        unique.setdefault(name, ev)
+    return list(unique.items())
+
+
+def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameWords) -> list[Finding]:
+    parties = kb.restriction_lists["parties"]
+    out = []
+    label_forms = [" ".join(f) for f in name_forms(label, words)]
+    best: dict[int, float] = {}
+    for form, i in kb.restriction_forms.app_forms:
+        if i in banned_here:
+            continue
+        for mine in label_forms:
+            score = fuzz.token_sort_ratio(mine, form, score_cutoff=_APP_NAME_MIN)
+            if score and score > best.get(i, 0.0):
+                best[i] = score
+    for i, score in sorted(best.items(), key=lambda x: -x[1]):
+        party = parties[i]
+        ev = Evidence("AndroidManifest.xml", f"label {label!r}")
+        title = f"App name {label!r} is like {party['name']!r}, named in {party['program']}"
+        score_note = {"score": round(score / 100, 3)}
+        out.append(_finding(kb, "TV604", [party], ev, subject=label, title=title, confidence="tentative", **score_note))
+    return out
+
+
+def _by_list(parties: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for party in parties:
+        groups.setdefault(party["list"], []).append(party)
+    return [groups[k] for k in sorted(groups)]
+
+
+def _names(group: list[dict[str, Any]]) -> str:
+    shown = "; ".join(p["name"] for p in group[:2])
+    return shown + (f" (+{len(group) - 2} more entries)" if len(group) > 2 else "")
+
+
+def _finding(
+    kb: Knowledge,
+    rule_id: str,
+    group: list[dict[str, Any]],
+    evidence: Evidence,
+    subject: str,
+    title: str,
+    confidence: str = "firm",
+    **extra: Any,
+) -> Finding:
+    """One finding per list: the entries of that list that matched, with the list's date."""
+    first = group[0]
+    meta = kb.restriction_lists["lists"][first["list"]]
+    entries = [
+        {"party_id": p["id"], "name": p["name"], "program": p.get("program"), "listed_on": p.get("listed_on")}
+        for p in group
+    ]
+    return finding(
+        kb.rules[rule_id],
+        (evidence,),
+        subject=subject,
+        confidence=confidence,
+        title=title,
+        country=first.get("country"),
+        party=first["name"],
+        list=first["list"],
+        list_title=meta["title"],
+        list_as_of=meta["as_of"],
+        entries=entries,
+        **extra,
+    )
+
+
+__all__ = ["detect"]

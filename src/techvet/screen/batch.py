@@ -1,0 +1,149 @@
+"""Screening a whole party file: each row's possible matches and Xinjiang exposure, streamed out.
+
+Rows are read, screened and written one at a time, so a 100,000-row file needs the memory of one
+row plus the index. Output shapes:
+
+- ``json``: an array, one object per input row: ``row`` (line number), ``input`` (the row as read),
+  ``matches`` (at or above the threshold, best first), ``xinjiang_exposure`` and ``error`` (why a
+  row could not be read, else null);
+- ``csv``: one line per match (a row without matches gets one line with empty match columns);
+- ``text``: rows with something to say, then a summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from techvet.knowledge import Knowledge, load
+from techvet.screen import DEFAULT_THRESHOLD, Match, screen
+from techvet.screen.inputs import Row
+from techvet.screen.regions import Exposure, xinjiang_exposure
+
+CSV_COLUMNS = ("row", "name", "list", "listed_name", "matched_alias", "score", "program", "listed_on", "via", "why")
+
+
+@dataclass
+class Screened:
+    row: Row
+    matches: list[Match] = field(default_factory=list)
+    exposure: list[Exposure] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = self.row
+        return {
+            "row": row.line,
+            "input": None if row.error and not row.raw else {"name": row.name, **row.raw},
+            "matches": [m.to_dict() for m in self.matches],
+            "xinjiang_exposure": [e.to_dict() for e in self.exposure],
+            "error": row.error,
+        }
+
+
+@dataclass
+class Totals:
+    rows: int = 0
+    matched: int = 0
+    exposed: int = 0
+    unreadable: int = 0
+
+
+def screen_rows(
+    rows: Iterable[Row], threshold: float = DEFAULT_THRESHOLD, include_people: bool = False, kb: Knowledge | None = None
+) -> Iterator[Screened]:
+    kb = kb or load()
+    for row in rows:
+        if row.error:
+            yield Screened(row)
+            continue
+        matches = screen(
+            row.name,
+            country=row.country,
+            identifiers=row.identifiers,
+            parent=row.parent,
+            include_people=include_people,
+            threshold=threshold,
+            kb=kb,
+        )
+        fields = {"name": row.name, "address": row.address, "parent": row.parent}
+        yield Screened(row, matches, xinjiang_exposure(fields, row.country, kb))
+
+
+def write(results: Iterable[Screened], fmt: str, out: TextIO, verbose: bool = False) -> Totals:
+    """Write ``results`` in ``fmt`` as they come; return the counts for the summary and exit code."""
+    totals = Totals()
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(CSV_COLUMNS)
+    if fmt == "json":
+        out.write("[")
+    for screened in results:
+        totals.rows += 1
+        totals.matched += bool(screened.matches)
+        totals.exposed += bool(screened.exposure)
+        totals.unreadable += bool(screened.row.error)
+        if fmt == "json":
+            out.write(("\n" if totals.rows == 1 else ",\n") + json.dumps(screened.to_dict(), ensure_ascii=False))
+        elif writer is not None:
+            _write_csv(writer, screened)
+        else:
+            _write_text(out, screened, verbose)
+    if fmt == "json":
+        out.write("\n]\n")
+    return totals
+
+
+def _write_csv(writer: Any, screened: Screened) -> None:
+    row = screened.row
+    if not screened.matches:
+        writer.writerow([row.line, row.name, "", "", "", "", "", "", "", row.error or ""])
+    for m in screened.matches:
+        writer.writerow(
+            [
+                row.line,
+                row.name,
+                m.list,
+                m.name,
+                m.matched_alias,
+                f"{m.score:.3f}",
+                m.program or "",
+                m.listed_on or "",
+                m.via,
+                m.why,
+            ]
+        )
+
+
+def _write_text(out: TextIO, screened: Screened, verbose: bool) -> None:
+    row = screened.row
+    if row.error:
+        return  # reported on stderr by the caller, with the line number
+    if not screened.matches and not screened.exposure:
+        return
+    out.write(f"\nrow {row.line}: {row.name}\n")
+    for m in screened.matches:
+        dated = f", listed {m.listed_on}" if m.listed_on else ""
+        program = f", {m.program}" if m.program else ""
+        out.write(f"  possible match {m.score:.2f}  {m.list}: {m.name}{program}{dated}\n")
+        if verbose or m.via != "name" or m.matched_alias != m.name:
+            out.write(f"      {m.why}\n")
+    for e in screened.exposure:
+        context = f" ({e.context})" if e.context else ""
+        out.write(f"  Xinjiang region exposure: {e.place}, {e.kind}, named in the {e.field} as {e.found!r}{context}\n")
+
+
+def summary(totals: Totals, kb: Knowledge | None = None) -> str:
+    kb = kb or load()
+    lists = kb.restriction_lists["lists"]
+    dates = ", ".join(f"{k} {v['as_of']}" for k, v in lists.items())
+    return (
+        f"{totals.rows} rows screened: {totals.matched} with possible matches, {totals.exposed} with Xinjiang "
+        f"exposure, {totals.unreadable} unreadable. Possible matches are name similarities to verify, not "
+        f"findings about a party. Lists as of: {dates}."
+    )
+
+
+__all__ = ["Screened", "Totals", "screen_rows", "summary", "write"]
