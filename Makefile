@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place clean
+.PHONY: demo test lint eval bench bench-place bench-screen clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ bench: $(BENCH_VENVS)/.ready
 bench-place: $(BIN)/techvet
 	$(BIN)/pip install --quiet publicsuffixlist==1.1.2.20261023 pyasn==1.6.2
 	$(BIN)/python bench/place.py
+
+$(BENCH_VENVS)/nomenklatura/.ready: $(BIN)/techvet
+	$(PYTHON) -m venv $(BENCH_VENVS)/nomenklatura && $(BENCH_VENVS)/nomenklatura/bin/pip install --quiet nomenklatura==4.17.4
+	@touch $@
+
+bench-screen: $(BENCH_VENVS)/nomenklatura/.ready
+	$(BIN)/python bench/screen.py
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

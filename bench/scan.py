@@ -34,6 +34,7 @@ import numpy, asn1crypto.cms, asn1crypto.x509  # techvet imports these lazily; i
 from techvet.knowledge import load
 kb = load()
 kb.psl, kb.place  # attribution data, loaded on first use: part of loading the knowledge
+kb.restriction_forms, kb.name_words  # the restriction lists' exact-name lookups, likewise
 t = time.perf_counter()
 techvet.scan(sys.argv[1])
 print(time.perf_counter() - t)

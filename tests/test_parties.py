@@ -76,3 +76,17 @@ def test_clean_app_has_no_party_findings() -> None:
 )
 def test_xinjiang_exposure(fields: dict[str, str], country: str | None, places: list[str]) -> None:
     assert [e.place for e in xinjiang_exposure(fields, country)] == places  # type: ignore[arg-type]
+
+
+def test_token_sort_ratio_equals_rapidfuzz() -> None:
+    import random
+
+    from rapidfuzz import fuzz
+
+    from techvet.detect.parties import token_sort_ratio
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        a = " ".join("".join(rng.choice("abcdet") for _ in range(rng.randint(1, 7))) for _ in range(rng.randint(0, 3)))
+        b = " ".join("".join(rng.choice("abcdet") for _ in range(rng.randint(1, 7))) for _ in range(rng.randint(0, 3)))
+        assert token_sort_ratio(a, b) == pytest.approx(fuzz.token_sort_ratio(a, b)), (a, b)

@@ -217,3 +217,21 @@ def test_lists_show_fresh_lists_do_not_warn(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr()
     assert "STALE" in out.out  # the 2024 SDN copy is old even then
     assert "us-fcc-covered" in out.out and "us-fcc-covered" not in out.err.split("days:")[-1]
+
+
+def test_scan_table_agrees_with_the_snapshot() -> None:
+    """restriction_scan.json is derived from the snapshot by tools/build_lists.py: every listed
+    company's name forms lead back to it, people are not in it, banned packages are."""
+    kb = load()
+    table = kb.restriction_forms
+    ids = table.columns["id"]
+    for party in kb.restriction_lists["parties"]:
+        kind = party.get("type", "entity")
+        if kind == "entity":
+            for _, form in party["forms"]:
+                assert party["id"] in {ids[n] for n in table.by_form(form)}, (party["id"], form)
+        elif kind == "person":
+            assert party["id"] not in ids
+        if party.get("package"):
+            assert party["id"] in {ids[n] for n in table.by_package[party["package"]]}
+    assert table.by_form("no such company at all") == []

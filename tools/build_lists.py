@@ -309,6 +309,49 @@ def add_forms(parties: list[dict[str, Any]]) -> None:
         ]
 
 
+def scan_table(parties: list[dict[str, Any]], manifest: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """What a scan looks names up in, and nothing more: exact comparable forms, Han-script keys and
+    packages -> party numbers, with the few fields a finding shows. Loading it costs a scan a few
+    milliseconds where the whole snapshot costs 25 (every app scan pays it)."""
+    from techvet.screen.names import NameWords, han_key, has_han
+
+    words = NameWords.from_doc(yaml.safe_load((DATA / "name_words.yaml").read_text(encoding="utf-8")))
+    kept: list[dict[str, Any]] = []
+    forms: dict[str, list[int]] = {}
+    han: dict[str, list[int]] = {}
+    packages: dict[str, list[int]] = {}
+    apps: list[list[Any]] = []
+    for party in parties:
+        kind = party.get("type", "entity")
+        if kind not in ("entity", "app"):
+            continue  # people are screened only on request, never in a scan
+        n = len(kept)
+        kept.append(party)
+        for text, form in party["forms"]:
+            if kind == "app":
+                apps.append([form, n])
+                continue
+            if n not in forms.setdefault(form, []):
+                forms[form].append(n)
+            if has_han(text) and n not in han.setdefault(han_key(text, words), []):
+                han[han_key(text, words)].append(n)
+        if party.get("package"):
+            packages.setdefault(party["package"], []).append(n)
+    fields = ("id", "list", "name", "type", "country", "program", "listed_on")
+    return {
+        "source": doc["source"],
+        "as_of": doc["as_of"],
+        "lists": {k: {"title": v["title"], "as_of": v["as_of"]} for k, v in manifest.items()},
+        # columns and sorted "key<TAB>n,n" lines: JSON arrays of strings parse several times
+        # faster than objects, and a sorted list is searched without building a dict
+        "parties": {f: [p.get(f) for p in kept] for f in fields},
+        "forms": sorted(f"{k}\t{','.join(map(str, v))}" for k, v in forms.items()),
+        "han": sorted(f"{k}\t{','.join(map(str, v))}" for k, v in han.items()),
+        "packages": packages,
+        "apps": apps,
+    }
+
+
 def xinjiang_places(path: Path) -> dict[str, Any]:
     """shared/lists/xinjiang_places.tsv as knowledge: its comment lines become the file's notes."""
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -377,6 +420,10 @@ def main(src: str) -> None:
         "lists": manifest,
         "parties": parties,
     }
+    scan = scan_table(parties, manifest, doc)
+    (DATA / "restriction_scan.json").write_text(
+        json.dumps(scan, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )
     places = xinjiang_places(folder / "xinjiang_places.tsv")
     (DATA / "xinjiang_places.json").write_text(
         json.dumps(places, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"

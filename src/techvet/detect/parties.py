@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from techvet.app.reader import App
 from techvet.detect._common import finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
-from techvet.screen.names import NameWords, name_forms
+from techvet.screen.names import NameWords, han_key, has_han, name_forms
 
 _APP_NAME_MIN = 90.0  # token-sort ratio (0-100) of a label to a banned app's name
 _GENERIC_PACKAGE_LABELS = frozenset({"com", "org", "net", "cn", "io", "android", "app", "apps", "mobile", "example"})
@@ -26,7 +24,6 @@ _GENERIC_PACKAGE_LABELS = frozenset({"com", "org", "net", "cn", "io", "android",
 
 def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
     forms = kb.restriction_forms
-    parties = kb.restriction_lists["parties"]
     words = kb.name_words
     out: list[Finding] = []
     package = app.package
@@ -34,12 +31,13 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
     if package:
         for i in forms.by_package.get(package, ()):
             banned_here.add(i)
-            party = parties[i]
+            party = forms.party(i)
             ev = Evidence("AndroidManifest.xml", f"package {package}")
             title = f"Package {package} is named in {party['program']}"
             out.append(_finding(kb, "TV603", [party], ev, subject=package, title=title))
     label = app.manifest.label if app.manifest else None
-    if label and not label.startswith("@"):
+    # the ban orders name apps in Latin script; a Han label is compared by its maker, not its name
+    if label and not label.startswith("@") and not has_han(label):
         out.extend(_banned_names(kb, label, banned_here, words))
     for name, evidence in _maker_names(app):
         for group in _by_list(_listed(name, words, kb)):
@@ -73,17 +71,20 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
 
 
 def _listed(name: str, words: NameWords, kb: Knowledge) -> list[dict[str, Any]]:
-    """Listed parties (not people, not apps) whose comparable form equals one of ``name``'s."""
+    """Listed parties (not people, not apps) whose comparable form equals one of ``name``'s; a
+    Han-script name is looked up as written (legal forms dropped), which needs no converter."""
     forms = kb.restriction_forms
-    parties = kb.restriction_lists["parties"]
     out = []
     seen: set[int] = set()
-    for form in name_forms(name, words):
-        for i in forms.by_form.get(" ".join(form), ()):
-            party = parties[i]
-            if i not in seen and party.get("type", "entity") == "entity":
+    if has_han(name):
+        found = [forms.by_han(han_key(name, words))]
+    else:
+        found = [forms.by_form(" ".join(form)) for form in name_forms(name, words)]
+    for indices in found:
+        for i in indices:
+            if i not in seen:
                 seen.add(i)
-                out.append(party)
+                out.append(forms.party(i))
     return out
 
 
@@ -108,24 +109,53 @@ def _maker_names(app: App) -> list[tuple[str, Evidence]]:
 
 
 def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameWords) -> list[Finding]:
-    parties = kb.restriction_lists["parties"]
     out = []
     label_forms = [" ".join(f) for f in name_forms(label, words)]
     best: dict[int, float] = {}
-    for form, i in kb.restriction_forms.app_forms:
-        if i in banned_here:
+    # Only banned names sharing a naming word (4+ letters, not a generic one) with the label, or
+    # the first four letters of their sorted words, are scored: a clone keeps a word or the start
+    # of the name. That is a blocking choice, not a proof: it keeps the comparisons few.
+    for mine in label_forms:
+        naming = {w for w in mine.split() if len(w) >= 4 and w not in words.generic}
+        head = "".join(sorted(mine.split()))[:4]
+        alike = [
+            (form, i)
+            for form, i in kb.restriction_forms.app_forms
+            if i not in banned_here and (naming & set(form.split()) or "".join(sorted(form.split()))[:4] == head)
+        ]
+        if not alike:
             continue
-        for mine in label_forms:
-            score = fuzz.token_sort_ratio(mine, form, score_cutoff=_APP_NAME_MIN)
-            if score and score > best.get(i, 0.0):
+        for form, i in alike:
+            score = token_sort_ratio(mine, form)
+            if score >= _APP_NAME_MIN and score > best.get(i, 0.0):
                 best[i] = score
     for i, score in sorted(best.items(), key=lambda x: -x[1]):
-        party = parties[i]
+        party = kb.restriction_forms.party(i)
         ev = Evidence("AndroidManifest.xml", f"label {label!r}")
         title = f"App name {label!r} is like {party['name']!r}, named in {party['program']}"
         score_note = {"score": round(score / 100, 3)}
         out.append(_finding(kb, "TV604", [party], ev, subject=label, title=title, confidence="tentative", **score_note))
     return out
+
+
+def token_sort_ratio(a: str, b: str) -> float:
+    """rapidfuzz's ``fuzz.token_sort_ratio`` (0-100) for two names: the Indel similarity of the
+    names with their words sorted. Written out (a bit-parallel LCS, Hyyro 2004) because a scan
+    compares a label with a handful of names, and importing rapidfuzz would cost every such scan
+    more than all its comparisons; tests check it equals rapidfuzz's."""
+    a, b = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
+    if not a and not b:
+        return 100.0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(a):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for ch in b:
+        u = v & masks.get(ch, 0)
+        v = ((v + u) | (v - u)) & full
+    lcs = len(a) - bin(v).count("1")
+    return 100.0 * 2 * lcs / (len(a) + len(b))
 
 
 def _by_list(parties: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -152,7 +182,7 @@ def _finding(
 ) -> Finding:
     """One finding per list: the entries of that list that matched, with the list's date."""
     first = group[0]
-    meta = kb.restriction_lists["lists"][first["list"]]
+    meta = kb.restriction_forms.lists[first["list"]]
     entries = [
         {"party_id": p["id"], "name": p["name"], "program": p.get("program"), "listed_on": p.get("listed_on")}
         for p in group

@@ -8,11 +8,13 @@ LEI) match exactly. People are screened only when asked (``include_people``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from techvet.knowledge import Knowledge, load
-from techvet.screen.index import Scored, ScreeningIndex, _normal_id
+
+if TYPE_CHECKING:  # the index (and rapidfuzz) load when screening starts, not when a scan imports names
+    from techvet.screen.index import Scored, ScreeningIndex
 
 DEFAULT_THRESHOLD = 0.80
 _COUNTRY_MISMATCH = 0.9  # a name alike but registered in another country counts a little less
@@ -30,8 +32,19 @@ class Match:
     country: str | None
     program: str | None
     listed_on: str | None
-    why: str
-    via: str = "name"  # name | identifier | parent
+    via: str  # name | identifier | parent
+    # what the explanation is made of; the text is built only when asked for (most matches of a
+    # 100,000-row file are counted or written as CSV without it being read twice)
+    reason: tuple[Any, ...] = field(repr=False, compare=False)
+
+    @property
+    def why(self) -> str:
+        kind, *rest = self.reason
+        if kind == "identifier":
+            return f"identifier {rest[0]} is listed for this party"
+        text, scored, country_note = rest
+        why = _explain(text, scored) + country_note
+        return f"through its parent company: {why}" if self.via == "parent" else why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +74,8 @@ def screen(
     kb: Knowledge | None = None,
 ) -> list[Match]:
     """Possible matches for one party, best first (at most one per listed party)."""
+    from techvet.screen.index import _normal_id
+
     kb = kb or load()
     index = kb.screening_index
     best: dict[int, Match] = {}
@@ -74,10 +89,7 @@ def screen(
         for party_id in index.identifiers.get(_normal_id(value), ()):
             party = index.parties[party_id]
             if _wanted(party, include_people):
-                keep(
-                    party_id,
-                    _match(kb, party, party["name"], 1.0, f"identifier {value} is listed for this party", "identifier"),
-                )
+                keep(party_id, _match(kb, party, party["name"], 1.0, ("identifier", value), "identifier"))
     for via, text in (("name", name), ("parent", parent)):
         if not text or not text.strip():
             continue
@@ -91,13 +103,11 @@ def screen(
                 score *= _COUNTRY_MISMATCH
             if score < threshold:
                 continue
-            why = _explain(text, scored)
-            if mismatch:
-                why += f"; listed country {party['country']}, given {str(country).upper()}"
-            if via == "parent":
-                why = f"through its parent company: {why}"
-            keep(party_id, _match(kb, party, scored.alias.text, score, why, via))
-    return sorted(best.values(), key=lambda m: (-m.score, m.list, m.name))
+            note = f"; listed country {party['country']}, given {str(country).upper()}" if mismatch else ""
+            keep(party_id, _match(kb, party, scored.alias.text, score, ("name", text, scored, note), via))
+    # equal scores: the plainer listed name first ("Huawei Technologies Co., Ltd." before its
+    # "(Australia) Pty Ltd." affiliate), then by list
+    return sorted(best.values(), key=lambda m: (-round(m.score, 6), len(m.name), m.list, m.name))
 
 
 def _wanted(party: dict[str, Any], include_people: bool) -> bool:
@@ -125,7 +135,7 @@ def _explain(text: str, scored: Scored) -> str:
     return why
 
 
-def _match(kb: Knowledge, party: dict[str, Any], alias: str, score: float, why: str, via: str) -> Match:
+def _match(kb: Knowledge, party: dict[str, Any], alias: str, score: float, reason: tuple[Any, ...], via: str) -> Match:
     meta = kb.restriction_lists["lists"][party["list"]]
     return Match(
         list=party["list"],
@@ -138,8 +148,8 @@ def _match(kb: Knowledge, party: dict[str, Any], alias: str, score: float, why: 
         country=party.get("country"),
         program=party.get("program"),
         listed_on=party.get("listed_on"),
-        why=why,
         via=via,
+        reason=reason,
     )
 
 

@@ -8,14 +8,17 @@ lacks is the one that says which company it is. A generic word (a place, "techno
 document frequency over the listed parties, but at least 16: rarity in the lists alone would make
 "huawei" (150 listed affiliates) as light as a place name. The score is the weighted Dice
 coefficient of the two token sets: twice the weight of the matched tokens over the weight of both
-names. Tokens match exactly, or fuzzily (Levenshtein
-similarity >= 0.8, for tokens of 5+ letters) with their similarity as credit; adjacent query tokens
-are joined when the join is a listed token ("Da Jiang" -> dajiang). The default threshold, 0.80,
-was set on tests/data/screening_eval.tsv (bench/screen.py prints precision and recall around it).
+names. A query word that is a listed word matches it exactly; one that is not is looked up within
+one edit (optimal string alignment, for words of 5+ letters, similarity >= 0.8) and earns its
+similarity as credit. Adjacent short query words are joined when the join is a listed word ("Da
+Jiang" -> dajiang). The default threshold, 0.80, was set on tests/data/screening_eval.tsv
+(bench/screen.py prints precision and recall around it).
 
-Blocking: a query is compared only with names sharing a token with it (exactly, or within one
-edit through a deletion index), skipping tokens so common that they block nothing; a name made only
-of common tokens falls back to them.
+Speed (a supplier file has 100,000 rows, each searched against the whole snapshot): names with the
+same tokens are scored once (150 Huawei affiliates share "huawei technology"); a query is compared
+only with names sharing a word with it, exactly or within one edit through a deletion index,
+skipping words so common that they block nothing (a name made only of common words blocks on its
+rarest one); and a name whose weight alone keeps the score under the threshold is never aligned.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from techvet.screen.names import NameWords, name_forms
 
@@ -33,6 +36,7 @@ _FUZZY_MIN_LEN = 5
 _FUZZY_MIN_SIM = 0.8
 _GENERIC_WEIGHT = 1.0
 _MIN_NAME_WEIGHT = 16.0
+_NEAR_CACHE_SIZE = 100_000
 _COMMON_SHARE = 0.02  # a token in more than 2% of the parties does not block on its own
 
 
@@ -40,9 +44,16 @@ _COMMON_SHARE = 0.02  # a token in more than 2% of the parties does not block on
 class Alias:
     party: int  # index into ScreeningIndex.parties
     text: str  # the name as listed
+
+
+@dataclass(frozen=True)
+class Form:
+    """A listed name's tokens, shared by every alias that has them."""
+
     tokens: tuple[str, ...]
     weight: float  # sum of the token weights
     token_set: frozenset[str]
+    aliases: tuple[int, ...]  # alias ids
 
 
 @dataclass(frozen=True)
@@ -59,25 +70,32 @@ class ScreeningIndex:
     parties: list[dict[str, Any]]
     words: NameWords
     aliases: list[Alias] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
     unseen_weight: float = 1.0
-    postings: dict[str, list[int]] = field(default_factory=dict)  # token -> alias ids
+    postings: dict[str, list[int]] = field(default_factory=dict)  # token -> form ids
     deletions: dict[str, set[str]] = field(default_factory=dict)  # one-deletion variant -> tokens
     common: frozenset[str] = frozenset()
     identifiers: dict[str, list[int]] = field(default_factory=dict)  # normalised id -> party ids
+    # an unlisted word's near spellings, worked out once: the words of a supplier file recur
+    _near_cache: dict[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, parties: list[dict[str, Any]], words: NameWords) -> ScreeningIndex:
         index = cls(parties, words)
-        raw: list[tuple[int, str, tuple[str, ...]]] = []
+        by_tokens: dict[tuple[str, ...], list[int]] = {}
         party_tokens: list[set[str]] = [set() for _ in parties]
+        seen: set[tuple[int, tuple[str, ...]]] = set()
         for i, party in enumerate(parties):
             # forms were tokenized when the lists were built (tools/build_lists.py): loading never
             # needs the Han converters
             for name, form in party["forms"]:
                 toks = tuple(form.split())
-                raw.append((i, name, toks))
                 party_tokens[i].update(toks)
+                if (i, toks) not in seen:
+                    seen.add((i, toks))
+                    by_tokens.setdefault(toks, []).append(len(index.aliases))
+                    index.aliases.append(Alias(i, name))
             for values in party.get("identifiers", {}).values():
                 for value in values:
                     index.identifiers.setdefault(_normal_id(value), []).append(i)
@@ -92,16 +110,13 @@ class ScreeningIndex:
         }
         index.unseen_weight = math.log((n + 1) / 0.5) ** 2
         index.common = frozenset(t for t, c in df.items() if c > _COMMON_SHARE * n)
-        seen: set[tuple[int, tuple[str, ...]]] = set()
         postings: dict[str, list[int]] = defaultdict(list)
-        for party_id, text, toks in raw:
-            if (party_id, toks) in seen:
-                continue
-            seen.add((party_id, toks))
-            alias_id = len(index.aliases)
-            index.aliases.append(Alias(party_id, text, toks, sum(index.weights[t] for t in toks), frozenset(toks)))
+        for toks, alias_ids in by_tokens.items():
+            form_id = len(index.forms)
+            weight = sum(index.weights[t] for t in toks)
+            index.forms.append(Form(toks, weight, frozenset(toks), tuple(alias_ids)))
             for token in set(toks):
-                postings[token].append(alias_id)
+                postings[token].append(form_id)
         index.postings = dict(postings)
         deletions: dict[str, set[str]] = defaultdict(set)
         for token in index.postings:
@@ -118,25 +133,34 @@ class ScreeningIndex:
         return _GENERIC_WEIGHT if token in self.words.generic else self.unseen_weight
 
     def similar_tokens(self, token: str) -> list[tuple[str, float]]:
-        """Listed tokens equal to ``token`` or within one edit of it, with their similarity."""
-        out = [(token, 1.0)] if token in self.postings else []
+        """A listed token itself; else the listed tokens within one edit of it, with their
+        similarity. (A listed word is taken as meant: looking for its near spellings too would
+        cost every query a deletion scan for the rare case of one listed word misspelling another.)"""
+        if token in self.postings:
+            return [(token, 1.0)]
         if len(token) < _FUZZY_MIN_LEN:
-            return out
+            return []
+        cached = self._near_cache.get(token)
+        if cached is not None:
+            return cached
         near: set[str] = set(self.deletions.get(token, ()))  # token is a listed token minus one letter
         for variant in _deletions(token):
             if variant in self.postings:  # a listed token is the query minus one letter
                 near.add(variant)
             near.update(self.deletions.get(variant, ()))  # one substitution (or transposition)
-        near.discard(token)
+        out = []
         for other in near:
-            sim = Levenshtein.normalized_similarity(token, other)
+            sim = OSA.normalized_similarity(token, other)  # a transposition is one edit, as in typing
             if sim >= _FUZZY_MIN_SIM:
                 out.append((other, sim))
+        if len(self._near_cache) >= _NEAR_CACHE_SIZE:  # bounded: a supplier file can hold millions of words
+            self._near_cache.clear()
+        self._near_cache[token] = out
         return out
 
     def query_tokens(self, name: str) -> list[tuple[str, ...]]:
-        """The query's token lists (one per variant), with adjacent tokens joined where the join is
-        a listed token."""
+        """The query's token lists (one per form of the name), with adjacent short tokens joined
+        where the join is a listed token."""
         out = []
         for form in name_forms(name, self.words):
             toks = list(form)
@@ -144,69 +168,77 @@ class ScreeningIndex:
             while i < len(toks) - 1:
                 first, second = toks[i], toks[i + 1]
                 joined = first + second
-                # "da jiang" -> dajiang, but "china mobile" stays two words even if "chinamobile" is listed
-                split_word = (
-                    first not in self.postings or second not in self.postings or min(len(first), len(second)) <= 3
-                )
-                if joined in self.postings and split_word:
+                # "da jiang" -> dajiang, "hik vision" -> hikvision: two short pieces, one of them
+                # no listed word, whose join is listed ("low temperature" stays two words)
+                syllables = len(first) <= 6 and len(second) <= 6
+                split_word = first not in self.postings or second not in self.postings
+                if joined in self.postings and syllables and split_word:
                     toks[i : i + 2] = [joined]
                 else:
                     i += 1
             out.append(tuple(toks))
         return out
 
-    def candidates(self, query: tuple[str, ...]) -> tuple[set[int], dict[str, list[tuple[str, float]]]]:
-        """Alias ids sharing a (near-)token with the query, and each query token's near tokens."""
-        near = {t: self.similar_tokens(t) for t in set(query)}
-        # block on the query's uncommon words (and their near spellings); a name made only of
-        # common words blocks on its rarest one
-        keys = [o for t in set(query) if t not in self.common for o, _ in near[t]]
-        if not keys:
-            rarest = max(query, key=self.weight)
-            keys = [o for o, _ in near[rarest]]
-        found: set[int] = set()
-        for key in keys:
-            found.update(self.postings.get(key, ()))
-        return found, near
-
     def best_per_party(self, query: tuple[str, ...], threshold: float) -> dict[int, Scored]:
-        """For every candidate party, its best-scoring listed name, where that reaches ``threshold``.
-
-        The query's weights are worked out once; a listed name whose weight alone keeps it below
-        the threshold (Dice is at most 2*min/(sum) of the two weights) is never aligned.
-        """
-        found, near = self.candidates(query)
+        """For every candidate party, its best-scoring listed name, where that reaches ``threshold``."""
+        near = {t: self.similar_tokens(t) for t in set(query)}
         query_weights = [self.weight(t) for t in query]
-        query_weight = sum(query_weights)
+        high = sum(query_weights)
         # a misspelt word weighs what the listed word it meets weighs (an unseen spelling would
         # otherwise weigh most of all): the query's lightest possible weight bounds the score
-        floor = sum(min([w, *(self.weight(o) for o, _ in near[t])]) for t, w in zip(query, query_weights, strict=True))
-        # with no near spellings and no repeated word, the matched weight is a set intersection
-        exact_only = len(set(query)) == len(query) and all(len(near[t]) <= 1 for t in query)
+        lows = [
+            w if near[t] == [(t, 1.0)] else min([w, *(self.weight(o) for o, _ in near[t])])
+            for t, w in zip(query, query_weights, strict=True)
+        ]
+        low = sum(lows)
+        # A name lacking a query word of weight w scores at most 2(W - w)/(2W - w) (W: the query's
+        # weight). When the heaviest word weighs so much that this is under the threshold, only
+        # names holding it (or a near spelling) can pass: block on it alone.
+        heaviest = max(range(len(query)), key=lows.__getitem__)
+        share = lows[heaviest] / (high - query_weights[heaviest] + lows[heaviest]) if high else 0.0
+        if share > 2 * (1 - threshold) / (2 - threshold):
+            keys = [o for o, _ in near[query[heaviest]]]
+        else:  # block on the uncommon words; a name made only of common words, on its rarest one
+            keys = [o for t in near if t not in self.common for o, _ in near[t]]
+            if not keys:
+                keys = [o for o, _ in near[query[heaviest]]]
+        found: set[int] = set()
+        postings = self.postings
+        for key in keys:
+            found.update(postings.get(key, ()))
+        if not found:
+            return {}
+        exact = all(near[t] == [(t, 1.0)] for t in query) and len(set(query)) == len(query)
+        weights = self.weights
         out: dict[int, Scored] = {}
-        for alias_id in found:
-            alias = self.aliases[alias_id]
-            if _dice_bound(floor, query_weight, alias.weight) < threshold:
+        for form_id in found:
+            form = self.forms[form_id]
+            other = form.weight
+            q = other if low <= other <= high else (low if other < low else high)
+            if 2 * min(q, other) < threshold * (q + other):  # the best this form could score
                 continue
-            if exact_only:
-                shared = alias.token_set.intersection(query)
-                if 2 * sum(self.weights[t] for t in shared) / (query_weight + alias.weight) < threshold:
+            if exact:  # no near spellings: the matched weight is a set intersection
+                shared = sum(weights[t] for t in form.token_set.intersection(query))
+                if 2 * shared < threshold * (high + other):
                     continue
-            scored = self._align(query, query_weights, alias, near)
-            if scored.score >= threshold:
+            scored = self._align(query, query_weights, form, near)
+            if scored[0] < threshold:
+                continue
+            for alias_id in form.aliases:
+                alias = self.aliases[alias_id]
                 held = out.get(alias.party)
-                if held is None or scored.score > held.score:
-                    out[alias.party] = scored
+                if held is None or scored[0] > held.score:
+                    out[alias.party] = Scored(scored[0], alias, *scored[1:])
         return out
 
     def _align(
         self,
         query: tuple[str, ...],
         query_weights: list[float],
-        alias: Alias,
+        form: Form,
         near: dict[str, list[tuple[str, float]]],
-    ) -> Scored:
-        remaining = list(alias.tokens)
+    ) -> tuple[float, tuple[tuple[str, str, float], ...], tuple[str, ...], tuple[str, ...]]:
+        remaining = list(form.tokens)
         matched = []
         query_only = []
         matched_weight = 0.0
@@ -227,16 +259,9 @@ class ScreeningIndex:
             counted = weight if best[1] == 1.0 else min(weight, self.weight(best[0]))
             query_weight += counted
             matched_weight += best[1] * counted
-        total = query_weight + alias.weight
+        total = query_weight + form.weight
         score = 2 * matched_weight / total if total else 0.0
-        return Scored(score, alias, tuple(matched), tuple(query_only), tuple(remaining))
-
-
-def _dice_bound(low: float, high: float, other: float) -> float:
-    """The highest weighted Dice score a query whose weight lies in [low, high] can reach against a
-    name of weight ``other``: 2*min(q, other)/(q + other), largest where q is nearest ``other``."""
-    q = min(max(other, low), high)
-    return 2 * min(q, other) / (q + other) if q + other else 0.0
+        return score, tuple(matched), tuple(query_only), tuple(remaining)
 
 
 def _deletions(token: str) -> set[str]:
@@ -247,4 +272,4 @@ def _normal_id(value: str) -> str:
     return "".join(ch for ch in value.upper() if ch.isalnum())
 
 
-__all__ = ["Alias", "Scored", "ScreeningIndex"]
+__all__ = ["Alias", "Form", "Scored", "ScreeningIndex"]

@@ -23,6 +23,8 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PARENS = re.compile(r"[(\uff08\[]([^()\uff08\uff09\[\]]*)[)\uff09\]]")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+_TYPO_MIN_LEN = 6
+_SYLLABLE_HYPHEN = re.compile(r"\b([a-z]{1,5})-([a-z]{1,5})\b")
 _HAN_SUFFIXES = ("市", "省", "区", "县", "自治区")  # administrative suffixes after a place name
 
 
@@ -36,6 +38,8 @@ class NameWords:
     han_words: dict[str, tuple[str, ...]]  # Han word -> tokens (business words and places)
     han_max: int  # longest Han word, for the longest-match cut
     generic: frozenset[str]  # tokens that describe a business or place rather than name it
+    near_vocab: dict[str, str]  # a vocabulary word minus one letter -> the word (typo folding)
+    vocabulary: frozenset[str]  # legal forms, generic words, synonyms: what typo folding aims at
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> NameWords:
@@ -48,7 +52,51 @@ class NameWords:
         han_forms = tuple(sorted((str(w) for w in doc["company_forms"]["han"]), key=len, reverse=True))
         generic = {_fold(str(w), synonyms) for w in doc.get("generic", [])}
         generic.update(_fold(t, synonyms) for place in doc.get("han_places", {}).values() for t in str(place).split())
-        return cls(forms, han_forms, synonyms, words, max(map(len, words), default=1), frozenset(generic))
+        vocabulary = {*forms, *synonyms, *generic, *(t for tokens in words.values() for t in tokens)}
+        near: dict[str, str] = {}
+        for word in sorted(vocabulary):
+            if len(word) >= _TYPO_MIN_LEN:
+                for i in range(len(word)):
+                    near.setdefault(word[:i] + word[i + 1 :], word)
+        han_max = max(map(len, words), default=1)
+        return cls(forms, han_forms, synonyms, words, han_max, frozenset(generic), near, frozenset(vocabulary))
+
+    def typo_of(self, token: str) -> str | None:
+        """The legal-form or business word ``token`` is one typing slip away from ("Compnay",
+        "Limtied", "Teahnologies"), found through one-deletion variants, else None. A slip in a
+        word that names no company should not make a name look like another company's."""
+        if len(token) < _TYPO_MIN_LEN:
+            return None
+        candidates = [self.near_vocab.get(token)]  # a letter missing
+        for i in range(len(token)):
+            shorter = token[:i] + token[i + 1 :]
+            candidates.append(self.near_vocab.get(shorter))  # a letter changed or swapped
+            if shorter in self.vocabulary:
+                candidates.append(shorter)  # a letter added to a vocabulary word
+        for word in candidates:
+            if word and _one_edit(token, word):
+                return word
+        return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by at most one typing slip: a letter changed, added, dropped,
+    or two neighbours swapped (optimal-string-alignment distance <= 1). Written out because it
+    is a few comparisons, and a scan should not import rapidfuzz for it."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
 
 
 def _fold(token: str, synonyms: dict[str, str]) -> str:
@@ -70,17 +118,38 @@ def _converters() -> tuple[Any, Any]:
     import zhconv
     from pypinyin import Style, lazy_pinyin
 
+    # brand and place runs recur across a supplier file: each is converted once (pypinyin's
+    # phrase-aware conversion costs some 50 us a run)
+    @lru_cache(maxsize=1 << 16)
     def pinyin(text: str) -> str:
         return "".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
 
-    return (lambda text: zhconv.convert(text, "zh-hans")), pinyin
+    @lru_cache(maxsize=1 << 16)
+    def simplify(text: str) -> str:
+        return str(zhconv.convert(text, "zh-hans"))
+
+    return simplify, pinyin
+
+
+def han_key(name: str, words: NameWords) -> str:
+    """A Han-script name reduced to what names the company, without any converter: legal forms,
+    spaces and punctuation out (深圳市大疆创新科技有限公司 -> 深圳市大疆创新科技). Scans look makers up
+    by it, so a scan never loads the pinyin and script converters (60 MB, 0.3 s)."""
+    text = unicodedata.normalize("NFKC", name)
+    for form in words.han_forms:
+        text = text.replace(form, "")
+    return "".join(ch for ch in text if ch.isalnum())
 
 
 def name_forms(name: str, words: NameWords) -> list[tuple[str, ...]]:
     """Token lists of a name: the name without its parenthesised parts, and each parenthesised
     part whose words all appear in the name (a trade name or short form: "Shenzhen DJI Technology
     (DJI)"), but not a part that adds words ("Huawei Technologies (Australia)": not "Australia")."""
-    name = unicodedata.normalize("NFKC", name).strip()
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    if "(" not in name and "[" not in name and "\uff08" not in name:
+        plain = tokens(name, words)
+        return [plain] if plain else []
     outer = tokens(_PARENS.sub(" ", name), words)
     forms = [outer] if outer else []
     for inner in _PARENS.findall(name):
@@ -91,7 +160,9 @@ def name_forms(name: str, words: NameWords) -> list[tuple[str, ...]]:
 
 
 def tokens(name: str, words: NameWords) -> tuple[str, ...]:
-    """Comparable tokens of one name (no parenthesis handling: see :func:`variants`)."""
+    """Comparable tokens of one name (no parenthesis handling: see :func:`name_forms`)."""
+    if name.isascii():
+        return tuple(_latin_tokens(name, words))
     out: list[str] = []
     for run in _HAN_RUN.findall(name):
         if has_han(run):
@@ -102,16 +173,34 @@ def tokens(name: str, words: NameWords) -> tuple[str, ...]:
 
 
 def _latin_tokens(text: str, words: NameWords) -> list[str]:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    if not text.isascii():  # accents off: Ürümqi -> urumqi
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.casefold()
     text = text.replace("&", " and ").replace("'", "").replace("\u2019", "")
-    text = re.sub(r"(?<=[a-z])-(?=[a-z])", "", text)  # Da-Jiang -> dajiang, Hi-Tech -> hitech
-    out = []
+    # a hyphen between syllables joins them (Da-Jiang -> dajiang, Hi-Tech -> hitech); between
+    # words it separates them (Corp-Systems, Low-Temperature)
+    text = _SYLLABLE_HYPHEN.sub(r"\1\2", text)
+    out: list[str] = []
+    initials = ""
     for raw in _NON_WORD.split(text):
-        if raw and raw not in words.forms:
-            token = _fold(raw, words.synonyms)
-            if token not in words.forms:
-                out.append(token)
+        if not raw or raw in words.forms:
+            continue
+        if len(raw) == 1 and raw.isalpha():
+            initials += raw  # M.V. -> mv, R&D -> rd
+            continue
+        if initials:
+            out.append(initials)
+            initials = ""
+        if raw not in words.vocabulary:
+            raw = words.typo_of(raw) or raw
+            if raw in words.forms:
+                continue
+        token = _fold(raw, words.synonyms)
+        if token not in words.forms:
+            out.append(token)
+    if initials:
+        out.append(initials)
     return out
 
 
@@ -152,4 +241,4 @@ def _cut(text: str, words: NameWords, pinyin: Any) -> list[str]:
     return [t for t in out if t]
 
 
-__all__ = ["NameWords", "has_han", "name_forms", "tokens"]
+__all__ = ["NameWords", "han_key", "has_han", "name_forms", "tokens"]
