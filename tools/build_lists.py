@@ -3,10 +3,10 @@
 
     python tools/build_lists.py ../shared/lists
 
-Writes ``src/techvet/knowledge/data/restriction_lists.json.gz``: one record per listed party in a
-common model (names, aliases incl. native script, country, identifiers, addresses, list, program,
-date listed, source), with a manifest per list (source, authority, as_of, input files and their
-sha256). Lists and their inputs:
+Writes ``src/techvet/knowledge/data/restriction_lists.json.gz`` (one record per listed party in the
+common model of techvet.screen.snapshot, with a manifest per list: title, authority, page, as_of,
+input files and their sha256; titles and pages from restriction_sources.yaml) and the table scans
+use, ``restriction_scan.json``. Lists and their inputs:
 
 - ``us-bis-entity-list``, ``us-bis-meu``, ``us-dod-1260h``, ``us-dhs-uflpa``, ``us-ofac-ns-cmic``:
   restricted_parties.casslab.json (casslab-kaist/restricted-parties-db), whose countries are in
@@ -24,7 +24,6 @@ with its source.
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -35,7 +34,13 @@ from typing import Any
 
 import yaml
 
-DATA = Path(__file__).resolve().parent.parent / "src/techvet/knowledge/data"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from techvet.screen.names import NameWords  # noqa: E402
+from techvet.screen.snapshot import add_forms, add_native_names, identifiers_in, make_party, write_snapshot  # noqa: E402
+
+DATA = ROOT / "src/techvet/knowledge/data"
 
 KOREAN_COUNTRIES = {
     "중국": "CN", "러시아": "RU", "아랍에미리트": "AE", "파키스탄": "PK", "홍콩": "HK", "이란": "IR",
@@ -58,59 +63,12 @@ KOREAN_COUNTRIES = {
     "북한": "KP",
 }  # fmt: skip
 
-LISTS: dict[str, dict[str, str]] = {
-    "us-bis-entity-list": {
-        "title": "BIS Entity List (15 CFR 744, Supp. 4)",
-        "authority": "U.S. Department of Commerce, Bureau of Industry and Security",
-        "url": "https://www.bis.gov/entity-list",
-    },
-    "us-bis-meu": {
-        "title": "BIS Military End-User List (15 CFR 744, Supp. 7)",
-        "authority": "U.S. Department of Commerce, Bureau of Industry and Security",
-        "url": "https://www.bis.gov/military-end-user-list",
-    },
-    "us-dod-1260h": {
-        "title": "DoD list of Chinese military companies (FY2021 NDAA s.1260H)",
-        "authority": "U.S. Department of Defense",
-        "url": "https://www.defense.gov/News/Releases/",
-    },
-    "us-dhs-uflpa": {
-        "title": "UFLPA Entity List",
-        "authority": "U.S. Department of Homeland Security, Forced Labor Enforcement Task Force",
-        "url": "https://www.dhs.gov/uflpa-entity-list",
-    },
-    "us-ofac-ns-cmic": {
-        "title": "Non-SDN Chinese Military-Industrial Complex Companies List (EO 13959 / 14032)",
-        "authority": "U.S. Department of the Treasury, OFAC",
-        "url": "https://ofac.treasury.gov/consolidated-sanctions-list-non-sdn-lists",
-    },
-    "us-ofac-sdn": {
-        "title": "Specially Designated Nationals list: entries linked to China or Hong Kong",
-        "authority": "U.S. Department of the Treasury, OFAC",
-        "url": "https://ofac.treasury.gov/specially-designated-nationals-and-blocked-persons-list-sdn-human-readable-lists",
-    },
-    "us-fcc-covered": {
-        "title": "FCC Covered List (47 CFR 1.50002)",
-        "authority": "U.S. Federal Communications Commission",
-        "url": "https://www.fcc.gov/supplychain/coveredlist",
-    },
-    "in-meity-69a": {
-        "title": "India MeitY blocking orders under IT Act s.69A (China-linked apps)",
-        "authority": "Government of India, Ministry of Electronics and Information Technology",
-        "url": "https://pib.gov.in/",
-    },
-}
 
 CASSLAB_IDS = {
     "us-bis-entity-list": "us-bis-entity-list",
     "us-bis-military-end-user-list": "us-bis-meu",
     "us-dod-section-1260h": "us-dod-1260h",
     "us-dhs-uflpa": "us-dhs-uflpa",
-}
-IDENTIFIERS = {
-    "uscc": re.compile(r"Unified Social Credit Code \(USCC\) ([0-9A-Z]{18})"),
-    "isin": re.compile(r"ISIN ([A-Z]{2}[0-9A-Z]{9}[0-9])"),
-    "lei": re.compile(r"Legal Entity Number ([0-9A-Z]{20})"),
 }
 AKA = re.compile(r"a\.k\.a\. '([^']+)'")
 LISTING_DATE = re.compile(r"Listing Date \(CMIC\) (\d{2} \w{3} \d{4})")
@@ -135,18 +93,6 @@ def _countries(values: list[str], unmapped: set[str]) -> list[str]:
     return out
 
 
-def _party(list_id: str, key: str, name: str, **fields: Any) -> dict[str, Any]:
-    party = {"id": f"{list_id}:{key}", "list": list_id, "type": "entity", "name": name.strip(), "aliases": []}
-    party.update({k: v for k, v in fields.items() if v})
-    party["aliases"] = [a for a in dict.fromkeys(a.strip() for a in party["aliases"]) if a and a != party["name"]]
-    return party
-
-
-def _identifiers(remarks: str) -> dict[str, list[str]]:
-    found = {kind: sorted(set(p.findall(remarks))) for kind, p in IDENTIFIERS.items()}
-    return {k: v for k, v in found.items() if v}
-
-
 def _dmy(text: str) -> str:
     day, month, year = text.split()
     return f"{year}-{MONTHS[month]:02d}-{int(day):02d}"
@@ -166,11 +112,11 @@ def casslab(path: Path, unmapped: set[str]) -> list[dict[str, Any]]:
         if list_id == "us-bis-meu" and len(parts) > 2:  # one MEU row holds a group's members, " - "-joined
             for i, part in enumerate(parts):
                 parties.append(
-                    _party(list_id, f"{record['source']['source_row']}.{i}", part, country=countries[:1] or None)
+                    make_party(list_id, f"{record['source']['source_row']}.{i}", part, country=countries[:1] or None)
                 )
             continue
         parties.append(
-            _party(
+            make_party(
                 list_id,
                 str(record["source"]["source_row"]),
                 english,
@@ -189,7 +135,7 @@ def ns_cmic(path: Path) -> list[dict[str, Any]]:
         remarks = row["remarks"]
         listed = LISTING_DATE.search(remarks)
         parties.append(
-            _party(
+            make_party(
                 "us-ofac-ns-cmic",
                 row["ent_num"],
                 row["name"],
@@ -197,7 +143,7 @@ def ns_cmic(path: Path) -> list[dict[str, Any]]:
                 country="CN",
                 program=row["program"],
                 listed_on=_dmy(listed.group(1)) if listed else None,
-                identifiers=_identifiers(remarks),
+                identifiers=identifiers_in(remarks),
                 addresses=[a for a in row["addresses"].split(" | ") if a],
             )
         )
@@ -211,7 +157,7 @@ def fcc(path: Path) -> list[dict[str, Any]]:
         if row["party"].startswith("(category)"):
             continue
         parties.append(
-            _party(
+            make_party(
                 "us-fcc-covered",
                 re.sub(r"\W+", "-", row["party"].lower()).strip("-"),
                 row["party"],
@@ -249,7 +195,7 @@ def sdn(folder: Path) -> list[dict[str, Any]]:
         if not countries and not re.search(r"\b(China|Hong Kong)\b", remarks):
             continue
         parties.append(
-            _party(
+            make_party(
                 "us-ofac-sdn",
                 ent,
                 row[1],
@@ -257,7 +203,7 @@ def sdn(folder: Path) -> list[dict[str, Any]]:
                 aliases=[*aliases.get(ent, []), *AKA.findall(remarks)],
                 country="HK" if countries == {"Hong Kong"} else "CN" if countries else None,
                 program=row[3],
-                identifiers=_identifiers(remarks),
+                identifiers=identifiers_in(remarks),
                 addresses=[text for text, _ in places if text],
             )
         )
@@ -268,7 +214,7 @@ def india(path: Path) -> list[dict[str, Any]]:
     parties = []
     for i, row in enumerate(csv.DictReader(path.open(encoding="utf-8"), delimiter="\t"), 1):
         parties.append(
-            _party(
+            make_party(
                 "in-meity-69a",
                 str(i),
                 row["app_name"],
@@ -281,75 +227,6 @@ def india(path: Path) -> list[dict[str, Any]]:
             )
         )
     return parties
-
-
-def add_native_names(parties: list[dict[str, Any]], curated: dict[str, Any]) -> int:
-    by_name = {(p["list"], p["name"]): p for p in parties}
-    added = 0
-    for entry in curated["names"]:
-        party = by_name.get((entry["list"], entry["name"]))
-        if party is None:
-            raise SystemExit(f"party_native_names.yaml: no {entry['list']} party named {entry['name']!r}")
-        party["aliases"].append(entry["native"])
-        party.setdefault("alias_sources", {})[entry["native"]] = curated["source"]
-        added += 1
-    return added
-
-
-def add_forms(parties: list[dict[str, Any]]) -> None:
-    """Each name's comparable tokens, computed here with techvet's own tokenizer so that loading
-    the lists never needs the Han converters (tests check the stored forms match the tokenizer)."""
-    sys.path.insert(0, str(DATA.parent.parent.parent))  # src/
-    from techvet.screen.names import NameWords, name_forms
-
-    words = NameWords.from_doc(yaml.safe_load((DATA / "name_words.yaml").read_text(encoding="utf-8")))
-    for party in parties:
-        party["forms"] = [
-            [name, " ".join(form)] for name in [party["name"], *party["aliases"]] for form in name_forms(name, words)
-        ]
-
-
-def scan_table(parties: list[dict[str, Any]], manifest: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    """What a scan looks names up in, and nothing more: exact comparable forms, Han-script keys and
-    packages -> party numbers, with the few fields a finding shows. Loading it costs a scan a few
-    milliseconds where the whole snapshot costs 25 (every app scan pays it)."""
-    from techvet.screen.names import NameWords, han_key, has_han
-
-    words = NameWords.from_doc(yaml.safe_load((DATA / "name_words.yaml").read_text(encoding="utf-8")))
-    kept: list[dict[str, Any]] = []
-    forms: dict[str, list[int]] = {}
-    han: dict[str, list[int]] = {}
-    packages: dict[str, list[int]] = {}
-    apps: list[list[Any]] = []
-    for party in parties:
-        kind = party.get("type", "entity")
-        if kind not in ("entity", "app"):
-            continue  # people are screened only on request, never in a scan
-        n = len(kept)
-        kept.append(party)
-        for text, form in party["forms"]:
-            if kind == "app":
-                apps.append([form, n])
-                continue
-            if n not in forms.setdefault(form, []):
-                forms[form].append(n)
-            if has_han(text) and n not in han.setdefault(han_key(text, words), []):
-                han[han_key(text, words)].append(n)
-        if party.get("package"):
-            packages.setdefault(party["package"], []).append(n)
-    fields = ("id", "list", "name", "type", "country", "program", "listed_on")
-    return {
-        "source": doc["source"],
-        "as_of": doc["as_of"],
-        "lists": {k: {"title": v["title"], "as_of": v["as_of"]} for k, v in manifest.items()},
-        # columns and sorted "key<TAB>n,n" lines: JSON arrays of strings parse several times
-        # faster than objects, and a sorted list is searched without building a dict
-        "parties": {f: [p.get(f) for p in kept] for f in fields},
-        "forms": sorted(f"{k}\t{','.join(map(str, v))}" for k, v in forms.items()),
-        "han": sorted(f"{k}\t{','.join(map(str, v))}" for k, v in han.items()),
-        "packages": packages,
-        "apps": apps,
-    }
 
 
 def xinjiang_places(path: Path) -> dict[str, Any]:
@@ -378,13 +255,15 @@ def main(src: str) -> None:
     folder = Path(src)
     unmapped: set[str] = set()
     curated = yaml.safe_load((DATA / "party_native_names.yaml").read_text(encoding="utf-8"))
+    words = NameWords.from_doc(yaml.safe_load((DATA / "name_words.yaml").read_text(encoding="utf-8")))
+    lists = yaml.safe_load((DATA / "restriction_sources.yaml").read_text(encoding="utf-8"))["lists"]
     parties = casslab(folder / "restricted_parties.casslab.json", unmapped)
     parties += ns_cmic(folder / "us_ofac_ns_cmic.derived.csv")
     parties += fcc(folder / "fcc_covered_list.facts.tsv")
     parties += sdn(folder)
     parties += india(folder / "india_banned_apps.tsv")
     added = add_native_names(parties, curated)
-    add_forms(parties)
+    add_forms(parties, words)
     inputs = {
         "us-bis-entity-list": ["restricted_parties.casslab.json"],
         "us-bis-meu": ["restricted_parties.casslab.json"],
@@ -406,9 +285,9 @@ def main(src: str) -> None:
         "in-meity-69a": "2022-02-14",
     }  # the date of the copy each list was read from (MANIFEST.tsv's as_of; the FCC page copy: 2026-08)
     manifest = {}
-    for list_id, meta in LISTS.items():
+    for list_id, meta in lists.items():
         manifest[list_id] = {
-            **meta,
+            **{k: meta[k] for k in ("title", "authority", "url")},
             "as_of": as_of[list_id],
             "count": sum(1 for p in parties if p["list"] == list_id),
             "inputs": {name: _sha(folder / name) for name in inputs[list_id]},
@@ -420,16 +299,11 @@ def main(src: str) -> None:
         "lists": manifest,
         "parties": parties,
     }
-    scan = scan_table(parties, manifest, doc)
-    (DATA / "restriction_scan.json").write_text(
-        json.dumps(scan, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
-    )
+    write_snapshot(DATA, doc, words)
     places = xinjiang_places(folder / "xinjiang_places.tsv")
     (DATA / "xinjiang_places.json").write_text(
         json.dumps(places, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    payload = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    (DATA / "restriction_lists.json.gz").write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))
     for list_id, meta in manifest.items():
         print(f"{list_id:20} {meta['count']:6}")
     print(f"{len(parties)} parties, {added} curated native names; unmapped countries: {sorted(unmapped)}")

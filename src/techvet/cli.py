@@ -74,7 +74,11 @@ def _build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
     screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
-    lists.add_argument("action", choices=("show",), help="show: what is bundled, counts, dates, staleness")
+    lists.add_argument(
+        "action",
+        choices=("show", "update"),
+        help="show: what is in use, counts, dates, staleness; update: download the lists from their authorities",
+    )
     sub.add_parser("rules", help="list every rule: id, severity, category and title")
     explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
     explain.add_argument("rule_id", help="a rule id such as TV201")
@@ -204,9 +208,9 @@ def run(argv: list[str] | None = None) -> int:
 
         return run_screen(args)
     if args.command == "lists":
-        from techvet.screen.command import show_lists
+        from techvet.screen.command import show_lists, update
 
-        return show_lists()
+        return show_lists() if args.action == "show" else update()
     return _explain(args.rule_id)
 
 

@@ -213,11 +213,20 @@ class Knowledge:
         return PlaceData(companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules)
 
     @cached_property
+    def lists_folder(self) -> Path:
+        """Where the restriction lists are read from: the snapshot ``techvet lists update`` last
+        installed (``<data dir>/lists/current``), else the bundled one."""
+        current = lists_dir() / "current"
+        if (current / "restriction_lists.json.gz").is_file() and (current / "restriction_scan.json").is_file():
+            return current.resolve()
+        return self.directory
+
+    @cached_property
     def restriction_lists(self) -> dict[str, Any]:
         """The bundled restriction and ban lists (restriction_lists.json.gz; loaded on first use)."""
         import gzip
 
-        path = self.directory / "restriction_lists.json.gz"
+        path = self.lists_folder / "restriction_lists.json.gz"
         try:
             doc: dict[str, Any] = json.loads(gzip.decompress(path.read_bytes()))
         except (OSError, ValueError) as exc:
@@ -230,7 +239,7 @@ class Knowledge:
         """Exact lookups for scans (restriction_scan.json, derived from the snapshot when it is
         built): comparable name form, Han-script key, package -> parties, with the fields a
         finding shows."""
-        doc = _read(self.directory, "restriction_scan.json")
+        doc = _read(self.lists_folder, "restriction_scan.json")
         self.sources["restriction_scan.json"] = (doc["source"], str(doc["as_of"]))
         apps = tuple((str(form), int(n)) for form, n in doc["apps"])
         return RestrictionForms(doc["forms"], doc["han"], doc["packages"], apps, doc["parties"], doc["lists"])
@@ -276,6 +285,16 @@ class Knowledge:
                 return sdk
             package = package.rpartition(".")[0]
         return None
+
+
+def lists_dir() -> Path:
+    """The user's list snapshots: ``$TECHVET_DATA_DIR/lists``, else ``$XDG_DATA_HOME/techvet/lists``
+    (``~/.local/share/techvet/lists``)."""
+    base = os.environ.get("TECHVET_DATA_DIR")
+    if base:
+        return Path(base) / "lists"
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "techvet" / "lists"
 
 
 def _read(directory: Path, name: str) -> dict[str, Any]:

@@ -77,11 +77,28 @@ def _progress(rows: Iterator[Row]) -> Iterator[Row]:
             bar.advance(task)
 
 
+def update() -> int:
+    """Download the lists with a machine-readable source; exit 0 if every one was refreshed, 2 if
+    some kept their copy in use (each says why)."""
+    from techvet.screen.update import update_lists
+
+    report = update_lists()
+    for list_id, (old, new) in report.updated.items():
+        print(f"{list_id:20} updated: {new} entries (was {old})")
+    for list_id, why in report.kept.items():
+        print(f"techvet: {list_id}: not updated: {why}", file=sys.stderr)
+    if report.snapshot is not None:
+        print(f"snapshot installed: {report.snapshot}")
+    return 2 if report.kept else 0
+
+
 def show_lists(today: date | None = None) -> int:
     from techvet.knowledge import load
 
-    doc = load().restriction_lists
+    kb = load()
+    doc = kb.restriction_lists
     today = today or date.today()
+    print(f"lists in use: {kb.lists_folder} ({doc['source']})")
     print(f"{'list':20} {'entries':>7}  {'as of':10}  {'age':>6}  title")
     stale = []
     for list_id, meta in doc["lists"].items():

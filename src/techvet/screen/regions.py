@@ -47,49 +47,93 @@ class _Place:
     label: str
     kind: str
     strong: bool
-    pattern: re.Pattern[str]
 
 
-_compiled: dict[int, tuple[dict[str, Any], tuple[_Place, ...]]] = {}  # id(doc) -> (doc, patterns)
+@dataclass(frozen=True)
+class _Gazetteer:
+    """Spellings as dictionary keys: a field is cut into words (and Han runs into substrings) and
+    each is looked up. A regular expression of all 150 spellings (with word boundaries, any case)
+    took 0.7 ms a row; lookups take a few microseconds."""
+
+    places: tuple[_Place, ...]
+    latin: dict[str, list[int]]  # "xinjiang uyghur autonomous region" -> place numbers
+    han: dict[str, list[int]]
+    max_words: int
+    han_lengths: tuple[int, ...]
 
 
-def _places(kb: Knowledge) -> tuple[_Place, ...]:
-    """The gazetteer's patterns, compiled once per loaded gazetteer (the entry holds the document,
-    so its id is not reused while cached)."""
+_compiled: dict[int, tuple[dict[str, Any], _Gazetteer]] = {}  # id(doc) -> (doc, gazetteer)
+_WORD = re.compile(r"[^\W\d_]+")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def _gazetteer(kb: Knowledge) -> _Gazetteer:
+    """The gazetteer as lookups, built once per loaded gazetteer (the entry holds the document, so
+    its id is not reused while cached)."""
     doc = kb.xinjiang_places
     held = _compiled.get(id(doc))
     if held is not None and held[0] is doc:
         return held[1]
     ambiguous = {a.casefold() for a in doc.get("ambiguous_latin", [])}
-    out = []
+    places: list[_Place] = []
+    latin: dict[str, list[int]] = {}
+    han: dict[str, list[int]] = {}
     for place in doc["places"]:
         label = f"{place['han']} ({place['latin'][0]})" if place["latin"] else place["han"]
         strong_kind = place["kind"] in _STRONG_KINDS
-        forms = [(place["han"], strong_kind and len(place["han"]) >= 2)]
-        forms += [(latin, strong_kind and latin.casefold() not in ambiguous) for latin in place["latin"]]
-        for form, strong in forms:
-            if re.search(r"[A-Za-z]", form):
-                pattern = re.compile(rf"(?<![A-Za-z]){re.escape(form)}(?![A-Za-z])", re.IGNORECASE)
+        han.setdefault(place["han"], []).append(len(places))
+        places.append(_Place(label, place["kind"], strong_kind and len(place["han"]) >= 2))
+        for spelling in place["latin"]:
+            key = " ".join(_WORD.findall(spelling.casefold()))
+            if _HAN_RUN.fullmatch(spelling):
+                han.setdefault(spelling, []).append(len(places))
             else:
-                pattern = re.compile(re.escape(form))
-            out.append(_Place(label, place["kind"], strong, pattern))
-    _compiled[id(doc)] = (doc, tuple(out))
-    return tuple(out)
+                latin.setdefault(key, []).append(len(places))
+            places.append(_Place(label, place["kind"], strong_kind and spelling.casefold() not in ambiguous))
+    max_words = max((k.count(" ") + 1 for k in latin), default=1)
+    gazetteer = _Gazetteer(tuple(places), latin, han, max_words, tuple(sorted({len(k) for k in han})))
+    _compiled[id(doc)] = (doc, gazetteer)
+    return gazetteer
+
+
+def _as_written(text: str, key: str) -> str:
+    """The words of ``key`` as they are written in ``text`` (case and separators kept)."""
+    pattern = r"[\W_]+".join(re.escape(w) for w in key.split())
+    m = re.search(pattern, text, re.IGNORECASE)
+    return m.group(0) if m else key
+
+
+def _found(gazetteer: _Gazetteer, text: str) -> list[tuple[int, str]]:
+    """(place number, text as found) for every spelling in ``text``."""
+    out = []
+    words = _WORD.findall(text.casefold())
+    for n in range(1, gazetteer.max_words + 1):
+        for i in range(len(words) - n + 1):
+            key = " ".join(words[i : i + n])
+            for number in gazetteer.latin.get(key, ()):
+                out.append((number, _as_written(text, key)))
+    for run in _HAN_RUN.findall(text):
+        for i in range(len(run)):
+            for size in gazetteer.han_lengths:
+                piece = run[i : i + size]
+                if len(piece) == size:
+                    for number in gazetteer.han.get(piece, ()):
+                        out.append((number, piece))
+    return out
 
 
 def xinjiang_exposure(
     fields: dict[str, str | None], country: str | None = None, kb: Knowledge | None = None
 ) -> list[Exposure]:
     """Places in Xinjiang named in ``fields`` (name, address, parent ...), one per place and field."""
-    places = _places(kb or load())
+    gazetteer = _gazetteer(kb or load())
     texts = {k: v for k, v in fields.items() if v}
     strong_hits: list[tuple[_Place, str, str]] = []
     weak_hits: list[tuple[_Place, str, str]] = []
     for fieldname, text in texts.items():
-        for place in places:
-            m = place.pattern.search(text)
-            if m is not None:
-                (strong_hits if place.strong else weak_hits).append((place, fieldname, m.group(0)))
+        for number, found in _found(gazetteer, text):
+            place = gazetteer.places[number]
+            (strong_hits if place.strong else weak_hits).append((place, fieldname, found))
     context = None
     if strong_hits:
         context = f"{strong_hits[0][2]!r} in the {strong_hits[0][1]}"
