@@ -160,6 +160,7 @@ def test_screen_csv_goes_on_past_bad_rows(tmp_path: Path) -> None:
 def test_screen_exit_codes_and_formats(tmp_path: Path) -> None:
     clean = run("screen", "--name", "Acme Robotics Inc.")
     assert clean.returncode == 0 and "0 with possible matches" in clean.stdout
+    assert "older than 90 days" in clean.stderr  # the bundled snapshot is stale after 2026-11-16
     hit = run("screen", "--name", "Hikvision", "--format", "csv")
     assert hit.returncode == 1
     lines = hit.stdout.splitlines()

@@ -49,6 +49,13 @@ def run_screen(args: argparse.Namespace) -> int:
             out.close()
     if args.format == "text":
         print(f"\n{summary(totals)}", file=out if not args.output else sys.stdout)
+    stale = _stale_lists(date.today())
+    if stale:
+        print(
+            f"techvet: warning: {len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): "
+            "a party listed since is not found; `techvet lists update` refreshes them",
+            file=sys.stderr,
+        )
     if totals.unreadable:
         return 2
     return 1 if totals.matched or totals.exposed else 0
@@ -90,6 +97,13 @@ def update() -> int:
     if report.snapshot is not None:
         print(f"snapshot installed: {report.snapshot}")
     return 2 if report.kept else 0
+
+
+def _stale_lists(today: date) -> list[str]:
+    from techvet.knowledge import load
+
+    lists = load().restriction_lists["lists"]
+    return [k for k, v in lists.items() if (today - date.fromisoformat(v["as_of"])).days > STALE_DAYS]
 
 
 def show_lists(today: date | None = None) -> int:

@@ -209,26 +209,33 @@ class ScreeningIndex:
         if not found:
             return {}
         exact = all(near[t] == [(t, 1.0)] for t in query) and len(set(query)) == len(query)
+        query_set = frozenset(query)
         weights = self.weights
+        forms = self.forms
+        aliases = self.aliases
         out: dict[int, Scored] = {}
         for form_id in found:
-            form = self.forms[form_id]
+            form = forms[form_id]
             other = form.weight
+            # the best this form could score: Dice with the query weight nearest its own
             q = other if low <= other <= high else (low if other < low else high)
-            if 2 * min(q, other) < threshold * (q + other):  # the best this form could score
+            if 2 * (q if q < other else other) < threshold * (q + other):
                 continue
             if exact:  # no near spellings: the matched weight is a set intersection
-                shared = sum(weights[t] for t in form.token_set.intersection(query))
+                shared = 0.0
+                for t in form.token_set & query_set:
+                    shared += weights[t]
                 if 2 * shared < threshold * (high + other):
                     continue
             scored = self._align(query, query_weights, form, near)
-            if scored[0] < threshold:
+            score = scored[0]
+            if score < threshold:
                 continue
             for alias_id in form.aliases:
-                alias = self.aliases[alias_id]
+                alias = aliases[alias_id]
                 held = out.get(alias.party)
-                if held is None or scored[0] > held.score:
-                    out[alias.party] = Scored(scored[0], alias, *scored[1:])
+                if held is None or score > held.score:
+                    out[alias.party] = Scored(score, alias, *scored[1:])
         return out
 
     def _align(
