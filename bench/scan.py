@@ -99,6 +99,12 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N apps")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
     args = ap.parse_args()
+    # The peers were installed by pip, which compiles their modules to bytecode; techvet is an
+    # editable install, whose modules would otherwise be compiled from source in every process
+    # (this machine sets PYTHONDONTWRITEBYTECODE). Compile them once, as an install would.
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src" / "techvet"), quiet=1)
     apps = sorted(args.corpus.glob("*.apk"))
     if args.limit:
         apps = apps[: args.limit]
