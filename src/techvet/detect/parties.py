@@ -10,6 +10,7 @@ against the few hundred banned app names (a re-packaged clone keeps the name, no
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from techvet.app.reader import App
@@ -88,20 +89,29 @@ def _listed(name: str, words: NameWords, kb: Knowledge) -> list[dict[str, Any]]:
     return out
 
 
+_SUBJECT_PART = re.compile(r", (?=[A-Z][A-Za-z/ ]+: )")  # "Organization: SZ DJI Technology Co., Ltd., Country: CN"
+_MAKER_FIELDS = ("Organization", "Organizational Unit", "Common Name")
+_NOT_A_MAKER = frozenset({"android", "android debug", "unknown", "debug", "test", "release"})
+
+
 def _maker_names(app: App) -> list[tuple[str, Evidence]]:
-    """Names that say who made the app: the signing certificates' organisations, and the package
-    name's organisation label (``dji`` in ``dji.go.v4``, ``tencent`` in ``com.tencent.mm``)."""
+    """Names that say who made the app: the signing certificates' organisation, unit and common
+    name, the package name's organisation label (``dji`` in ``dji.go.v4``, ``tencent`` in
+    ``com.tencent.mm``), and the app's label."""
     out: list[tuple[str, Evidence]] = []
     for cert in app.certificates:
-        for part in cert.subject.split(", "):
+        for part in _SUBJECT_PART.split(cert.subject):
             key, _, value = part.partition(": ")
-            if key in ("Organization", "Organizational Unit") and value and value.lower() not in ("android", "unknown"):
-                out.append((value, Evidence("signing certificate", f"subject {cert.subject}")))
+            if key in _MAKER_FIELDS and value.strip() and value.strip().lower() not in _NOT_A_MAKER:
+                out.append((value.strip(), Evidence("signing certificate", f"subject {cert.subject}")))
     if app.package:
         labels = app.package.split(".")
         org = labels[1] if len(labels) > 2 and labels[0] in _GENERIC_PACKAGE_LABELS else labels[0]
         if org not in _GENERIC_PACKAGE_LABELS and len(org) >= 3:
             out.append((org, Evidence("AndroidManifest.xml", f"package {app.package} (organisation label {org!r})")))
+    label = app.manifest.label if app.manifest else None
+    if label and not label.startswith("@"):
+        out.append((label, Evidence("AndroidManifest.xml", f"label {label!r}")))
     unique: dict[str, Evidence] = {}
     for name, ev in out:
         unique.setdefault(name, ev)
