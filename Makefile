@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place bench-screen clean
+.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ $(BENCH_VENVS)/nomenklatura/.ready: $(BIN)/techvet
 
 bench-screen: $(BENCH_VENVS)/nomenklatura/.ready
 	$(BIN)/python bench/screen.py
+
+bench-fleet: $(BIN)/techvet
+	$(BIN)/python bench/fleet.py
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

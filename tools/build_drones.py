@@ -59,7 +59,9 @@ def names_of(brand: str, model: str) -> list[str]:
     out = []
     for v in variants:
         words = v.split()
-        if words[0] != first[0] and len(first) > 1:  # "Pro+" after "Phantom 4 Pro": complete it
+        # "Pro+" after "Phantom 4 Pro", "4T" after "Matrice 4E": a shorter variant completes the
+        # first; "FIMI X8 SE" after "Mi Drone" is a name of its own
+        if words[0] != first[0] and (len(words) < len(first) or words[0][0].isdigit()):
             v = " ".join([*first[:-1], *words])
         out.append(v)
     full = [f"{brand} {v}" for v in out if not v.lower().startswith(brand.lower())]
@@ -123,18 +125,32 @@ def main(src: str) -> None:
         for platform in blue:
             cleared = [n for n in names if _names_platform(n, platform)]
             if cleared:
-                entry["blue_uas"] = {"platform": platform["platform"], "added": platform["date_added"], "names": cleared}
+                entry["blue_uas"] = {
+                    "platform": platform["platform"],
+                    "added": platform["date_added"],
+                    "names": cleared,
+                }
                 break
         models.append(entry)
     doc = {
-        "source": "shared/knowledge/drones (uas_models.tsv, blue_uas.tsv): public reporting, firmware-tools projects and regulators' pages, each row with its own sources",
+        "source": (
+            "shared/knowledge/drones (uas_models.tsv, blue_uas.tsv): public reporting, firmware-tools projects "
+            "and regulators' pages, each row with its own sources"
+        ),
         "as_of": "2026-11",
-        "blue_uas_note": "Blue UAS Cleared List platforms as reconstructed from press reports: not the official DCMA list, and incomplete",
+        "blue_uas_note": (
+            "Blue UAS Cleared List platforms as reconstructed from press reports: not the official DCMA list, "
+            "and incomplete"
+        ),
         "models": models,
-        "blue_uas": [{"platform": b["platform"], "manufacturer": b["manufacturer"], "added": b["date_added"]} for b in blue],
+        "blue_uas": [
+            {"platform": b["platform"], "manufacturer": b["manufacturer"], "added": b["date_added"]} for b in blue
+        ],
     }
     (DATA / "drones.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"{len(models)} models, {sum('blue_uas' in m for m in models)} on the Blue UAS list -> {DATA / 'drones.json'}")
+    print(
+        f"{len(models)} models, {sum('blue_uas' in m for m in models)} on the Blue UAS list -> {DATA / 'drones.json'}"
+    )
 
 
 if __name__ == "__main__":

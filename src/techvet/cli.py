@@ -73,6 +73,17 @@ def _build_parser() -> argparse.ArgumentParser:
     screen.add_argument("-v", "--verbose", action="store_true", help="explain every match")
     screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
     screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
+    fleet = sub.add_parser(
+        "fleet",
+        help="decide per drone of an inventory (CSV, XLSX, JSON): ground, restrict, review or allow, with the rule",
+        description="Exit codes: 0 every device allowed, 1 some grounded, restricted or to review, 2 unreadable rows.",
+    )
+    fleet.add_argument("file", help="inventory: make, model, serial, firmware, unit, companion app, components")
+    fleet.add_argument("--policy", help="policy file (default: the US federal rules, fleet_policy.yaml)")
+    fleet.add_argument("--columns", help="map columns: model=Aircraft,make=Brand,camera_maker=Camera OEM")
+    fleet.add_argument("--apps", help="folder of companion APKs to scan and attach by package id")
+    fleet.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
+    fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
         "action",
@@ -207,6 +218,10 @@ def run(argv: list[str] | None = None) -> int:
         from techvet.screen.command import run_screen
 
         return run_screen(args)
+    if args.command == "fleet":
+        from techvet.fleet.command import run_fleet
+
+        return run_fleet(args)
     if args.command == "lists":
         from techvet.screen.command import show_lists, update
 

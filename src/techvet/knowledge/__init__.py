@@ -20,6 +20,7 @@ from techvet.errors import KnowledgeError
 from techvet.findings import Severity
 
 if TYPE_CHECKING:
+    from techvet.fleet.models import ModelCatalogue
     from techvet.place.networks import NetworkTable
     from techvet.screen.index import ScreeningIndex
     from techvet.screen.names import NameWords
@@ -266,6 +267,15 @@ class Knowledge:
         doc = _read(self.directory, "xinjiang_places.json")
         self.sources["xinjiang_places.json"] = (doc["source"], str(doc["as_of"]))
         return doc
+
+    @cached_property
+    def drone_catalogue(self) -> ModelCatalogue:
+        """Drone models, makers, codes, companion apps, Blue UAS clearances (loaded on first use)."""
+        from techvet.fleet.models import ModelCatalogue
+
+        doc = _read(self.directory, "drones.json")
+        self.sources["drones.json"] = (doc["source"], str(doc["as_of"]))
+        return ModelCatalogue(doc)
 
     @cached_property
     def networks(self) -> NetworkTable:

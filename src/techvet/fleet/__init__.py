@@ -1,0 +1,272 @@
+"""The fleet register: which drones an organisation may keep flying, under which rule, and why.
+
+Each inventory row is matched to a catalogue model (techvet.fleet.models), its maker screened
+against the restriction lists (exact comparable names, as in scans), its components' makers and
+countries read, its companion app looked at (a ban order by package; a scan when an APK or a
+folder of APKs is given), and the user's policy applied (fleet_policy.yaml by default: the US
+federal rules). The decision is the strictest of the rules that hold, each given with its reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from techvet.errors import TechvetError
+from techvet.findings import Severity
+from techvet.fleet.models import ModelCatalogue, ModelMatch
+from techvet.knowledge import Knowledge, _read, load
+
+DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
+PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
+CONDITIONS = frozenset(
+    {
+        "maker_country_in",
+        "parent_country_in",
+        "dji_design",
+        "maker_on_lists",
+        "component_country_in",
+        "foreign_to",
+        "blue_uas",
+        "model_known",
+        "app_on_lists",
+        "app_finding_at_least",
+    }
+)
+
+
+@dataclass
+class Device:
+    line: int
+    make: str = ""
+    model: str = ""
+    serial: str = ""
+    firmware: str = ""
+    unit: str = ""
+    app: str = ""  # package id or APK path
+    components: dict[str, dict[str, str]] = field(default_factory=dict)  # part -> maker, country
+    raw: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Verdict:
+    device: Device
+    match: ModelMatch | None = None
+    manufacturer: str | None = None
+    brand: str | None = None
+    parent: str | None = None
+    country: str | None = None
+    maker_lists: list[str] = field(default_factory=list)
+    decision: str = "review"
+    reasons: list[dict[str, str]] = field(default_factory=list)
+    app_findings: list[dict[str, Any]] = field(default_factory=list)
+    model_name: str | None = None  # the catalogue's name for what matched ("Skydio X10D", not its family)
+
+    def to_dict(self) -> dict[str, Any]:
+        m = self.match
+        return {
+            "row": self.device.line,
+            "input": self.device.raw,
+            "error": self.device.error,
+            "model": None
+            if m is None or m.model is None
+            else {"id": m.model["id"], "name": self.model_name, "matched": m.name, "score": m.score, "how": m.how},
+            "model_candidate": None if m is None or m.model is not None else {"name": m.candidate, "score": m.score},
+            "manufacturer": self.manufacturer,
+            "brand": self.brand,
+            "parent": self.parent,
+            "country": self.country,
+            "maker_lists": self.maker_lists,
+            "decision": self.decision,
+            "reasons": self.reasons,
+            "app_findings": self.app_findings,
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    title: str
+    default: str
+    rules: tuple[dict[str, Any], ...]
+    source: str
+
+    @classmethod
+    def load(cls, path: str | None = None) -> Policy:
+        """The default policy, or the user's file (checked: unknown conditions and decisions are
+        errors, not silently ignored rules)."""
+        from techvet.knowledge import DATA_DIR
+
+        if path is None:
+            doc = _read(DATA_DIR, "fleet_policy.yaml")
+        else:
+            p = Path(path)
+            if not p.is_file():
+                raise TechvetError(f"{path}: no such policy file")
+            doc = _read(p.parent, p.name)
+        rules = tuple(doc.get("rules", []))
+        for rule in rules:
+            unknown = set(rule.get("when", {})) - CONDITIONS
+            if unknown or rule.get("decision") not in DECISIONS or "id" not in rule:
+                what = f"unknown condition {sorted(unknown)}" if unknown else "needs an id and a decision"
+                raise TechvetError(f"policy {path or 'fleet_policy.yaml'}: rule {rule.get('id', '?')}: {what}")
+        if doc.get("default", "allow") not in DECISIONS:
+            raise TechvetError(f"policy {path}: default must be one of {', '.join(DECISIONS)}")
+        return cls(
+            str(doc.get("id", "policy")), str(doc.get("title", "")), doc.get("default", "allow"), rules, doc["source"]
+        )
+
+
+def vet(
+    device: Device,
+    policy: Policy,
+    kb: Knowledge | None = None,
+    app_results: dict[str, Any] | None = None,
+) -> Verdict:
+    """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run."""
+    kb = kb or load()
+    verdict = Verdict(device)
+    if device.error:
+        return verdict
+    catalogue: ModelCatalogue = kb.drone_catalogue
+    match = catalogue.match(device.make, device.model)
+    verdict.match = match
+    if match.model is not None:
+        verdict.model_name = catalogue.display.get(match.name or "", match.model["names"][0])
+    model = match.model
+    brand = model["brand"] if model else catalogue.maker(device.make)
+    maker_entry = model or next((m for m in catalogue.models if m["brand"] == brand), None)
+    if maker_entry is not None:
+        verdict.brand = maker_entry["brand"]
+        verdict.manufacturer = maker_entry["manufacturer"]
+        verdict.parent = maker_entry["parent"]
+        verdict.country = maker_entry["country"]
+    facts = _facts(device, verdict, maker_entry, model, kb, app_results)
+    fired = []
+    for rule in policy.rules:
+        if all(_holds(name, value, facts) for name, value in rule.get("when", {}).items()):
+            fired.append(rule)
+            verdict.reasons.append(
+                {
+                    "rule": rule["id"],
+                    "decision": rule["decision"],
+                    "why": rule.get("why", ""),
+                    "since": str(rule.get("since", "")),
+                }
+            )
+    lifted_by = {rid: r["id"] for r in fired for rid in r.get("lifts", [])}
+    for reason in verdict.reasons:
+        if reason["rule"] in lifted_by:
+            reason["lifted_by"] = lifted_by[reason["rule"]]
+    # a rule may lift others it answers (Blue UAS lifts the foreign-made restriction, nothing else)
+    lifted = {rid for r in fired for rid in r.get("lifts", [])}
+    decisions = [r["decision"] for r in fired if r["id"] not in lifted]
+    verdict.decision = min(decisions, key=DECISIONS.index) if decisions else policy.default
+    if not fired:
+        verdict.reasons.append(
+            {"rule": "default", "decision": policy.default, "why": "no rule of the policy applies", "since": ""}
+        )
+    return verdict
+
+
+def _facts(
+    device: Device,
+    verdict: Verdict,
+    maker_entry: dict[str, Any] | None,
+    model: dict[str, Any] | None,
+    kb: Knowledge,
+    app_results: dict[str, Any] | None,
+) -> dict[str, Any]:
+    from techvet.detect.parties import _listed
+
+    lists: set[str] = set()
+    names = [n for n in (device.make, verdict.manufacturer, verdict.brand, verdict.parent) if n]
+    for name in dict.fromkeys(names):
+        lists.update(p["list"] for p in _listed(name, kb.name_words, kb))
+    verdict.maker_lists = sorted(lists)
+    blue = bool(model and "blue_uas" in model and _blue_name(model, verdict.match))
+    component_countries = {c.get("country", "").upper() for c in device.components.values() if c.get("country")}
+    for part in device.components.values():
+        if part.get("maker") and not part.get("country"):
+            brand = kb.drone_catalogue.maker(part["maker"])
+            entry = next((m for m in kb.drone_catalogue.models if m["brand"] == brand), None)
+            if entry and entry["country"]:
+                component_countries.add(entry["country"])
+    app_lists: set[str] = set()
+    worst: Severity | None = None
+    app = device.app.strip()
+    if app:
+        package = app
+        result = None
+        if app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")):
+            from techvet.scan import scan
+
+            try:
+                result = scan(app, kb)
+                package = (result.app.package if result.app else None) or app
+            except TechvetError as exc:
+                verdict.app_findings.append({"error": str(exc)})
+        elif app_results and app in app_results:
+            result = app_results[app]
+        forms = kb.restriction_forms
+        for n in forms.by_package.get(package, []):
+            party = forms.party(n)
+            app_lists.add(party["list"])
+            verdict.app_findings.append(
+                {"rule": "TV603", "title": f"{package} is named in {party.get('program')}", "severity": "high"}
+            )
+        if result is not None:
+            for f in result.findings:
+                verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
+                worst = f.severity if worst is None or f.severity > worst else worst
+    return {
+        "maker_country": verdict.country,
+        "parent_country": maker_entry["parent_country"] if maker_entry else None,
+        "dji_design": bool(maker_entry and maker_entry.get("dji_design")),
+        "maker_lists": lists,
+        "component_countries": component_countries,
+        "blue_uas": blue,
+        "model_known": model is not None,
+        "app_lists": app_lists,
+        "app_worst": worst,
+    }
+
+
+def _blue_name(model: dict[str, Any], match: ModelMatch | None) -> bool:
+    """A Blue UAS clearance names a model ("Skydio X2D"), not its whole family ("X2 / X2E / X2D")."""
+    from techvet.fleet.models import normal
+
+    if match is None or match.name is None:
+        return False
+    cleared = {normal(n) for n in model["blue_uas"]["names"]}
+    brand = normal(model["brand"])
+    return match.name in cleared or f"{brand} {match.name}" in cleared or match.how == "code"
+
+
+def _holds(name: str, value: Any, facts: dict[str, Any]) -> bool:
+    if name == "maker_country_in":
+        return facts["maker_country"] in value
+    if name == "parent_country_in":
+        return facts["parent_country"] in value
+    if name == "dji_design":
+        return facts["dji_design"] is bool(value)
+    if name == "maker_on_lists":
+        return bool(facts["maker_lists"] & set(value))
+    if name == "component_country_in":
+        return bool(facts["component_countries"] & {v.upper() for v in value})
+    if name == "foreign_to":
+        return facts["maker_country"] is not None and facts["maker_country"] not in value
+    if name == "blue_uas":
+        return facts["blue_uas"] is bool(value)
+    if name == "model_known":
+        return facts["model_known"] is bool(value)
+    if name == "app_on_lists":
+        return bool(facts["app_lists"] & set(value))
+    if name == "app_finding_at_least":
+        return facts["app_worst"] is not None and facts["app_worst"] >= Severity.parse(str(value))
+    raise TechvetError(f"unknown policy condition {name!r}")
+
+
+__all__ = ["DECISIONS", "Device", "Policy", "Verdict", "vet"]

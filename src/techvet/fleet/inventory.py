@@ -1,0 +1,102 @@
+"""An inventory file (CSV, XLSX or JSON, read by techvet.tables) as devices.
+
+Columns are recognised by common header names (make/manufacturer/brand, model/aircraft/platform,
+serial, firmware, unit/owner unit, app/companion app/package/apk, and per component
+``<part>_maker`` / ``<part>_country`` for flight_controller, camera, gimbal, radio, battery,
+ground_station), or mapped with ``--columns model=Aircraft,make=Brand``. A row without a model and
+a make is reported by its line number and the rest go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from techvet.errors import TechvetError
+from techvet.fleet import PARTS, Device
+from techvet.tables import bad_text, clean, read_table
+
+_NAMES = {
+    "make": ("make", "manufacturer", "brand", "maker", "vendor", "oem"),
+    "model": ("model", "aircraft", "platform", "uas model", "drone model", "type", "product"),
+    "serial": ("serial", "serial number", "serial no", "sn", "s/n"),
+    "firmware": ("firmware", "firmware version", "fw"),
+    "unit": ("unit", "owner unit", "owner", "department", "office", "bureau"),
+    "app": ("app", "companion app", "package", "app package", "apk", "control app", "ground control app"),
+}
+MAX_CELL = 500
+
+
+def parse_columns(spec: str | None) -> dict[str, str]:
+    """``--columns model=Aircraft,make=Brand`` -> {"model": "Aircraft", "make": "Brand"}."""
+    out: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        field_name, sep, header = item.partition("=")
+        known = set(_NAMES) | {f"{p}_{k}" for p in PARTS for k in ("maker", "country")}
+        if not sep or field_name.strip() not in known:
+            raise TechvetError(
+                f"--columns: {item.strip()!r} is not FIELD=HEADER "
+                f"(FIELD: {', '.join(sorted(_NAMES))}, <part>_maker, <part>_country)"
+            )
+        out[field_name.strip()] = header.strip()
+    return out
+
+
+def read_inventory(path: str, columns: dict[str, str] | None = None) -> Iterator[Device]:
+    header, records = read_table(path, "devices")
+    mapping = _mapping(header, columns or {})
+    for record in records:
+        if record.cells is None:
+            yield Device(record.line, error=record.error)
+            continue
+        yield _device(record.line, record.cells, mapping)
+
+
+def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
+    """Field -> header cell."""
+    out: dict[str, str] = {}
+    lowered = {" ".join(h.replace("_", " ").split()).casefold(): h for h in header}
+    for field_name, cell in explicit.items():
+        if cell not in header:
+            raise TechvetError(f"--columns: no column {cell!r} in the file")
+        out[field_name] = cell
+    for field_name, names in _NAMES.items():
+        if field_name not in out:
+            hit = next((lowered[n] for n in names if n in lowered), None)
+            if hit is not None:
+                out[field_name] = hit
+    for part in PARTS:
+        for kind in ("maker", "country"):
+            key = f"{part}_{kind}"
+            hit = lowered.get(key.replace("_", " "))
+            if key not in out and hit is not None:
+                out[key] = hit
+    if "model" not in out and "make" not in out:
+        raise TechvetError(f"no make or model column among {header[:12]} (map one with --columns model=HEADER)")
+    return out
+
+
+def _device(line: int, cells: dict[str, object], mapping: dict[str, str]) -> Device:
+    device = Device(line, raw={clean(k): clean(v) for k, v in cells.items()})
+    for field_name, cell in mapping.items():
+        value = cells.get(cell)
+        text = "" if value is None else str(value).strip()
+        if bad_text(text):
+            device.error = f"column {cell!r}: not valid UTF-8"
+            return device
+        if len(text) > MAX_CELL:
+            device.error = f"column {cell!r}: longer than {MAX_CELL} characters"
+            return device
+        if "_" in field_name and field_name.rsplit("_", 1)[0] in PARTS:
+            part, kind = field_name.rsplit("_", 1)
+            if text:
+                device.components.setdefault(part, {})[kind] = text
+        elif text:
+            setattr(device, field_name, text)
+    if not device.model and not device.make:
+        device.error = "no make and no model"
+    return device
+
+
+__all__ = ["parse_columns", "read_inventory"]
