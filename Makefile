@@ -18,6 +18,8 @@ demo: $(BIN)/techvet
 	$(BIN)/techvet scan $(DEMO_APP) -v
 	$(BIN)/techvet scan $(DEMO_APP) --format json -o demo-report.json
 	@echo "JSON report written to demo-report.json"
+	@echo; echo "== a small fleet (samples/fleet.csv), the sample app as one aircraft's companion app =="
+	$(BIN)/techvet fleet samples/fleet.csv || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
 
 test: $(BIN)/techvet
 	$(BIN)/ruff check src tests bench tools

@@ -68,7 +68,47 @@ def main() -> int:
     print("techvet by spelling: " + ", ".join(f"{v} {right[v]}/{n}" for v, n in sorted(by_variant.items())))
     speed = (len(rows) / results["techvet"][1]) / (len(rows) / results["plain WRatio"][1])
     print(f"ratio rows/s techvet/plain = {speed:.2f}x")
+    for n in (1_000, 10_000):  # the whole command on a large register: time and peak memory
+        _register(n, rows)
     return 0
+
+
+def _register(n: int, rows: list[dict[str, str]]) -> None:
+    import random
+    import subprocess
+    import tempfile
+
+    rng = random.Random(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fleet.csv"
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["Make", "Model", "Serial Number", "Owner Unit", "camera_maker", "camera_country"])
+            for i in range(n):
+                r = rng.choice(rows)
+                writer.writerow(
+                    [r["Make"], r["Model"], f"SN{i}", r["Owner Unit"], r["camera_maker"], r["camera_country"]]
+                )
+        timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+        command = [
+            sys.executable,
+            "-m",
+            "techvet.cli",
+            "fleet",
+            str(path),
+            "--format",
+            "json",
+            "-o",
+            str(Path(tmp) / "o"),
+        ]
+        t = time.perf_counter()
+        done = subprocess.run([*timer, *command], capture_output=True, text=True)
+        seconds = time.perf_counter() - t
+    peak = next((line.split(":")[1].strip() for line in done.stderr.splitlines() if "Maximum resident" in line), "")
+    rss = f"{int(peak) / 1024:.0f} MiB" if peak.isdigit() else "unknown"
+    print(
+        f"register of {n:,} rows: {seconds:.1f} s ({n / seconds:,.0f} rows/s), exit {done.returncode}, peak RSS {rss}"
+    )
 
 
 if __name__ == "__main__":

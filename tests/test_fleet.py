@@ -92,6 +92,20 @@ def test_decisions_and_reasons() -> None:
     assert decide(make="Freefly", model="Alta X", components=radio)[0] == "ground"
 
 
+def test_reasons_carry_their_evidence() -> None:
+    reasons = {r["rule"]: r["evidence"] for r in vet(Device(1, make="DJI", model="Mini 2"), Policy.load()).reasons}
+    assert "on us-fcc-covered: SZ DJI Technology Co., Ltd., since 2025-12-22" in reasons["FLEET-LISTED-MAKER"]
+    assert reasons["FLEET-FCC-FOREIGN"] == "made in CN; not on the Blue UAS Cleared List"
+    teal = vet(Device(1, make="Teal", model="Teal 2", components={"radio": {"maker": "DJI"}}), Policy.load())
+    assert {r["rule"]: r["evidence"] for r in teal.reasons}["FLEET-848-COMPONENT"].startswith("radio: DJI (CN")
+
+
+def test_doi_order_3379_example() -> None:
+    policy = Policy.load(str(EXAMPLE_POLICY.with_name("fleet-policy-doi-3379.yaml")))
+    assert vet(Device(1, make="Parrot", model="ANAFI USA"), policy).decision == "ground"  # foreign-made, cleared or not
+    assert vet(Device(1, make="Skydio", model="X10D"), policy).decision == "allow"
+
+
 def test_another_regime_is_a_policy_file() -> None:
     policy = Policy.load(str(EXAMPLE_POLICY))
     assert vet(Device(1, make="DJI", model="Mini 2"), policy).decision == "ground"

@@ -148,12 +148,14 @@ def vet(
     for rule in policy.rules:
         if all(_holds(name, value, facts) for name, value in rule.get("when", {}).items()):
             fired.append(rule)
+            evidence = [_evidence(name, value, facts) for name, value in rule.get("when", {}).items()]
             verdict.reasons.append(
                 {
                     "rule": rule["id"],
                     "decision": rule["decision"],
                     "why": rule.get("why", ""),
                     "since": str(rule.get("since", "")),
+                    "evidence": "; ".join(e for e in evidence if e),
                 }
             )
     lifted_by = {rid: r["id"] for r in fired for rid in r.get("lifts", [])}
@@ -182,18 +184,27 @@ def _facts(
     from techvet.detect.parties import _listed
 
     lists: set[str] = set()
+    maker_hits: dict[str, str] = {}  # list -> "listed name (since date)"
     names = [n for n in (device.make, verdict.manufacturer, verdict.brand, verdict.parent) if n]
     for name in dict.fromkeys(names):
-        lists.update(p["list"] for p in _listed(name, kb.name_words, kb))
+        for party in _listed(name, kb.name_words, kb):
+            lists.add(party["list"])
+            since = f", since {party['listed_on']}" if party.get("listed_on") else ""
+            maker_hits.setdefault(party["list"], f"{party['name']}{since}")
     verdict.maker_lists = sorted(lists)
     blue = bool(model and "blue_uas" in model and _blue_name(model, verdict.match))
-    component_countries = {c.get("country", "").upper() for c in device.components.values() if c.get("country")}
-    for part in device.components.values():
-        if part.get("maker") and not part.get("country"):
+    components: dict[str, str] = {}  # country -> "camera: Hikvision (CN)"
+    for part_name, part in device.components.items():
+        country = (part.get("country") or "").upper() or None
+        source = "as given"
+        if part.get("maker") and not country:
             brand = kb.drone_catalogue.maker(part["maker"])
             entry = next((m for m in kb.drone_catalogue.models if m["brand"] == brand), None)
-            if entry and entry["country"]:
-                component_countries.add(entry["country"])
+            country, source = (entry["country"], "maker's country in drones.json") if entry else (None, "")
+        if country:
+            components.setdefault(
+                country, f"{part_name}: {part.get('maker') or 'maker not given'} ({country}, {source})"
+            )
     app_lists: set[str] = set()
     worst: Severity | None = None
     app = device.app.strip()
@@ -222,11 +233,16 @@ def _facts(
                 verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
                 worst = f.severity if worst is None or f.severity > worst else worst
     return {
+        "maker": verdict.manufacturer or device.make,
+        "maker_hits": maker_hits,
+        "components": components,
+        "blue_entry": model.get("blue_uas") if model else None,
+        "model_name": verdict.model_name,
         "maker_country": verdict.country,
         "parent_country": maker_entry["parent_country"] if maker_entry else None,
         "dji_design": bool(maker_entry and maker_entry.get("dji_design")),
         "maker_lists": lists,
-        "component_countries": component_countries,
+        "component_countries": set(components),
         "blue_uas": blue,
         "model_known": model is not None,
         "app_lists": app_lists,
@@ -243,6 +259,34 @@ def _blue_name(model: dict[str, Any], match: ModelMatch | None) -> bool:
     cleared = {normal(n) for n in model["blue_uas"]["names"]}
     brand = normal(model["brand"])
     return match.name in cleared or f"{brand} {match.name}" in cleared or match.how == "code"
+
+
+def _evidence(name: str, value: Any, facts: dict[str, Any]) -> str:
+    """What made a condition hold, in words a manager can check."""
+    if name == "maker_country_in":
+        return f"maker {facts['maker']} is in {facts['maker_country']} (drones.json)"
+    if name == "parent_country_in":
+        return f"parent company is in {facts['parent_country']} (drones.json)"
+    if name == "dji_design":
+        return f"{facts['model_name'] or 'the model'} is a licensed or look-alike DJI design (drones.json)"
+    if name == "maker_on_lists":
+        return ", ".join(f"on {lst}: {facts['maker_hits'][lst]}" for lst in value if lst in facts["maker_hits"])
+    if name == "component_country_in":
+        return ", ".join(facts["components"][c] for c in value if c.upper() in facts["components"])
+    if name == "foreign_to":
+        return f"made in {facts['maker_country']}"
+    if name == "blue_uas":
+        entry = facts["blue_entry"]
+        if value and entry:
+            return f"Blue UAS Cleared List: {entry['platform']} (added {entry['added']})"
+        return "not on the Blue UAS Cleared List" if not value else ""
+    if name == "model_known":
+        return "no catalogue model matches" if not value else ""
+    if name == "app_on_lists":
+        return "companion app on " + ", ".join(sorted(facts["app_lists"] & set(value)))
+    if name == "app_finding_at_least":
+        return f"companion app scan: worst finding {facts['app_worst']}"
+    return ""
 
 
 def _holds(name: str, value: Any, facts: dict[str, Any]) -> bool:

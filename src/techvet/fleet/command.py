@@ -32,7 +32,9 @@ CSV_COLUMNS = (
 
 def run_fleet(args: argparse.Namespace) -> int:
     """Exit 0 when every device may fly (allow), 1 when some are grounded, restricted or need
-    review, 2 when rows could not be read (the rest are still decided)."""
+    review, 2 when rows could not be read (the rest are still decided). Devices are decided and
+    written one at a time (the summary is counted on the way), so memory does not grow with the
+    inventory."""
     from techvet.knowledge import load
 
     kb = load()
@@ -43,36 +45,62 @@ def run_fleet(args: argparse.Namespace) -> int:
         out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
         raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
-    verdicts: list[Verdict] = []
+    summary = _Summary()
+    writer = csv.writer(out) if args.format == "csv" else None
     try:
-        for device in devices:
+        if args.format == "json":
+            head = json.dumps({"id": policy.id, "title": policy.title}, ensure_ascii=False)
+            out.write(f'{{"policy": {head},\n"devices": [')
+        elif writer is not None:
+            writer.writerow(CSV_COLUMNS)
+        else:
+            out.write(f"policy: {policy.title} ({policy.id})\n")
+        for n, device in enumerate(devices):
             verdict = vet(device, policy, kb, app_results)
             if device.error:
                 print(f"techvet: {args.file}: row {device.line}: {device.error}", file=sys.stderr)
-            verdicts.append(verdict)
-        summary = _summary(verdicts, policy)
+            summary.add(verdict)
+            if args.format == "json":
+                out.write(("\n" if n == 0 else ",\n") + json.dumps(verdict.to_dict(), ensure_ascii=False))
+            elif writer is not None:
+                _csv_row(verdict, writer)
+            else:
+                _text(verdict, out)
         if args.format == "json":
-            json.dump(
-                {
-                    "policy": {"id": policy.id, "title": policy.title},
-                    "devices": [v.to_dict() for v in verdicts],
-                    "summary": summary,
-                },
-                out,
-                ensure_ascii=False,
-                indent=1,
-            )
-            out.write("\n")
-        elif args.format == "csv":
-            _csv(verdicts, out)
-        else:
-            _text(verdicts, summary, policy, out)
+            out.write(f'\n],\n"summary": {json.dumps(summary.as_dict(), ensure_ascii=False)}}}\n')
+        elif writer is None:
+            _text_summary(summary.as_dict(), out)
     finally:
         if args.output:
             out.close()
-    if any(v.device.error for v in verdicts):
+    if summary.unreadable:
         return 2
-    return 1 if any(v.decision != "allow" for v in verdicts if not v.device.error) else 0
+    return 1 if summary.decisions.total() > summary.decisions["allow"] else 0
+
+
+class _Summary:
+    def __init__(self) -> None:
+        self.decisions: Counter[str] = Counter()
+        self.makers: Counter[str] = Counter()
+        self.rules: Counter[str] = Counter()
+        self.unreadable = 0
+
+    def add(self, v: Verdict) -> None:
+        if v.device.error:
+            self.unreadable += 1
+            return
+        self.decisions[v.decision] += 1
+        self.makers[v.brand or "unknown"] += 1
+        self.rules.update(r["rule"] for r in v.reasons)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "devices": self.decisions.total(),
+            "unreadable_rows": self.unreadable,
+            "by_decision": {d: self.decisions[d] for d in DECISIONS},
+            "by_maker": dict(self.makers.most_common()),
+            "by_rule": dict(self.rules.most_common()),
+        }
 
 
 def _scan_apps(folder: str) -> dict[str, Any]:
@@ -88,52 +116,41 @@ def _scan_apps(folder: str) -> dict[str, Any]:
     return out
 
 
-def _summary(verdicts: list[Verdict], policy: Policy) -> dict[str, Any]:
-    decided = [v for v in verdicts if not v.device.error]
-    rules = Counter(r["rule"] for v in decided for r in v.reasons)
-    return {
-        "devices": len(decided),
-        "unreadable_rows": len(verdicts) - len(decided),
-        "by_decision": {d: sum(1 for v in decided if v.decision == d) for d in DECISIONS},
-        "by_maker": dict(Counter(v.brand or "unknown" for v in decided).most_common()),
-        "by_rule": dict(rules.most_common()),
-    }
+def _csv_row(v: Verdict, writer: Any) -> None:
+    d, m = v.device, v.match
+    matched = (v.model_name or m.model["names"][0]) if m and m.model else ""
+    writer.writerow(
+        [d.line, d.make, d.model, d.serial, d.unit, matched, f"{m.score:.2f}" if m else "", v.manufacturer or "",
+         v.country or "", "" if d.error else v.decision, " ".join(r["rule"] for r in v.reasons), d.error or ""]
+    )  # fmt: skip
 
 
-def _csv(verdicts: list[Verdict], out: TextIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for v in verdicts:
-        d, m = v.device, v.match
-        matched = (v.model_name or m.model["names"][0]) if m and m.model else ""
-        writer.writerow(
-            [d.line, d.make, d.model, d.serial, d.unit, matched, f"{m.score:.2f}" if m else "", v.manufacturer or "",
-             v.country or "", "" if d.error else v.decision, " ".join(r["rule"] for r in v.reasons), d.error or ""]
-        )  # fmt: skip
+def _text(v: Verdict, out: TextIO) -> None:
+    d, m = v.device, v.match
+    if d.error:
+        return  # reported on stderr with its line number
+    if m is not None and m.model is not None:
+        name = v.model_name or m.model["names"][0]
+        shown = name if name.lower().startswith(m.model["brand"].lower()) else f"{m.model['brand']} {name}"
+        model = f"{shown} ({m.how} {m.score:.2f})"
+    elif m is not None and m.candidate:
+        model = f"unknown model (nearest: {m.candidate}, {m.score:.2f}: not taken)"
+    else:
+        model = "unknown model"
+    serial = f" #{d.serial}" if d.serial else ""
+    out.write(f"\nrow {d.line}{serial}: {d.make} {d.model} -> {model}\n  {v.decision.upper()}")
+    out.write(f"  maker {v.manufacturer or 'unknown'} ({v.country or '?'})")
+    out.write(f"{'; on ' + ', '.join(v.maker_lists) if v.maker_lists else ''}\n")
+    for r in v.reasons:
+        lifted = f", set aside by {r['lifted_by']}" if r.get("lifted_by") else ""
+        out.write(f"    {r['rule']} ({r['decision']}{lifted}): {r['why']}\n")
+        if r.get("evidence"):
+            out.write(f"      evidence: {r['evidence']}\n")
+    for f in v.app_findings[:5]:
+        out.write(f"    app: {f.get('rule', '')} {f.get('title', f.get('error', ''))}\n")
 
 
-def _text(verdicts: list[Verdict], summary: dict[str, Any], policy: Policy, out: TextIO) -> None:
-    out.write(f"policy: {policy.title} ({policy.id})\n")
-    for v in verdicts:
-        d, m = v.device, v.match
-        if d.error:
-            continue
-        if m is not None and m.model is not None:
-            name = v.model_name or m.model["names"][0]
-            shown = name if name.lower().startswith(m.model["brand"].lower()) else f"{m.model['brand']} {name}"
-            model = f"{shown} ({m.how} {m.score:.2f})"
-        elif m is not None and m.candidate:
-            model = f"unknown model (nearest: {m.candidate}, {m.score:.2f}: not taken)"
-        else:
-            model = "unknown model"
-        serial = f" #{d.serial}" if d.serial else ""
-        out.write(f"\nrow {d.line}{serial}: {d.make} {d.model} -> {model}\n  {v.decision.upper()}")
-        out.write(f"  maker {v.manufacturer or 'unknown'} ({v.country or '?'})")
-        out.write(f"{'; on ' + ', '.join(v.maker_lists) if v.maker_lists else ''}\n")
-        for r in v.reasons:
-            out.write(f"    {r['rule']} ({r['decision']}): {r['why']}\n")
-        for f in v.app_findings[:5]:
-            out.write(f"    app: {f.get('rule', '')} {f.get('title', f.get('error', ''))}\n")
+def _text_summary(summary: dict[str, Any], out: TextIO) -> None:
     counts = ", ".join(f"{n} {d}" for d, n in summary["by_decision"].items())
     out.write(f"\n{summary['devices']} devices: {counts}; {summary['unreadable_rows']} unreadable rows\n")
     out.write(f"by maker: {', '.join(f'{k} {n}' for k, n in summary['by_maker'].items())}\n")
