@@ -100,6 +100,22 @@ def test_reasons_carry_their_evidence() -> None:
     assert {r["rule"]: r["evidence"] for r in teal.reasons}["FLEET-848-COMPONENT"].startswith("radio: DJI (CN")
 
 
+def test_model_companion_apps_stand_in_when_the_row_has_none() -> None:
+    verdict = vet(Device(1, make="DJI", model="Mavic 3E"), Policy.load())
+    assert verdict.companion_apps == ["com.dji.industry.pilot"]
+    assert vet(Device(1, make="DJI", model="Mini 2"), Policy.load()).companion_apps == ["dji.go.v5"]
+
+
+def test_bad_rows_are_reported_and_the_rest_decided(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"make,model\nDJI,Mini 2\nBad\xff,Mini 2\n" + b"x" * 600 + b",y\nSkydio,X10D\n")
+    result = run("fleet", str(path), "-f", "json")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    rows = {d["row"]: d for d in json.loads(result.stdout)["devices"]}
+    assert rows[2]["decision"] == "ground" and rows[5]["decision"] == "allow"
+    assert "not valid UTF-8" in rows[3]["error"] and "longer than 500" in rows[4]["error"]
+
+
 def test_doi_order_3379_example() -> None:
     policy = Policy.load(str(EXAMPLE_POLICY.with_name("fleet-policy-doi-3379.yaml")))
     assert vet(Device(1, make="Parrot", model="ANAFI USA"), policy).decision == "ground"  # foreign-made, cleared or not

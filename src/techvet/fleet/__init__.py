@@ -63,6 +63,7 @@ class Verdict:
     reasons: list[dict[str, str]] = field(default_factory=list)
     app_findings: list[dict[str, Any]] = field(default_factory=list)
     model_name: str | None = None  # the catalogue's name for what matched ("Skydio X10D", not its family)
+    companion_apps: list[str] = field(default_factory=list)  # the row's app, else the model's known ones
 
     def to_dict(self) -> dict[str, Any]:
         m = self.match
@@ -81,6 +82,7 @@ class Verdict:
             "maker_lists": self.maker_lists,
             "decision": self.decision,
             "reasons": self.reasons,
+            "companion_apps": self.companion_apps,
             "app_findings": self.app_findings,
         }
 
@@ -208,7 +210,11 @@ def _facts(
     app_lists: set[str] = set()
     worst: Severity | None = None
     app = device.app.strip()
-    if app:
+    # no app in the row: the model's known companion apps stand in (their scans, if supplied with
+    # --apps, and their ban-order status)
+    candidates = [app] if app else list(model["apps"]) if model else []
+    verdict.companion_apps = candidates
+    for app in candidates:
         package = app
         result = None
         if app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")):

@@ -146,6 +146,10 @@ def _text(v: Verdict, out: TextIO) -> None:
         out.write(f"    {r['rule']} ({r['decision']}{lifted}): {r['why']}\n")
         if r.get("evidence"):
             out.write(f"      evidence: {r['evidence']}\n")
+    if v.companion_apps and not d.app:
+        out.write(
+            f"    companion apps of this model: {', '.join(v.companion_apps)} (scanned only if given with --apps)\n"
+        )
     for f in v.app_findings[:5]:
         out.write(f"    app: {f.get('rule', '')} {f.get('title', f.get('error', ''))}\n")
 
