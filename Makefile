@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet clean
+.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ bench-screen: $(BENCH_VENVS)/nomenklatura/.ready
 
 bench-fleet: $(BIN)/techvet
 	$(BIN)/python bench/fleet.py
+
+bench-traffic: $(BIN)/techvet
+	$(BIN)/python bench/traffic.py
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

@@ -44,6 +44,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "restriction_lists.json.gz",
         "name_words.yaml",
         "xinjiang_places.json",
+        "traffic.yaml",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"

@@ -84,6 +84,14 @@ def _build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--apps", help="folder of companion APKs to scan and attach by package id")
     fleet.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
     fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
+    traffic = sub.add_parser(
+        "traffic", help="read network captures (pcap, pcapng): flows, destinations, cleartext and weak TLS"
+    )
+    traffic.add_argument("captures", nargs="+", metavar="CAPTURE")
+    traffic.add_argument(
+        "-f", "--format", choices=FORMATS, default="text", help="text, or JSON (one object per capture)"
+    )
+    traffic.add_argument("-o", "--output", help="write to this file instead of standard output")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
         "action",
@@ -222,6 +230,10 @@ def run(argv: list[str] | None = None) -> int:
         from techvet.fleet.command import run_fleet
 
         return run_fleet(args)
+    if args.command == "traffic":
+        from techvet.traffic.command import run_traffic
+
+        return run_traffic(args)
     if args.command == "lists":
         from techvet.screen.command import show_lists, update
 

@@ -370,6 +370,7 @@ def _load(directory: Path) -> Knowledge:
         ("antianalysis.yaml", "anti-analysis"),
         ("crypto.yaml", "transport"),
         ("screening.yaml", "who is behind it"),
+        ("traffic.yaml", "observed"),
     ):
         doc = _read(directory, fname)
         docs[fname] = doc

@@ -1,0 +1,212 @@
+"""Packets from a capture file: pcapng read by dpkt, classic pcap and the headers decoded here.
+
+dpkt reads pcapng with its blocks; classic pcap (either byte order, micro- or nanosecond stamps)
+is read here so that a record cut short by the end of the file is noticed (dpkt's reader returns
+it as if whole). Decoding each packet into dpkt's Ethernet/IP/TCP objects would cost some 10 us a packet,
+most of it building objects whose fields are never read; the headers a flow needs (addresses,
+ports, protocol, payload) are read here with struct at a fraction of that. bench/traffic.py
+measures the whole against tshark.
+
+Link types: Ethernet (1, with 802.1Q/802.1ad tags), raw IP (12, 14, 101, 228, 229), Linux cooked
+capture (113) and its version 2 (276), BSD loopback (0, 108). Anything else is counted and named in
+a warning; a truncated file yields what was read, and a warning.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from techvet.errors import InputError
+
+MAX_CAPTURE_BYTES = 4 << 30
+MAX_RECORD = 256 << 10  # no link layer carries more in one frame
+LINK_ETHERNET = 1
+LINK_RAW = {12, 14, 101, 228, 229}
+LINK_SLL = 113
+LINK_SLL2 = 276
+LINK_NULL = {0, 108}
+
+
+@dataclass(slots=True)
+class Packet:
+    ts: float
+    src: str
+    dst: str
+    proto: int  # 6 TCP, 17 UDP
+    sport: int
+    dport: int
+    payload: bytes
+    tcp_flags: int = 0
+    seq: int = 0
+
+
+@dataclass
+class ReadStats:
+    packets: int = 0
+    decoded: int = 0
+    warnings: list[str] = field(default_factory=list)
+    unknown_links: dict[int, int] = field(default_factory=dict)
+
+
+def read_packets(path: str, stats: ReadStats) -> Iterator[Packet]:
+    """TCP and UDP packets of a pcap or pcapng file, in file order."""
+    import dpkt
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    if p.stat().st_size > MAX_CAPTURE_BYTES:
+        raise InputError(f"{path}: refused: larger than {MAX_CAPTURE_BYTES >> 30} GiB")
+    handle = p.open("rb")
+    magic = handle.read(4)
+    handle.seek(0)
+    with handle:
+        if magic == b"\x0a\x0d\x0d\x0a":
+            try:
+                reader = dpkt.pcapng.Reader(handle)
+            except (ValueError, struct.error, dpkt.dpkt.Error) as exc:
+                raise InputError(f"{path}: unreadable pcapng header ({exc})") from None
+            link, records = reader.datalink(), _dpkt_records(reader, stats)
+        elif magic in _PCAP_MAGIC:
+            link, records = _pcap_records(handle, magic, stats)
+        else:
+            raise InputError(f"{path}: not a pcap or pcapng capture")
+        for ts, buf in records:
+            stats.packets += 1
+            packet = decode(link, ts, buf, stats)
+            if packet is not None:
+                stats.decoded += 1
+                yield packet
+
+
+_PCAP_MAGIC = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6),
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9),
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+
+
+def _pcap_records(handle: Any, magic: bytes, stats: ReadStats) -> tuple[int, Iterator[tuple[float, bytes]]]:
+    """Classic pcap, read here rather than by dpkt: dpkt's reader hands back a record cut short
+    by the end of the file as if it were whole, and a truncated capture must say so."""
+    order, unit = _PCAP_MAGIC[magic]
+    header = handle.read(24)
+    if len(header) < 24:
+        raise InputError("capture header cut short")
+    link = struct.unpack(order + "I", header[20:24])[0] & 0x0FFFFFFF
+    record = struct.Struct(order + "IIII")
+
+    def records() -> Iterator[tuple[float, bytes]]:
+        while True:
+            head = handle.read(16)
+            if not head:
+                return
+            if len(head) < 16:
+                stats.warnings.append(f"capture ends in a damaged record after {stats.packets} packets")
+                return
+            sec, frac, caplen, _ = record.unpack(head)
+            if caplen > MAX_RECORD:
+                stats.warnings.append(f"record {stats.packets + 1} claims {caplen} bytes: the rest is not read")
+                return
+            buf = handle.read(caplen)
+            if len(buf) < caplen:
+                stats.warnings.append(f"capture ends in a damaged record after {stats.packets} packets")
+                return
+            yield sec + frac * unit, buf
+
+    return link, records()
+
+
+def _dpkt_records(reader: Any, stats: ReadStats) -> Iterator[tuple[float, bytes]]:
+    import dpkt
+
+    iterator = iter(reader)
+    while True:
+        try:
+            ts, buf = next(iterator)
+        except StopIteration:
+            return
+        except (ValueError, struct.error, dpkt.dpkt.Error, EOFError) as exc:
+            stats.warnings.append(f"capture ends in a damaged record after {stats.packets} packets ({exc})")
+            return
+        yield float(ts), buf
+
+
+def decode(link: int, ts: float, buf: bytes, stats: ReadStats) -> Packet | None:
+    """The TCP or UDP packet inside a link-layer frame, or None."""
+    try:
+        if link == LINK_ETHERNET:
+            ethertype = struct.unpack_from("!H", buf, 12)[0]
+            offset = 14
+            while ethertype in (0x8100, 0x88A8):  # VLAN tags
+                ethertype = struct.unpack_from("!H", buf, offset + 2)[0]
+                offset += 4
+        elif link in LINK_RAW:
+            ethertype = 0x0800 if buf[0] >> 4 == 4 else 0x86DD
+            offset = 0
+        elif link == LINK_SLL:
+            ethertype, offset = struct.unpack_from("!H", buf, 14)[0], 16
+        elif link == LINK_SLL2:
+            ethertype, offset = struct.unpack_from("!H", buf, 0)[0], 20
+        elif link in LINK_NULL:
+            family = struct.unpack_from("<I", buf, 0)[0]
+            ethertype = 0x0800 if family == 2 else 0x86DD
+            offset = 4
+        else:
+            stats.unknown_links[link] = stats.unknown_links.get(link, 0) + 1
+            return None
+        if ethertype == 0x0800:
+            return _ipv4(ts, buf, offset)
+        if ethertype == 0x86DD:
+            return _ipv6(ts, buf, offset)
+    except (struct.error, IndexError):
+        return None  # a frame too short for its headers
+    return None
+
+
+def _ipv4(ts: float, buf: bytes, offset: int) -> Packet | None:
+    first, proto = buf[offset], buf[offset + 9]
+    (total,) = struct.unpack_from("!H", buf, offset + 2)
+    (frag,) = struct.unpack_from("!H", buf, offset + 6)
+    header = (first & 0x0F) * 4
+    if frag & 0x1FFF:  # a later fragment: no transport header
+        return None
+    end = min(len(buf), offset + total) if total else len(buf)
+    src = socket.inet_ntop(socket.AF_INET, buf[offset + 12 : offset + 16])
+    dst = socket.inet_ntop(socket.AF_INET, buf[offset + 16 : offset + 20])
+    return _transport(ts, buf, offset + header, end, proto, src, dst)
+
+
+def _ipv6(ts: float, buf: bytes, offset: int) -> Packet | None:
+    length, proto = struct.unpack_from("!HB", buf, offset + 4)
+    src = socket.inet_ntop(socket.AF_INET6, buf[offset + 8 : offset + 24])
+    dst = socket.inet_ntop(socket.AF_INET6, buf[offset + 24 : offset + 40])
+    start = offset + 40
+    end = min(len(buf), start + length)
+    hops = 0
+    while proto in (0, 43, 60) and hops < 8:  # hop-by-hop, routing, destination options
+        proto, ext = buf[start], (buf[start + 1] + 1) * 8
+        start += ext
+        hops += 1
+    return _transport(ts, buf, start, end, proto, src, dst)
+
+
+def _transport(ts: float, buf: bytes, start: int, end: int, proto: int, src: str, dst: str) -> Packet | None:
+    if proto == 6:
+        sport, dport, seq = struct.unpack_from("!HHI", buf, start)
+        data_offset = (buf[start + 12] >> 4) * 4
+        flags = buf[start + 13]
+        return Packet(ts, src, dst, 6, sport, dport, buf[start + data_offset : end], flags, seq)
+    if proto == 17:
+        sport, dport = struct.unpack_from("!HH", buf, start)
+        return Packet(ts, src, dst, 17, sport, dport, buf[start + 8 : end])
+    return None
+
+
+__all__ = ["Packet", "ReadStats", "decode", "read_packets"]

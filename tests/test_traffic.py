@@ -1,0 +1,166 @@
+"""Captures: flows, DNS, TLS and HTTP facts checked against tshark's reading of the same files, and
+damaged captures that must give what could be read plus a warning, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from techvet.traffic import analyze
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "traffic"
+CAPTURES = sorted(p for p in SHARED.glob("*.pcap*")) if SHARED.is_dir() else []
+needs_shared = pytest.mark.skipif(not CAPTURES, reason="../shared/traffic not beside the clone")
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark (the cross-check) not installed")
+
+
+def tshark(capture: Path, display: str, field: str) -> set[str]:
+    run = subprocess.run(
+        ["tshark", "-r", str(capture), "-Y", display, "-T", "fields", "-e", field],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return {v for line in run.stdout.splitlines() for v in line.split(",") if v}
+
+
+@needs_shared
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_every_shared_capture_parses(capture: Path) -> None:
+    result = analyze(str(capture))
+    assert result.stats.packets > 0 and result.stats.warnings == []
+
+
+@needs_shared
+@needs_tshark
+@pytest.mark.parametrize(
+    "name", ["ndpi_android.pcap", "pcapdroid_metadata.pcap", "ndpi_alicloud.pcap", "retina_tls_ciphers.pcap"]
+)
+def test_sni_agrees_with_tshark(name: str) -> None:
+    expected = tshark(SHARED / name, "tls.handshake.type==1", "tls.handshake.extensions_server_name")
+    assert {f.sni for f in analyze(str(SHARED / name)).flows if f.sni} == {e.lower() for e in expected}
+
+
+@needs_shared
+@needs_tshark
+@pytest.mark.parametrize("name", ["ndpi_weibo.pcap", "pcapdroid_metadata.pcap", "ndpi_android.pcap"])
+def test_dns_answers_agree_with_tshark(name: str) -> None:
+    expected = tshark(SHARED / name, "dns.flags.response==1", "dns.a") | tshark(
+        SHARED / name, "dns.flags.response==1", "dns.aaaa"
+    )
+    assert set(analyze(str(SHARED / name)).dns) == expected
+
+
+@needs_shared
+@needs_tshark
+@pytest.mark.parametrize(
+    "name", ["ndpi_weibo.pcap", "pcapdroid_two_flows.pcap", "pcapdroid_http_proxy.pcap", "ndpi_xiaomi.pcap"]
+)
+def test_http_hosts_agree_with_tshark(name: str) -> None:
+    expected = tshark(SHARED / name, "http.request", "http.host")
+    found = {r["host"] for f in analyze(str(SHARED / name)).flows for r in f.requests}
+    assert found == expected
+
+
+@needs_shared
+@needs_tshark
+def test_weak_cipher_suites_in_retina_capture() -> None:
+    chosen = tshark(SHARED / "retina_tls_ciphers.pcap", "tls.handshake.type==2", "tls.handshake.ciphersuite")
+    result = analyze(str(SHARED / "retina_tls_ciphers.pcap"))
+    ours = {f.tls["cipher_suite"] for f in result.flows if "cipher_suite" in f.tls}
+    assert ours == {int(c, 16) for c in chosen} and len(ours) == 73
+    weak = {f.subject for f in result.findings if f.rule == "TV703"}
+    assert "TLS_RSA_WITH_RC4_128_MD5" in weak and "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in weak
+    assert "TLS_RSA_EXPORT_WITH_RC4_40_MD5" in weak and "TLS_RSA_WITH_DES_CBC_SHA" in weak
+    assert not any("AES_128_GCM" in w for w in weak)  # strong suites are not findings
+
+
+@needs_shared
+def test_certificate_name_mismatch() -> None:
+    result = analyze(str(SHARED / "ndpi_ssl-cert-name-mismatch.pcap"))
+    assert [(f.rule, f.subject) for f in result.findings] == [("TV704", "wrong.host.badssl.com")]
+
+
+@needs_shared
+def test_httpdns_request_and_placeholder_mac() -> None:
+    result = analyze(str(SHARED / "ndpi_xiaomi.pcap"))
+    requests = [r for f in result.flows for r in f.requests]
+    assert [r.get("httpdns_query") for r in requests] == ["appmarket.micloud.xiaomi.net"]
+    cleartext = [f for f in result.findings if f.rule == "TV701"]
+    assert [f.subject for f in cleartext] == ["203.107.1.65"]
+    dest = {d["ip"]: d for d in result.destinations}["203.107.1.65"]
+    assert (dest["owner"], dest["asn"], dest["cleartext"]) == ("Alibaba Group Holding Ltd.", 37963, True)
+    # bssid=02:00:00:00:00:00 is Android's placeholder MAC: not personal data, not a finding
+    assert not any("02:00:00:00:00:00" in f.title for f in result.findings)
+
+
+@needs_shared
+def test_owner_and_server_country_differ_for_chinese_infrastructure_abroad() -> None:
+    result = analyze(str(SHARED / "ndpi_alicloud.pcap"))
+    rows = [d for d in result.destinations if d["ip"].startswith("8.209.")]
+    assert rows and all(d["owner_country"] == "CN" and d["asn"] == 45102 for d in rows)
+
+
+def _damaged(tmp_path: Path, name: str, data: bytes) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "traffic", str(path), "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@needs_shared
+def test_truncated_capture_gives_what_was_read_and_a_warning(tmp_path: Path) -> None:
+    whole = (SHARED / "ndpi_weibo.pcap").read_bytes()
+    run = _damaged(tmp_path, "cut.pcap", whole[: len(whole) // 2 + 7])
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "damaged record" in run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["packets"] > 100 and doc["flows"]
+
+
+def test_garbage_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    run = _damaged(tmp_path, "junk.pcap", b"this is not a capture at all")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "not a pcap or pcapng" in run.stderr
+    run = _damaged(tmp_path, "empty.pcap", b"")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+def test_unknown_link_type_is_a_warning(tmp_path: Path) -> None:
+    import dpkt
+
+    path = tmp_path / "odd.pcap"
+    with path.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle, linktype=147)  # a user-defined link type
+        writer.writepkt(b"\x00" * 60, ts=1.0)
+    result = analyze(str(path))
+    assert result.flows == [] and "link types techvet does not decode: 147" in result.stats.warnings[0]
+
+
+def test_giant_http_body_and_malformed_tls_are_bounded(tmp_path: Path) -> None:
+    import dpkt
+
+    path = tmp_path / "big.pcap"
+    with path.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle)
+        request = b"POST /upload HTTP/1.1\r\nHost: example.net\r\nContent-Length: 5000000\r\n\r\n"
+        seq = 1000
+        packets = [request] + [b"A" * 1400] * 3000 + [b"\x16\x03\x01\xff\xff" + b"\x01" * 40]
+        for i, payload in enumerate(packets):
+            tcp = dpkt.tcp.TCP(sport=40000, dport=80, seq=seq, flags=dpkt.tcp.TH_ACK, data=payload)
+            ip = dpkt.ip.IP(src=bytes([10, 0, 0, 2]), dst=bytes([93, 184, 216, 34]), p=6, data=tcp)
+            ip.len = len(bytes(ip))
+            eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+            writer.writepkt(bytes(eth), ts=1.0 + i / 1000)
+            seq += len(payload)
+    result = analyze(str(path))
+    (flow,) = result.flows
+    assert flow.up.truncated and len(flow.up.data) == 64 << 10  # kept the start only
+    assert flow.bytes_up > 4_000_000 and [r["host"] for r in flow.requests] == ["example.net"]
