@@ -7,7 +7,9 @@ The shared Ethernet captures (../shared/traffic) are appended to one another wit
 the file holds at least 100,000 packets. techvet reads it with ``techvet.traffic.analyze`` (flows,
 DNS answers, TLS hellos and certificates, HTTP requests, attribution and findings) in this process;
 tshark reads it with ``-T fields`` for the fields that analysis uses (addresses, ports, DNS
-answers, SNI, chosen cipher suite, HTTP host). Prints packets per second for both and the ratio.
+answers, SNI, chosen cipher suite, HTTP host). Prints packets per second for both and the ratio,
+then personal-data precision and recall on the labelled synthetic capture
+(tests/fixtures/captures/personal_data.pcap, tests/data/personal_data_labels.tsv).
 """
 
 from __future__ import annotations
@@ -56,7 +58,36 @@ def main() -> int:
     print(f"techvet analyze: {ours:.2f} s, {packets / ours:,.0f} packets/s ({found})")
     print(f"tshark -T fields ({len(FIELDS)} fields): {theirs:.2f} s, {packets / theirs:,.0f} packets/s")
     print(f"ratio packets/s techvet/tshark = {theirs / ours:.2f}x")
+    _personal_data()
     return 0
+
+
+def _personal_data() -> None:
+    """Precision and recall of personal-data detection on the labelled synthetic capture."""
+    import csv
+
+    import yaml
+
+    from techvet.traffic import analyze
+
+    fixtures = ROOT / "tests" / "fixtures" / "captures"
+    device = yaml.safe_load((fixtures / "device.yaml").read_text())
+    result = analyze(str(fixtures / "personal_data.pcap"), device=device)
+    flows = sorted(result.flows, key=lambda f: f.id)
+    found = {(i, s["place"], s["key"]): s["kind"] for i, f in enumerate(flows) for s in f.personal}
+    labels = (ROOT / "tests" / "data" / "personal_data_labels.tsv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader([x for x in labels if not x.startswith("#")], delimiter="\t"))
+    tp = fp = fn = 0
+    for row in rows:
+        got, want = found.get((int(row["request"]), row["place"], row["field"])), row["kind"]
+        tp += bool(want != "none" and got == want)
+        fn += bool(want != "none" and got != want)
+        fp += bool(got is not None and got != want)
+    positives = sum(1 for r in rows if r["kind"] != "none")
+    print(
+        f"personal data: {len(rows)} labelled fields ({positives} holding an identifier), "
+        f"precision {tp / (tp + fp):.3f}, recall {tp / (tp + fn):.3f}"
+    )
 
 
 def _link(path: Path) -> str:

@@ -45,6 +45,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "name_words.yaml",
         "xinjiang_places.json",
         "traffic.yaml",
+        "personal_data.yaml",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"

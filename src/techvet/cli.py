@@ -92,6 +92,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "-f", "--format", choices=FORMATS, default="text", help="text, or JSON (one object per capture)"
     )
     traffic.add_argument("-o", "--output", help="write to this file instead of standard output")
+    traffic.add_argument(
+        "--device",
+        metavar="IDS.yaml",
+        help="the test device's own identifiers (imei: ..., android_id: ...), to find them hashed",
+    )
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
         "action",

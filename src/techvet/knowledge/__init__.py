@@ -371,6 +371,7 @@ def _load(directory: Path) -> Knowledge:
         ("crypto.yaml", "transport"),
         ("screening.yaml", "who is behind it"),
         ("traffic.yaml", "observed"),
+        ("personal_data.yaml", "observed"),
     ):
         doc = _read(directory, fname)
         docs[fname] = doc

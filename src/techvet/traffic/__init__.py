@@ -59,7 +59,9 @@ class TrafficResult:
         }
 
 
-def analyze(path: str, kb: Knowledge | None = None) -> TrafficResult:
+def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | None = None) -> TrafficResult:
+    """Read one capture. ``device``: the test device's own identifiers (kind -> value), whose
+    hashed forms are then recognised too."""
     kb = kb or load()
     result = TrafficResult(path)
     flows: dict[tuple[Any, ...], tuple[Flow, bool]] = {}
@@ -77,7 +79,8 @@ def analyze(path: str, kb: Knowledge | None = None) -> TrafficResult:
             names = result.dns.get(flow.server)
             if names:
                 flow.host, flow.host_from = names[-1], "dns"
-    result.findings = _findings(result, kb)
+    result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
+    result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     result.destinations = _destinations(result, kb)
     return result
 
@@ -235,8 +238,10 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
         where = f"flow {flow.id} {flow.client}:{flow.client_port} -> {flow.server}:{flow.server_port}"
         for request in flow.requests:
             host = (request["host"] or flow.server).split(":")[0].lower()
-            target = request["target"][:200]
-            cleartext.setdefault(host, []).append(Evidence(result.path, f"{where}: {request['method']} {target}"))
+            shown = request["path"] + (
+                "?" + "&".join(f"{k}=…" for k in request["query_keys"]) if request["query_keys"] else ""
+            )
+            cleartext.setdefault(host, []).append(Evidence(result.path, f"{where}: {request['method']} {shown[:200]}"))
         tls = flow.tls
         version = tls.get("version")
         if version in old:
@@ -295,6 +300,35 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
         )
     out.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     return out
+
+
+def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> list[Finding]:
+    """TV711: personal data in cleartext requests, one finding per host and kind of data."""
+    from techvet.traffic.personal import Detector
+
+    detector = Detector(_read(kb.directory, "personal_data.yaml"), device)
+    grouped: dict[tuple[str, str], list[Evidence]] = {}
+    for flow in result.flows:
+        for n, request in enumerate(flow.requests):
+            sightings = detector.scan_request(request["target"], request["_headers"], request["_body"])
+            host = (request["host"] or flow.server).split(":")[0].lower()
+            for s in sightings:
+                flow.personal.append({"request": n, **s.to_dict()})
+                where = f"flow {flow.id} request {n + 1} {request['method']} {request['path'][:80]}"
+                detail = f"{where}: {s.place} field {s.key!r} ({s.form}) = {s.masked}"
+                grouped.setdefault((host, s.kind), []).append(Evidence(result.path, detail))
+    rule = kb.rules["TV711"]
+    return [
+        finding(
+            rule,
+            tuple(evidence[:8]),
+            subject=host,
+            title=f"Sends {kind.replace('_', ' ')} in cleartext to {host}",
+            data=kind,
+            sightings=len(evidence),
+        )
+        for (host, kind), evidence in sorted(grouped.items())
+    ]
 
 
 def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:

@@ -18,11 +18,12 @@ def run_traffic(args: argparse.Namespace) -> int:
         out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
         raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
+    device = _device(args.device) if args.device else None
     code = 0
     try:
         for path in args.captures:
             try:
-                result = analyze(path)
+                result = analyze(path, device=device)
             except InputError as exc:
                 print(f"techvet: {exc}", file=sys.stderr)
                 code = 2
@@ -38,6 +39,20 @@ def run_traffic(args: argparse.Namespace) -> int:
         if args.output:
             out.close()
     return code
+
+
+def _device(path: str) -> dict[str, str]:
+    """The test device's identifiers: a YAML or JSON mapping of kind -> value."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise TechvetError(f"--device {path}: unreadable ({exc})") from None
+    if not isinstance(doc, dict) or not all(isinstance(v, (str, int)) for v in doc.values()):
+        raise TechvetError(f"--device {path}: expected a mapping such as 'imei: 35...' and 'android_id: ...'")
+    return {str(k): str(v) for k, v in doc.items()}
 
 
 def _text(result: TrafficResult, out: TextIO) -> None:

@@ -75,8 +75,9 @@ class Flow:
     sni: str | None = None
     alpn: list[str] = field(default_factory=list)
     tls: dict[str, Any] = field(default_factory=dict)
-    requests: list[dict[str, str]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
     app: str | None = None  # PCAPdroid's app name, where the capture carries it
+    personal: list[dict[str, Any]] = field(default_factory=list)  # masked sightings of personal data
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +95,12 @@ class Flow:
             "bytes_up": self.bytes_up,
             "bytes_down": self.bytes_down,
             "tls": {k: v for k, v in self.tls.items() if k != "cert_der"} or None,
-            "http_requests": self.requests[:20],
+            # what was sent is masked (findings say which field held what); the request line keeps
+            # its path and the names of its parameters only
+            "personal_data": self.personal,
+            "http_requests": [
+                {k: v for k, v in r.items() if k not in ("target", "_headers", "_body")} for r in self.requests[:20]
+            ],
         }
 
     @property
@@ -218,9 +224,9 @@ def first_certificate(body: bytes) -> bytes | None:
 # --- HTTP -----------------------------------------------------------------------------------------
 
 
-def http_requests(stream: bytes, limit: int = 50) -> list[dict[str, str]]:
+def http_requests(stream: bytes, limit: int = 50) -> list[dict[str, Any]]:
     """HTTP/1.x requests in a client stream: method, target, Host and the header block."""
-    out = []
+    out: list[dict[str, Any]] = []
     for m in _REQUEST.finditer(stream):
         start = m.end()
         end = stream.find(b"\r\n\r\n", start)
@@ -230,12 +236,21 @@ def http_requests(stream: bytes, limit: int = 50) -> list[dict[str, str]]:
             name, sep, value = line.partition(b":")
             if sep and name:
                 headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        body = b""
+        length = headers.get("content-length", "")
+        if end != -1 and length.isdigit():
+            body = stream[end + 4 : end + 4 + min(int(length), 1 << 20)]
+        target = m.group(2).decode("latin-1")
         out.append(
             {
                 "method": m.group(1).decode(),
-                "target": m.group(2).decode("latin-1"),
+                "target": target,
+                "path": target.split("?", 1)[0][:300],
+                "query_keys": sorted({p.split("=", 1)[0] for p in target.partition("?")[2].split("&") if p})[:50],
                 "host": headers.get("host", ""),
                 "user_agent": headers.get("user-agent", ""),
+                "_headers": headers,
+                "_body": body,
             }
         )
         if len(out) >= limit:
