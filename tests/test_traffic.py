@@ -164,3 +164,20 @@ def test_giant_http_body_and_malformed_tls_are_bounded(tmp_path: Path) -> None:
     (flow,) = result.flows
     assert flow.up.truncated and len(flow.up.data) == 64 << 10  # kept the start only
     assert flow.bytes_up > 4_000_000 and [r["host"] for r in flow.requests] == ["example.net"]
+
+
+@needs_shared
+def test_har_files_are_flows_with_decrypted_requests() -> None:
+    result = analyze(str(SHARED / "mitmproxy_har_files_chrome.har"))
+    assert len(result.flows) == 3 and result.stats.warnings == []
+    assert {f.host for f in result.flows} == {"mitmproxy.org", "www.google.com"}
+    assert not any(d["cleartext"] for d in result.destinations)  # https, read decrypted
+    assert not [f for f in result.findings if f.rule in ("TV701", "TV711")]
+    assert not [f for f in result.findings if f.rule == "TV710"]  # Google's SSID cookie is not a Wi-Fi name
+    post = analyze(str(SHARED / "mitmproxy_har_files_postdata.har"))
+    assert post.flows[0].requests[0]["_body"].startswith(b'{"metadata"')
+
+
+def test_broken_har_is_one_line(tmp_path: Path) -> None:
+    run = _damaged(tmp_path, "broken.har", b'{"log": {"entries": [ {"request": ')
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "not a HAR file" in run.stderr

@@ -64,6 +64,14 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
     hashed forms are then recognised too."""
     kb = kb or load()
     result = TrafficResult(path)
+    if _is_har(path):
+        from techvet.traffic.har import read_har
+
+        result.flows = read_har(path, result.stats)
+        result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
+        result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
+        result.destinations = _destinations(result, kb)
+        return result
     flows: dict[tuple[Any, ...], tuple[Flow, bool]] = {}
     for packet in read_packets(path, result.stats):
         _account(packet, flows, result)
@@ -83,6 +91,16 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     result.destinations = _destinations(result, kb)
     return result
+
+
+def _is_har(path: str) -> bool:
+    if path.lower().endswith(".har"):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(64).lstrip()[:1] == b"{"
+    except OSError:
+        return False
 
 
 def _account(packet: Packet, flows: dict[tuple[Any, ...], tuple[Flow, bool]], result: TrafficResult) -> None:
@@ -237,6 +255,8 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
     for flow in result.flows:
         where = f"flow {flow.id} {flow.client}:{flow.client_port} -> {flow.server}:{flow.server_port}"
         for request in flow.requests:
+            if request.get("scheme") == "https":
+                continue  # decrypted by a proxy (HAR): not cleartext on the wire
             host = (request["host"] or flow.server).split(":")[0].lower()
             shown = request["path"] + (
                 "?" + "&".join(f"{k}=…" for k in request["query_keys"]) if request["query_keys"] else ""
@@ -303,11 +323,12 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
 
 
 def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> list[Finding]:
-    """TV711: personal data in cleartext requests, one finding per host and kind of data."""
+    """Personal data in requests, one finding per host and kind of data: TV711 when the request
+    went in cleartext, TV710 when it was read decrypted (a HAR of HTTPS)."""
     from techvet.traffic.personal import Detector
 
     detector = Detector(_read(kb.directory, "personal_data.yaml"), device)
-    grouped: dict[tuple[str, str], list[Evidence]] = {}
+    grouped: dict[tuple[str, str, bool], list[Evidence]] = {}
     for flow in result.flows:
         for n, request in enumerate(flow.requests):
             sightings = detector.scan_request(request["target"], request["_headers"], request["_body"])
@@ -316,19 +337,15 @@ def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, s
                 flow.personal.append({"request": n, **s.to_dict()})
                 where = f"flow {flow.id} request {n + 1} {request['method']} {request['path'][:80]}"
                 detail = f"{where}: {s.place} field {s.key!r} ({s.form}) = {s.masked}"
-                grouped.setdefault((host, s.kind), []).append(Evidence(result.path, detail))
-    rule = kb.rules["TV711"]
-    return [
-        finding(
-            rule,
-            tuple(evidence[:8]),
-            subject=host,
-            title=f"Sends {kind.replace('_', ' ')} in cleartext to {host}",
-            data=kind,
-            sightings=len(evidence),
-        )
-        for (host, kind), evidence in sorted(grouped.items())
-    ]
+                clear = request.get("scheme") != "https"
+                grouped.setdefault((host, s.kind, clear), []).append(Evidence(result.path, detail))
+    out = []
+    for (host, kind, clear), evidence in sorted(grouped.items()):
+        rule = kb.rules["TV711" if clear else "TV710"]
+        how = "in cleartext " if clear else ""
+        title = f"Sends {kind.replace('_', ' ')} {how}to {host}"
+        out.append(finding(rule, tuple(evidence[:8]), subject=host, title=title, data=kind, sightings=len(evidence)))
+    return out
 
 
 def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
@@ -361,7 +378,7 @@ def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
                 "flows": len(flows),
                 "bytes_up": sum(f.bytes_up for f in flows),
                 "bytes_down": sum(f.bytes_down for f in flows),
-                "cleartext": any(f.requests for f in flows),
+                "cleartext": any(r.get("scheme") != "https" for f in flows for r in f.requests),
                 "protocols": sorted({f.protocol for f in flows}),
             }
         )

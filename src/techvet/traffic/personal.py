@@ -93,7 +93,8 @@ class Detector:
             sighting = Sighting(kind, place, key, form, mask(text))
             if kind not in _WEAK_KINDS:
                 return [sighting]
-            weak = weak or sighting
+            if place != "cookie":  # a cookie named SSID is Google's session, not a Wi-Fi name
+                weak = weak or sighting
         return [weak] if weak else []
 
     def kind_of(self, key: str, value: str) -> str | None:
