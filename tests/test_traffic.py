@@ -181,3 +181,41 @@ def test_har_files_are_flows_with_decrypted_requests() -> None:
 def test_broken_har_is_one_line(tmp_path: Path) -> None:
     run = _damaged(tmp_path, "broken.har", b'{"log": {"entries": [ {"request": ')
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "not a HAR file" in run.stderr
+
+
+def test_scan_with_traffic_says_what_the_capture_confirms(tmp_path: Path) -> None:
+    import dpkt
+
+    from tests.conftest import fixture_app
+
+    capture = tmp_path / "app.pcap"
+    with capture.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle)
+        for i, host in enumerate(["api.skyfleet-demo.cn", "plugins.example-cdn.net"]):
+            payload = f"GET /v1/config HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            tcp = dpkt.tcp.TCP(sport=41000 + i, dport=80, seq=1, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH, data=payload)
+            ip = dpkt.ip.IP(src=bytes([10, 0, 0, 2]), dst=bytes([198, 51, 100, 7 + i]), p=6, data=tcp)
+            ip.len = len(bytes(ip))
+            eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+            writer.writepkt(bytes(eth), ts=1.0 + i)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "techvet.cli",
+            "scan",
+            str(fixture_app("drone_companion.apk")),
+            "--traffic",
+            str(capture),
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    traffic = json.loads(run.stdout)["traffic"]
+    assert [r["host"] for r in traffic["confirmed"]] == ["api.skyfleet-demo.cn"]
+    assert traffic["confirmed"][0]["cleartext"] is True
+    assert [r["host"] for r in traffic["traffic_only"]] == ["plugins.example-cdn.net"]
+    assert "log.skyfleet-demo.cn" in traffic["code_only"]

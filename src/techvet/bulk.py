@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from techvet.findings import Severity
 
@@ -27,8 +28,9 @@ class Rendered:
     errors: tuple[str, ...] = ()  # detector errors: the report is there but incomplete
 
 
-def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
-    """Scan and render one app (runs in a worker process, or inline for a single app)."""
+def render_one(path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | None = None) -> Rendered:
+    """Scan and render one app (runs in a worker process, or inline for a single app); with
+    ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms."""
     import io
 
     from techvet.scan import iter_scan
@@ -39,6 +41,10 @@ def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
         return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
     if not result.ok:
         return Rendered(path, False, None, result.errors[0])
+    if traffic is not None:
+        from techvet.traffic.correlate import correlate
+
+        result.traffic = correlate([row["host"] for row in result.destinations()], traffic)
     if fmt == "json":
         from techvet.report.json_report import render as render_json
 
@@ -52,16 +58,18 @@ def render_one(path: str, fmt: str, verbose: bool) -> Rendered:
     return Rendered(path, True, result.max_severity, text, tuple(result.errors))
 
 
-def _render_args(args: tuple[str, str, bool]) -> Rendered:
+def _render_args(args: tuple[str, str, bool, dict[str, Any] | None]) -> Rendered:
     return render_one(*args)
 
 
-def render_many(paths: list[str], fmt: str, verbose: bool = False, jobs: int = 0) -> Iterator[Rendered]:
+def render_many(
+    paths: list[str], fmt: str, verbose: bool = False, jobs: int = 0, traffic: dict[str, Any] | None = None
+) -> Iterator[Rendered]:
     """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core)."""
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
-            yield render_one(path, fmt, verbose)
+            yield render_one(path, fmt, verbose, traffic)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        yield from pool.map(_render_args, [(p, fmt, verbose) for p in paths], chunksize=4)
+        yield from pool.map(_render_args, [(p, fmt, verbose, traffic) for p in paths], chunksize=4)

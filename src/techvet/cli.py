@@ -44,6 +44,12 @@ def _build_parser() -> argparse.ArgumentParser:
     scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")
     scan.add_argument("-v", "--verbose", action="store_true", help="show the evidence of every finding")
     scan.add_argument(
+        "--traffic",
+        action="append",
+        metavar="CAPTURE",
+        help="a capture of the app's traffic (pcap, pcapng, HAR): which destinations it confirms (repeatable)",
+    )
+    scan.add_argument(
         "--fail-on",
         metavar="SEVERITY",
         help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)",
@@ -135,9 +141,20 @@ def _scan(args: argparse.Namespace) -> int:
         out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
         return _error(f"{args.output}: cannot write ({exc.strerror})")
+    traffic = None
+    if args.traffic:
+        from techvet.traffic import analyze
+        from techvet.traffic.correlate import observed
+
+        results = []
+        for capture in args.traffic:
+            results.append(analyze(capture))
+            for warning in results[-1].stats.warnings:
+                print(f"techvet: {capture}: warning: {warning}", file=sys.stderr)
+        traffic = observed(results)
     failed = unreadable = incomplete = 0
     try:
-        for item in render_many(targets, args.format, args.verbose, args.jobs):
+        for item in render_many(targets, args.format, args.verbose, args.jobs, traffic):
             if not item.ok:
                 unreadable += 1
                 print(f"techvet: {item.output}", file=sys.stderr)

@@ -30,6 +30,7 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # detector errors or the read error
     seconds: float = 0.0
+    traffic: dict[str, Any] | None = None  # with --traffic: what the captures confirm (techvet.traffic.correlate)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +162,8 @@ class ScanResult:
         out["sdks"] = self.sdks
         out["capabilities"] = self.capabilities
         out["findings"] = [f.to_dict() for f in self.findings]
+        if self.traffic is not None:
+            out["traffic"] = self.traffic
         return out
 
 

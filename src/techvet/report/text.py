@@ -95,6 +95,12 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
                 e(by),
             )
         console.print(table)
+    if result.traffic is not None:
+        t = result.traffic
+        console.print(f"\n[bold]In the traffic[/] [dim]({e(', '.join(t['captures']))})[/]")
+        console.print(f"  confirmed: {e(', '.join(r['host'] for r in t['confirmed']) or 'none')}")
+        console.print(f"  only in the traffic: {e(', '.join(r['host'] for r in t['traffic_only']) or 'none')}")
+        console.print(f"  named in code, never contacted: {e(', '.join(t['code_only']) or 'none')}")
     others = [f for f in result.findings if f.rule not in ("TV301", "TV402") and "capability" not in f.extra]
     if others:
         console.print("\n[bold]Findings[/]")

@@ -1,0 +1,54 @@
+"""What the code names against what the traffic shows (``techvet scan APP --traffic CAPTURE``).
+
+Three lists: destinations the code names and the capture confirms; destinations seen only in the
+capture (a host loaded from a server config or by a downloaded plugin: the code never names it);
+and hosts the code names but the capture never reaches. Hosts match by name (SNI, HTTP Host, DNS
+answers and HTTPDNS requests name the capture's servers) or, for IP literals in code, by address.
+PCAPdroid's per-app trailer is not read yet, so every flow of the capture counts as the app's: a
+capture should hold the app's traffic alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def observed(results: list[Any]) -> dict[str, Any]:
+    """The capture facts a correlation needs (small, picklable): host -> flows, bytes, cleartext."""
+    hosts: dict[str, dict[str, Any]] = {}
+    for result in results:
+        for flow in result.flows:
+            if flow.protocol == "dns":
+                continue
+            for name in {flow.host, flow.server} - {None}:
+                row = hosts.setdefault(str(name), {"flows": 0, "bytes_up": 0, "cleartext": False, "ips": set()})
+                row["flows"] += 1
+                row["bytes_up"] += flow.bytes_up
+                row["cleartext"] |= any(r.get("scheme") != "https" for r in flow.requests)
+                row["ips"].add(flow.server)
+    return {
+        "captures": [r.path for r in results],
+        "hosts": {k: {**v, "ips": sorted(v["ips"])} for k, v in hosts.items()},
+    }
+
+
+def correlate(code_hosts: list[str], traffic: dict[str, Any]) -> dict[str, Any]:
+    seen = traffic["hosts"]
+    named = {h for h in seen if not h.replace(".", "").isdigit() and ":" not in h}
+    code = set(code_hosts)
+    confirmed = sorted(code & set(seen))
+    only_traffic = sorted(named - code)
+    return {
+        "captures": traffic["captures"],
+        "confirmed": [{"host": h, **_public(seen[h])} for h in confirmed],
+        "traffic_only": [{"host": h, **_public(seen[h])} for h in only_traffic],
+        "code_only": sorted(code - set(seen)),
+        "note": "all flows of the captures count as the app's (PCAPdroid app attribution is not read yet)",
+    }
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {"flows": row["flows"], "bytes_up": row["bytes_up"], "cleartext": row["cleartext"], "ips": row["ips"]}
+
+
+__all__ = ["correlate", "observed"]
