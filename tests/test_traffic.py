@@ -219,3 +219,44 @@ def test_scan_with_traffic_says_what_the_capture_confirms(tmp_path: Path) -> Non
     assert traffic["confirmed"][0]["cleartext"] is True
     assert [r["host"] for r in traffic["traffic_only"]] == ["plugins.example-cdn.net"]
     assert "log.skyfleet-demo.cn" in traffic["code_only"]
+
+
+def test_pcapdroid_trailer_names_the_app(tmp_path: Path) -> None:
+    import struct
+
+    import dpkt
+
+    from techvet.traffic.correlate import correlate, observed
+
+    capture = tmp_path / "pcapdroid.pcap"
+    with capture.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle)
+        for i, (host, app) in enumerate(
+            [("api.skyfleet-demo.cn", b"com.skyfleet.pilot"), ("other.example", b"com.other.app")]
+        ):
+            payload = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            tcp = dpkt.tcp.TCP(sport=42000 + i, dport=80, seq=1, flags=dpkt.tcp.TH_ACK, data=payload)
+            ip = dpkt.ip.IP(src=bytes([10, 0, 0, 2]), dst=bytes([198, 51, 100, 9 + i]), p=6, data=tcp)
+            ip.len = len(bytes(ip))
+            eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+            trailer = struct.pack(">Ii20sI", 0x01072021, 10100 + i, app, 0)
+            writer.writepkt(bytes(eth) + trailer, ts=1.0 + i)
+    result = analyze(str(capture))
+    assert {f.host: f.app for f in result.flows} == {
+        "api.skyfleet-demo.cn": "com.skyfleet.pilot (uid 10100)",
+        "other.example": "com.other.app (uid 10101)",
+    }
+    joined = correlate(["api.skyfleet-demo.cn"], observed([result]), "com.skyfleet.pilot")
+    assert [r["host"] for r in joined["confirmed"]] == ["api.skyfleet-demo.cn"] and joined["traffic_only"] == []
+    assert "PCAPdroid" in joined["note"]
+
+
+@needs_shared
+def test_destinations_carry_the_whois_fields() -> None:
+    from techvet.place import attribute
+
+    result = analyze(str(SHARED / "ndpi_weibo.pcap"))
+    row = next(d for d in result.destinations if d["host"] == "u1.img.mobile.sina.cn")
+    whois = set(attribute("u1.img.mobile.sina.cn").to_dict()) - {"input", "kind"}
+    assert whois <= set(row) and row["sources"] and all(s["as_of"] for s in row["sources"])
+    assert (row["owner_country"], row["server_country"], row["asn"]) == ("CN", "CN", 4812)

@@ -44,7 +44,8 @@ def render_one(path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | Non
     if traffic is not None:
         from techvet.traffic.correlate import correlate
 
-        result.traffic = correlate([row["host"] for row in result.destinations()], traffic)
+        package = result.app.package if result.app else None
+        result.traffic = correlate([row["host"] for row in result.destinations()], traffic, package)
     if fmt == "json":
         from techvet.report.json_report import render as render_json
 

@@ -133,6 +133,8 @@ def _account(packet: Packet, flows: dict[tuple[Any, ...], tuple[Flow, bool]], re
         held = flows[key]
     flow, upward = held
     flow.packets += 1
+    if packet.app and flow.app is None:
+        flow.app = packet.app
     flow.last = max(flow.last, packet.ts)
     if upward:
         flow.bytes_up += len(packet.payload)
@@ -375,6 +377,8 @@ def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
                 "server_country": ip.server_country,
                 "asn": ip.asn,
                 "network": ip.network,
+                "reasons": [*(named.reasons if named else ()), *ip.reasons],
+                "sources": list({s["name"]: s for s in [*(named.sources if named else ()), *ip.sources]}.values()),
                 "flows": len(flows),
                 "bytes_up": sum(f.bytes_up for f in flows),
                 "bytes_down": sum(f.bytes_down for f in flows),

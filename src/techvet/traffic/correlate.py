@@ -4,8 +4,8 @@ Three lists: destinations the code names and the capture confirms; destinations 
 capture (a host loaded from a server config or by a downloaded plugin: the code never names it);
 and hosts the code names but the capture never reaches. Hosts match by name (SNI, HTTP Host, DNS
 answers and HTTPDNS requests name the capture's servers) or, for IP literals in code, by address.
-PCAPdroid's per-app trailer is not read yet, so every flow of the capture counts as the app's: a
-capture should hold the app's traffic alone.
+Where the capture carries PCAPdroid's per-packet trailer (app uid and name), only the app's own
+flows count; otherwise every flow of the capture does, and the report says so.
 """
 
 from __future__ import annotations
@@ -21,19 +21,27 @@ def observed(results: list[Any]) -> dict[str, Any]:
             if flow.protocol == "dns":
                 continue
             for name in {flow.host, flow.server} - {None}:
-                row = hosts.setdefault(str(name), {"flows": 0, "bytes_up": 0, "cleartext": False, "ips": set()})
+                row = hosts.setdefault(
+                    str(name), {"flows": 0, "bytes_up": 0, "cleartext": False, "ips": set(), "apps": set()}
+                )
+                if flow.app:
+                    row["apps"].add(flow.app)
                 row["flows"] += 1
                 row["bytes_up"] += flow.bytes_up
                 row["cleartext"] |= any(r.get("scheme") != "https" for r in flow.requests)
                 row["ips"].add(flow.server)
     return {
         "captures": [r.path for r in results],
-        "hosts": {k: {**v, "ips": sorted(v["ips"])} for k, v in hosts.items()},
+        "hosts": {k: {**v, "ips": sorted(v["ips"]), "apps": sorted(v["apps"])} for k, v in hosts.items()},
     }
 
 
-def correlate(code_hosts: list[str], traffic: dict[str, Any]) -> dict[str, Any]:
+def correlate(code_hosts: list[str], traffic: dict[str, Any], package: str | None = None) -> dict[str, Any]:
     seen = traffic["hosts"]
+    attributed = any(row["apps"] for row in seen.values())
+    if attributed and package:
+        # PCAPdroid names each packet's app (its name field holds up to 20 bytes of the package)
+        seen = {h: r for h, r in seen.items() if any(a.startswith(package[:20]) for a in r["apps"])}
     named = {h for h in seen if not h.replace(".", "").isdigit() and ":" not in h}
     code = set(code_hosts)
     confirmed = sorted(code & set(seen))
@@ -43,7 +51,9 @@ def correlate(code_hosts: list[str], traffic: dict[str, Any]) -> dict[str, Any]:
         "confirmed": [{"host": h, **_public(seen[h])} for h in confirmed],
         "traffic_only": [{"host": h, **_public(seen[h])} for h in only_traffic],
         "code_only": sorted(code - set(seen)),
-        "note": "all flows of the captures count as the app's (PCAPdroid app attribution is not read yet)",
+        "note": "flows attributed to the app by PCAPdroid's trailer"
+        if attributed
+        else "the captures carry no app attribution: all their flows count as the app's",
     }
 
 

@@ -30,6 +30,7 @@ LINK_RAW = {12, 14, 101, 228, 229}
 LINK_SLL = 113
 LINK_SLL2 = 276
 LINK_NULL = {0, 108}
+_TRAILER_MAGIC = (b"\x01\x07\x20\x21", b"\x21\x20\x07\x01")
 
 
 @dataclass(slots=True)
@@ -43,6 +44,7 @@ class Packet:
     payload: bytes
     tcp_flags: int = 0
     seq: int = 0
+    app: str | None = None  # PCAPdroid's trailer: the app (uid and name) that sent or received it
 
 
 @dataclass
@@ -141,6 +143,14 @@ def _dpkt_records(reader: Any, stats: ReadStats) -> Iterator[tuple[float, bytes]
 def decode(link: int, ts: float, buf: bytes, stats: ReadStats) -> Packet | None:
     """The TCP or UDP packet inside a link-layer frame, or None."""
     try:
+        app = None
+        if link == LINK_ETHERNET and len(buf) >= 46 and buf[-32:-28] in _TRAILER_MAGIC:
+            # PCAPdroid's trailer after the IP data: magic, uid, app name (20 bytes), FCS
+            order = ">" if buf[-32:-28] == b"\x01\x07\x20\x21" else "<"
+            uid = struct.unpack_from(order + "i", buf, len(buf) - 28)[0]
+            name = buf[-24:-4].split(b"\0", 1)[0].decode("utf-8", "replace")
+            app = f"{name} (uid {uid})" if name else f"uid {uid}"
+            buf = buf[:-32]
         if link == LINK_ETHERNET:
             ethertype = struct.unpack_from("!H", buf, 12)[0]
             offset = 14
@@ -161,10 +171,14 @@ def decode(link: int, ts: float, buf: bytes, stats: ReadStats) -> Packet | None:
         else:
             stats.unknown_links[link] = stats.unknown_links.get(link, 0) + 1
             return None
+        packet = None
         if ethertype == 0x0800:
-            return _ipv4(ts, buf, offset)
-        if ethertype == 0x86DD:
-            return _ipv6(ts, buf, offset)
+            packet = _ipv4(ts, buf, offset)
+        elif ethertype == 0x86DD:
+            packet = _ipv6(ts, buf, offset)
+        if packet is not None:
+            packet.app = app
+        return packet
     except (struct.error, IndexError):
         return None  # a frame too short for its headers
     return None

@@ -88,6 +88,7 @@ class Flow:
             "server_port": self.server_port,
             "host": self.host,
             "host_from": self.host_from,
+            "app": self.app,
             "protocol": self.protocol,
             "first": round(self.first, 6),
             "last": round(self.last, 6),
