@@ -260,3 +260,21 @@ def test_destinations_carry_the_whois_fields() -> None:
     whois = set(attribute("u1.img.mobile.sina.cn").to_dict()) - {"input", "kind"}
     assert whois <= set(row) and row["sources"] and all(s["as_of"] for s in row["sources"])
     assert (row["owner_country"], row["server_country"], row["asn"]) == ("CN", "CN", 4812)
+
+
+def test_control_characters_from_the_wire_are_not_printed(tmp_path: Path) -> None:
+    import dpkt
+
+    capture = tmp_path / "evil.pcap"
+    with capture.open("wb") as handle:
+        writer = dpkt.pcap.Writer(handle)
+        payload = b"GET /\x1b[2Jpath HTTP/1.1\r\nHost: evil\x1b]0;pwned\x07.example\r\n\r\n"
+        tcp = dpkt.tcp.TCP(sport=43000, dport=80, seq=1, flags=dpkt.tcp.TH_ACK, data=payload)
+        ip = dpkt.ip.IP(src=bytes([10, 0, 0, 2]), dst=bytes([198, 51, 100, 20]), p=6, data=tcp)
+        ip.len = len(bytes(ip))
+        eth = dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, type=dpkt.ethernet.ETH_TYPE_IP, data=ip)
+        writer.writepkt(bytes(eth), ts=1.0)
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "traffic", str(capture)], capture_output=True, text=True, timeout=60
+    )
+    assert "\x1b" not in run.stdout and "\x07" not in run.stdout and "evil?]0;pwned?.example" in run.stdout

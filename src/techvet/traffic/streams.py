@@ -126,6 +126,15 @@ def client_side(sport: int, dport: int, syn_only: bool) -> bool:
     return sport >= dport
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: str) -> str:
+    """A name from the wire, fit to print: control characters (a terminal escape in an SNI) become
+    "?". The capture is attacker-controlled; every report prints these."""
+    return _UNPRINTABLE.sub("?", text)[:512]
+
+
 # --- TLS ------------------------------------------------------------------------------------------
 
 
@@ -173,7 +182,7 @@ def parse_client_hello(body: bytes) -> dict[str, Any]:
             value = body[i + 4 : i + 4 + length]
             if ext == 0 and len(value) > 5 and value[2] == 0:
                 name_len = struct.unpack_from("!H", value, 3)[0]
-                out["sni"] = value[5 : 5 + name_len].decode("ascii", "replace").lower()
+                out["sni"] = safe_text(value[5 : 5 + name_len].decode("ascii", "replace").lower())
             elif ext == 16 and len(value) > 2:
                 names, k = [], 2
                 while k < len(value):
@@ -246,10 +255,10 @@ def http_requests(stream: bytes, limit: int = 50) -> list[dict[str, Any]]:
             {
                 "method": m.group(1).decode(),
                 "target": target,
-                "path": target.split("?", 1)[0][:300],
+                "path": safe_text(target.split("?", 1)[0][:300]),
                 "query_keys": sorted({p.split("=", 1)[0] for p in target.partition("?")[2].split("&") if p})[:50],
-                "host": headers.get("host", ""),
-                "user_agent": headers.get("user-agent", ""),
+                "host": safe_text(headers.get("host", "")),
+                "user_agent": safe_text(headers.get("user-agent", "")),
                 "_headers": headers,
                 "_body": body,
             }
