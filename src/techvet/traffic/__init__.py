@@ -17,6 +17,8 @@ import socket
 import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from techvet.detect._common import finding
@@ -91,6 +93,12 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     result.destinations = _destinations(result, kb)
     return result
+
+
+@lru_cache(maxsize=8)
+def _data(directory: Path, name: str) -> dict[str, Any]:
+    """A knowledge file the capture analysis reads, read once per process (not once per capture)."""
+    return _read(directory, name)
 
 
 def _is_har(path: str) -> bool:
@@ -248,8 +256,8 @@ def _name_matches(host: str, names: list[str]) -> bool:
 
 def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
     rules = kb.rules
-    config = _read(kb.directory, "traffic.yaml")
-    suites = _read(kb.directory, "tls_suites.json")["suites"]
+    config = _data(kb.directory, "traffic.yaml")
+    suites = _data(kb.directory, "tls_suites.json")["suites"]
     markers = config["weak_suite_markers"]
     old = config["old_versions"]
     out: list[Finding] = []
@@ -329,7 +337,7 @@ def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, s
     went in cleartext, TV710 when it was read decrypted (a HAR of HTTPS)."""
     from techvet.traffic.personal import Detector
 
-    detector = Detector(_read(kb.directory, "personal_data.yaml"), device)
+    detector = Detector(_data(kb.directory, "personal_data.yaml"), device)
     grouped: dict[tuple[str, str, bool], list[Evidence]] = {}
     for flow in result.flows:
         for n, request in enumerate(flow.requests):
