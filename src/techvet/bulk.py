@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from techvet.findings import Severity
@@ -26,9 +27,12 @@ class Rendered:
     max_severity: Severity | None
     output: str  # the rendered report, or the error message when not ok
     errors: tuple[str, ...] = ()  # detector errors: the report is there but incomplete
+    verdict: str | None = None  # pass | warn | fail
 
 
-def render_one(path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | None = None) -> Rendered:
+def render_one(
+    path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | None = None, policy: str | None = None
+) -> Rendered:
     """Scan and render one app (runs in a worker process, or inline for a single app); with
     ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms."""
     import io
@@ -41,36 +45,64 @@ def render_one(path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | Non
         return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
     if not result.ok:
         return Rendered(path, False, None, result.errors[0])
+    from techvet.verdict import decide
+
+    app = result.app
+    certificates = [c.sha256 for c in app.certificates] if app else []
+    package = app.package if app else None
+    result.verdict = decide(result.findings, package, certificates, _policy(policy)).to_dict()
     if traffic is not None:
         from techvet.traffic.correlate import correlate
 
-        package = result.app.package if result.app else None
         result.traffic = correlate([row["host"] for row in result.destinations()], traffic, package)
     if fmt == "json":
         from techvet.report.json_report import render as render_json
 
         text = render_json(result) + "\n"
+    elif fmt == "sarif":
+        import json
+
+        from techvet.report.sarif import run_of
+
+        text = json.dumps(run_of(result), ensure_ascii=False) + "\n"  # one run; the caller wraps the log
+    elif fmt == "md":
+        from techvet.report.markdown import render as render_md
+
+        text = render_md(result) + "\n"
     else:
         from techvet.report.text import render as render_text
 
         buffer = io.StringIO()
         render_text(result, buffer, verbose=verbose)
         text = buffer.getvalue() + "\n"
-    return Rendered(path, True, result.max_severity, text, tuple(result.errors))
+    return Rendered(path, True, result.max_severity, text, tuple(result.errors), result.verdict["verdict"])
 
 
-def _render_args(args: tuple[str, str, bool, dict[str, Any] | None]) -> Rendered:
+@lru_cache(maxsize=4)
+def _policy(path: str | None) -> Any:
+    """The app policy, read once per worker process."""
+    from techvet.verdict import AppPolicy
+
+    return AppPolicy.load(path)
+
+
+def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None]) -> Rendered:
     return render_one(*args)
 
 
 def render_many(
-    paths: list[str], fmt: str, verbose: bool = False, jobs: int = 0, traffic: dict[str, Any] | None = None
+    paths: list[str],
+    fmt: str,
+    verbose: bool = False,
+    jobs: int = 0,
+    traffic: dict[str, Any] | None = None,
+    policy: str | None = None,
 ) -> Iterator[Rendered]:
     """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core)."""
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
-            yield render_one(path, fmt, verbose, traffic)
+            yield render_one(path, fmt, verbose, traffic, policy)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        yield from pool.map(_render_args, [(p, fmt, verbose, traffic) for p in paths], chunksize=4)
+        yield from pool.map(_render_args, [(p, fmt, verbose, traffic, policy) for p in paths], chunksize=4)

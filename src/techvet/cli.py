@@ -40,7 +40,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "scan", help="scan apps and report what they can do, which SDKs they embed, where they send data"
     )
     scan.add_argument("paths", nargs="+", help="APK, XAPK/APKS/APKM bundle, DEX file, or a folder of them")
-    scan.add_argument("-f", "--format", choices=FORMATS, default="text", help="output format (default: text)")
+    scan.add_argument(
+        "-f", "--format", choices=(*FORMATS, "sarif", "md"), default="text", help="output format (default: text)"
+    )
     scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")
     scan.add_argument("-v", "--verbose", action="store_true", help="show the evidence of every finding")
     scan.add_argument(
@@ -51,9 +53,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument(
         "--fail-on",
-        metavar="SEVERITY",
-        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical)",
+        metavar="LEVEL",
+        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical), "
+        "or when the policy's verdict is at least warn or fail",
     )
+    scan.add_argument("--policy", help="app policy file (default: app_policy.yaml, the US federal default)")
     scan.add_argument(
         "-j",
         "--jobs",
@@ -122,11 +126,19 @@ def _scan(args: argparse.Namespace) -> int:
     from techvet.scan import find_apps
 
     threshold = None
+    verdict_floor = None
     if args.fail_on is not None:
-        try:
-            threshold = Severity.parse(args.fail_on)
-        except ValueError as exc:
-            return _error(str(exc))
+        if args.fail_on.strip().lower() in ("warn", "fail"):
+            verdict_floor = args.fail_on.strip().lower()
+        else:
+            try:
+                threshold = Severity.parse(args.fail_on)
+            except ValueError as exc:
+                return _error(f"{exc} (or warn, fail: the policy's verdict)")
+    if args.policy is not None:
+        from techvet.verdict import AppPolicy
+
+        AppPolicy.load(args.policy)  # a bad policy is one error line before any app is read
     if args.jobs < 0:
         return _error("--jobs must be 0 (one per core) or more")
     targets: list[str] = []
@@ -153,19 +165,31 @@ def _scan(args: argparse.Namespace) -> int:
                 print(f"techvet: {capture}: warning: {warning}", file=sys.stderr)
         traffic = observed(results)
     failed = unreadable = incomplete = 0
+    runs = []  # SARIF: one log holding a run per app
     try:
-        for item in render_many(targets, args.format, args.verbose, args.jobs, traffic):
+        for item in render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy):
             if not item.ok:
                 unreadable += 1
                 print(f"techvet: {item.output}", file=sys.stderr)
                 continue
-            out.write(item.output)
-            out.flush()
+            if args.format == "sarif":
+                runs.append(item.output)
+            else:
+                out.write(item.output)
+                out.flush()
             for err in item.errors:
                 incomplete += 1
                 print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
             if threshold is not None and item.max_severity is not None and item.max_severity >= threshold:
                 failed += 1
+            if verdict_floor is not None and item.verdict in (
+                ("warn", "fail") if verdict_floor == "warn" else ("fail",)
+            ):
+                failed += 1
+        if args.format == "sarif":
+            from techvet.report.sarif import wrap
+
+            out.write(wrap(runs) + "\n")
     finally:
         if args.output:
             out.close()

@@ -31,6 +31,7 @@ class ScanResult:
     errors: list[str] = field(default_factory=list)  # detector errors or the read error
     seconds: float = 0.0
     traffic: dict[str, Any] | None = None  # with --traffic: what the captures confirm (techvet.traffic.correlate)
+    verdict: dict[str, Any] | None = None  # the policy's verdict (techvet.verdict), when one was asked for
 
     @property
     def ok(self) -> bool:
@@ -161,6 +162,8 @@ class ScanResult:
         out["attribution"] = _attribution_note()
         out["sdks"] = self.sdks
         out["capabilities"] = self.capabilities
+        if self.verdict is not None:
+            out["verdict"] = self.verdict
         out["findings"] = [f.to_dict() for f in self.findings]
         if self.traffic is not None:
             out["traffic"] = self.traffic

@@ -49,6 +49,14 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
     summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)
     console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")
+    if result.verdict is not None:
+        v = result.verdict
+        style = {"fail": "bold red", "warn": "bold yellow", "pass": "bold green"}[v["verdict"]]
+        lines = ", ".join(d["line"] for d in v["decided_by"]) or "no policy line applies"
+        console.print(
+            f"  verdict  [{style}]{v['verdict'].upper()}[/]  risk {v['score']}/100  "
+            f"[dim](policy {e(v['policy'])}: {e(lines)})[/]"
+        )
     sdk_findings = [f for f in result.findings if f.rule == "TV301"]
     if sdk_findings:
         console.print("\n[bold]Embedded SDKs[/]")

@@ -1,0 +1,183 @@
+"""A verdict a manager can act on: pass, warn or fail against the user's policy, with a risk score.
+
+The policy is data (app_policy.yaml by default; ``--policy FILE``): block and warn lines that name
+finding rules and conditions, acceptances with reasons and expiry dates, and allow-lists. The
+verdict names every policy line that decided it and the findings behind each; the score's formula
+is in app_policy.yaml and in :data:`SCORE_FORMULA`, and every report shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from techvet.errors import TechvetError
+from techvet.findings import Finding, Severity
+from techvet.knowledge import DATA_DIR, _read
+
+WEIGHTS = {Severity.CRITICAL: 0.5, Severity.HIGH: 0.25, Severity.MEDIUM: 0.08, Severity.LOW: 0.02, Severity.INFO: 0.0}
+SCORE_FORMULA = (
+    "100 x (1 - product of (1 - w)) over the findings not accepted; w: critical 0.5, high 0.25, medium 0.08, low 0.02"
+)
+_CONDITIONS = {"rules", "lists", "owner_countries", "min_severity", "id", "why"}
+
+
+@dataclass
+class Verdict:
+    verdict: str  # pass | warn | fail
+    score: int
+    policy: str
+    decided_by: list[dict[str, Any]] = field(default_factory=list)  # policy line, its why, its findings
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # findings accepted, with the reason
+    expired: list[dict[str, Any]] = field(default_factory=list)  # acceptances no longer applied
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "score": self.score,
+            "score_formula": SCORE_FORMULA,
+            "policy": self.policy,
+            "decided_by": self.decided_by,
+            "accepted": self.accepted,
+            "expired_exceptions": self.expired,
+        }
+
+
+@dataclass(frozen=True)
+class AppPolicy:
+    id: str
+    block: tuple[dict[str, Any], ...]
+    warn: tuple[dict[str, Any], ...]
+    accept: tuple[dict[str, Any], ...]
+    allow: dict[str, list[Any]]
+
+    @classmethod
+    def load(cls, path: str | None = None) -> AppPolicy:
+        if path is None:
+            doc = _read(DATA_DIR, "app_policy.yaml")
+        else:
+            p = Path(path)
+            if not p.is_file():
+                raise TechvetError(f"{path}: no such policy file")
+            doc = _read(p.parent, p.name)
+        for section in ("block", "warn"):
+            for line in doc.get(section) or []:
+                unknown = set(line) - _CONDITIONS
+                if unknown or "id" not in line:
+                    what = f"unknown key {sorted(unknown)}" if unknown else "needs an id"
+                    raise TechvetError(
+                        f"policy {path or 'app_policy.yaml'}: {section} line {line.get('id', '?')}: {what}"
+                    )
+        allow = {k: list(v or []) for k, v in (doc.get("allow") or {}).items()}
+        return cls(
+            str(doc.get("id", "policy")),
+            tuple(doc.get("block") or []),
+            tuple(doc.get("warn") or []),
+            tuple(doc.get("accept") or []),
+            allow,
+        )
+
+
+def decide(
+    findings: list[Finding], package: str | None, certificates: list[str], policy: AppPolicy, today: date | None = None
+) -> Verdict:
+    today = today or date.today()
+    verdict = Verdict("pass", 0, policy.id)
+    app_allowed = _allowed(policy.allow.get("packages", []), package, today, verdict) or any(
+        _allowed(policy.allow.get("certificates", []), c, today, verdict) for c in certificates
+    )
+    sdks = _live_ids(policy.allow.get("sdks", []), today, verdict, "sdk")
+    hosts = _live_ids(policy.allow.get("hosts", []), today, verdict, "host")
+    live: list[Finding] = []
+    for f in findings:
+        reason = _accepted(f, package, policy, today, verdict)
+        if app_allowed:
+            reason = reason or f"the app ({package}) is allow-listed"
+        if reason is None and _set_aside(f, sdks, hosts):
+            reason = "its SDK or host is allow-listed"
+        if reason is not None:
+            verdict.accepted.append({"rule": f.rule, "subject": f.subject, "reason": reason})
+        else:
+            live.append(f)
+    for level, lines in (("fail", policy.block), ("warn", policy.warn)):
+        for line in lines:
+            hits = [f for f in live if _matches(line, f)]
+            if hits:
+                verdict.decided_by.append(
+                    {
+                        "line": line["id"],
+                        "effect": level,
+                        "why": line.get("why", ""),
+                        "findings": [{"rule": f.rule, "subject": f.subject, "title": f.title} for f in hits[:20]],
+                    }
+                )
+    effects = {d["effect"] for d in verdict.decided_by}
+    verdict.verdict = "fail" if "fail" in effects else "warn" if "warn" in effects else "pass"
+    keep = 1.0
+    for f in live:
+        keep *= 1 - WEIGHTS[f.severity]
+    verdict.score = round(100 * (1 - keep))
+    return verdict
+
+
+def _matches(line: dict[str, Any], f: Finding) -> bool:
+    if line.get("rules") and f.rule not in line["rules"]:
+        return False
+    if line.get("lists") and f.extra.get("list") not in line["lists"]:
+        return False
+    if line.get("owner_countries"):
+        place = f.extra.get("destination") or {}
+        if not isinstance(place, dict) or place.get("owner_country") not in line["owner_countries"]:
+            return False
+    return not (line.get("min_severity") and f.severity < Severity.parse(str(line["min_severity"])))
+
+
+def _expired(entry: Any, today: date, verdict: Verdict, what: str) -> bool:
+    expires = entry.get("expires") if isinstance(entry, dict) else None
+    if expires and date.fromisoformat(str(expires)) < today:
+        verdict.expired.append({"exception": what, "expired": str(expires)})
+        return True
+    return False
+
+
+def _allowed(entries: list[Any], value: str | None, today: date, verdict: Verdict) -> bool:
+    for entry in entries:
+        key = entry.get("id") if isinstance(entry, dict) else entry
+        if value and str(key).lower() == value.lower() and not _expired(entry, today, verdict, f"allow {key}"):
+            return True
+    return False
+
+
+def _accepted(f: Finding, package: str | None, policy: AppPolicy, today: date, verdict: Verdict) -> str | None:
+    for entry in policy.accept:
+        if f.rule not in entry.get("rules", []):
+            continue
+        if entry.get("packages") and package not in entry["packages"]:
+            continue
+        if _expired(entry, today, verdict, f"accept {','.join(entry.get('rules', []))} ({entry.get('reason', '')})"):
+            continue
+        return str(entry.get("reason", "accepted by the policy"))
+    return None
+
+
+def _live_ids(entries: list[Any], today: date, verdict: Verdict, what: str) -> set[str]:
+    """Allow-list ids whose entry has not expired (each expired one is reported once)."""
+    out = set()
+    for entry in entries:
+        key = str(entry.get("id") if isinstance(entry, dict) else entry)
+        if not _expired(entry, today, verdict, f"allow {what} {key}"):
+            out.add(key)
+    return out
+
+
+def _set_aside(f: Finding, sdks: set[str], hosts: set[str]) -> bool:
+    """A finding about an allow-listed SDK or host, or whose evidence all lies in allowed SDKs."""
+    if f.subject in sdks or f.subject in hosts:
+        return True
+    in_sdks = [e.sdk for e in f.evidence if e.sdk]
+    return bool(in_sdks) and len(in_sdks) == len(f.evidence) and all(s in sdks for s in in_sdks)
+
+
+__all__ = ["SCORE_FORMULA", "AppPolicy", "Verdict", "decide"]

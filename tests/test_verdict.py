@@ -1,0 +1,136 @@
+"""Verdicts under the default and user policies, exceptions and their expiry, SARIF and Markdown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import techvet
+from techvet.verdict import AppPolicy, decide
+from tests.axml_builder import build_axml
+from tests.conftest import fixture_app
+
+SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+
+
+def verdict_of(app: str, policy: AppPolicy, today: date | None = None) -> dict:  # type: ignore[type-arg]
+    result = techvet.scan(fixture_app(app))
+    assert result.app is not None
+    certs = [c.sha256 for c in result.app.certificates]
+    return decide(result.findings, result.app.package, certs, policy, today).to_dict()
+
+
+def test_default_policy_on_the_fixtures() -> None:
+    drone = verdict_of("drone_companion.apk", AppPolicy.load())
+    assert drone["verdict"] == "fail"
+    assert {"APP-SIDELOAD", "APP-LISTED-VENDOR", "APP-CLEARTEXT-CN"} <= {d["line"] for d in drone["decided_by"]}
+    assert 90 <= drone["score"] <= 100
+    clean = verdict_of("clean_app.apk", AppPolicy.load())
+    assert (clean["verdict"], clean["score"], clean["decided_by"]) == ("pass", 0, [])
+    packed = verdict_of("legu_like.apk", AppPolicy.load())
+    assert packed["verdict"] in ("warn", "fail") and "APP-PACKED" in {d["line"] for d in packed["decided_by"]}
+
+
+def policy_file(tmp_path: Path, text: str) -> AppPolicy:
+    path = tmp_path / "policy.yaml"
+    path.write_text('source: test\nas_of: "2026-11-27"\nid: test\n' + text, encoding="utf-8")
+    return AppPolicy.load(str(path))
+
+
+def test_exceptions_and_their_expiry(tmp_path: Path) -> None:
+    text = (
+        "block:\n  - {id: SIDELOAD, rules: [TV201, TV218], why: sideloading}\n"
+        "accept:\n  - {rules: [TV201, TV218], packages: [com.skyfleet.pilot],\n"
+        "     reason: vendor fix due, expires: '2026-12-31'}\n"
+    )
+    policy = policy_file(tmp_path, text)
+    before = verdict_of("drone_companion.apk", policy, date(2026, 12, 1))
+    assert before["verdict"] == "pass" and {a["rule"] for a in before["accepted"]} == {"TV201", "TV218"}
+    after = verdict_of("drone_companion.apk", policy, date(2027, 1, 1))
+    assert after["verdict"] == "fail" and after["expired_exceptions"][0]["expired"] == "2026-12-31"
+    assert after["score"] > before["score"]  # accepted findings do not count towards the score
+
+
+def test_allow_lists(tmp_path: Path) -> None:
+    sdk = policy_file(tmp_path, "warn:\n  - {id: ANY, min_severity: medium}\nallow:\n  sdks: [mobtech, weibo, jpush]\n")
+    verdict = verdict_of("drone_companion.apk", sdk)
+    assert any(a["reason"] == "its SDK or host is allow-listed" for a in verdict["accepted"])
+    app = policy_file(
+        tmp_path,
+        "block:\n  - {id: ANY, min_severity: low}\n"
+        "allow:\n  packages: [{id: com.skyfleet.pilot, expires: '2030-01-01'}]\n",
+    )
+    assert verdict_of("drone_companion.apk", app)["verdict"] == "pass"
+
+
+def test_bad_policy_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text('source: x\nas_of: "1"\nblock:\n  - {id: X, made_up: 1}\n')
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "techvet.cli",
+            "scan",
+            str(fixture_app("clean_app.apk")),
+            "--policy",
+            str(tmp_path / "bad.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "unknown key" in run.stderr
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "techvet.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_fail_on_verdict_levels() -> None:
+    drone, clean = str(fixture_app("drone_companion.apk")), str(fixture_app("clean_app.apk"))
+    assert cli("scan", drone, "--fail-on", "fail", "-f", "json").returncode == 1
+    assert cli("scan", clean, "--fail-on", "warn", "-f", "json").returncode == 0
+    assert cli("scan", clean, "--fail-on", "sometimes").returncode == 2
+
+
+def test_sarif_validates_against_the_oasis_schema() -> None:
+    run = cli("scan", str(fixture_app("drone_companion.apk")), str(fixture_app("clean_app.apk")), "-f", "sarif")
+    log = json.loads(run.stdout)
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    drone = log["runs"][0]
+    assert drone["properties"]["verdict"] == "fail"
+    rules = {r["id"]: r for r in drone["tool"]["driver"]["rules"]}
+    assert "Why it matters" in rules["TV201"]["help"]["text"]
+    located = [r for r in drone["results"] if r["ruleId"] == "TV218"][0]
+    assert located["level"] == "error"
+    assert located["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "drone_companion.apk!/classes.dex"
+    assert located["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("com.sina.weibo.sdk.cmd")
+
+
+@pytest.fixture
+def hostile_app(tmp_path: Path) -> Path:
+    label = '<script>alert(1)</script>"><img src=x onerror=alert(2)>](javascript:alert(3))'
+    manifest = build_axml(
+        ("manifest", {"package": "org.example.hostile"}, [("application", {"label": label}, [], "")], "")
+    )
+    path = tmp_path / "hostile.apk"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("AndroidManifest.xml", manifest)
+    return path
+
+
+def test_markdown_escapes_what_the_app_says(hostile_app: Path) -> None:
+    run = cli("scan", str(hostile_app), "-f", "md")
+    assert run.returncode == 0 and "## techvet:" in run.stdout
+    import re
+
+    assert re.search(r"(?<!\\)[<>]", run.stdout) is None  # every angle bracket is escaped: no markup
+    assert "](javascript" not in run.stdout
+    assert "\\<script\\>" in run.stdout  # shown, as text
