@@ -107,6 +107,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="IDS.yaml",
         help="the test device's own identifiers (imei: ..., android_id: ...), to find them hashed",
     )
+    changes = sub.add_parser("diff", help="what changed between two versions of an app (APKs or saved JSON results)")
+    changes.add_argument("old", help="the earlier version: an app, or a techvet scan --format json result")
+    changes.add_argument("new", help="the later version")
+    changes.add_argument("-f", "--format", choices=(*FORMATS, "md"), default="text")
+    changes.add_argument("--policy", help="app policy for the verdicts (default: app_policy.yaml)")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
         "action",
@@ -198,6 +203,23 @@ def _scan(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    import json
+
+    from techvet.diff import diff, load_side, render_text
+
+    changes = diff(load_side(args.old, args.policy), load_side(args.new, args.policy))
+    if args.format == "json":
+        print(json.dumps(changes, ensure_ascii=False, indent=1))
+    elif args.format == "md":
+        from techvet.report.markdown import md
+
+        print("\n".join(f"- {md(line)}" for line in render_text(changes).splitlines()))
+    else:
+        print(render_text(changes), end="")
+    return 0
+
+
 def _whois(targets: list[str], fmt: str) -> int:
     import json
 
@@ -280,6 +302,8 @@ def run(argv: list[str] | None = None) -> int:
         from techvet.traffic.command import run_traffic
 
         return run_traffic(args)
+    if args.command == "diff":
+        return _diff(args)
     if args.command == "lists":
         from techvet.screen.command import show_lists, update
 

@@ -1,0 +1,149 @@
+"""What changed between two versions of an app: ``techvet diff OLD NEW``.
+
+Each side is an app (scanned now) or a saved ``techvet scan --format json`` result. The answer is
+the question an analyst asks of an update: which SDKs came or went (with vendor and country), which
+capabilities were gained or lost, which destinations are new (with owner and owner country),
+which permissions changed, whether a packer appeared, which findings are new or gone, and how the
+verdict moved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from techvet.errors import InputError
+
+
+def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
+    """A scan result as JSON: read from a saved result, or made by scanning the app now."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{path}: no such file")
+    if p.suffix.lower() == ".json":
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8").splitlines()[0])
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a techvet JSON result ({exc})") from None
+        if not isinstance(doc, dict) or "findings" not in doc or "sdks" not in doc:
+            raise InputError(f"{path}: not a techvet JSON result")
+        return doc
+    from techvet.bulk import render_one
+
+    rendered = render_one(path, "json", False, None, policy)
+    if not rendered.ok:
+        raise InputError(rendered.output)
+    result: dict[str, Any] = json.loads(rendered.output)
+    return result
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    def sdk_info(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for f in doc["findings"]:
+            if f["rule"] in ("TV301", "TV302", "TV303") and f.get("subject"):
+                out[f["subject"]] = {
+                    "id": f["subject"],
+                    "title": f["title"],
+                    "vendor": f.get("party"),
+                    "country": f.get("country"),
+                }
+        for sdk in doc.get("sdks", []):
+            out.setdefault(sdk, {"id": sdk, "title": sdk, "vendor": None, "country": None})
+        return out
+
+    def hosts(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {
+            d["host"]: {k: d.get(k) for k in ("host", "owner", "owner_country", "server_country", "cleartext")}
+            for d in doc.get("destinations", [])
+        }
+
+    def finding_keys(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(f["rule"], f.get("subject") or ""): f for f in doc["findings"]}
+
+    old_sdks, new_sdks = sdk_info(old), sdk_info(new)
+    old_hosts, new_hosts = hosts(old), hosts(new)
+    old_perms = set((old.get("manifest") or {}).get("permissions", []))
+    new_perms = set((new.get("manifest") or {}).get("permissions", []))
+    old_packers = {f.get("subject") for f in old["findings"] if f["rule"] == "TV501"}
+    new_packers = {f.get("subject") for f in new["findings"] if f["rule"] == "TV501"}
+    old_f, new_f = finding_keys(old), finding_keys(new)
+    return {
+        "old": _identity(old),
+        "new": _identity(new),
+        "sdks_added": [new_sdks[k] for k in sorted(set(new_sdks) - set(old_sdks))],
+        "sdks_removed": [old_sdks[k] for k in sorted(set(old_sdks) - set(new_sdks))],
+        "capabilities_gained": sorted(set(new.get("capabilities", [])) - set(old.get("capabilities", []))),
+        "capabilities_lost": sorted(set(old.get("capabilities", [])) - set(new.get("capabilities", []))),
+        "destinations_added": [new_hosts[h] for h in sorted(set(new_hosts) - set(old_hosts))],
+        "destinations_removed": [old_hosts[h] for h in sorted(set(old_hosts) - set(new_hosts))],
+        "new_owners": sorted(
+            {str(d["owner"]) for d in new_hosts.values() if d["owner"]}
+            - {str(d["owner"]) for d in old_hosts.values() if d["owner"]}
+        ),
+        "permissions_added": sorted(new_perms - old_perms),
+        "permissions_removed": sorted(old_perms - new_perms),
+        "packers_added": sorted(p for p in new_packers - old_packers if p),
+        "packers_removed": sorted(p for p in old_packers - new_packers if p),
+        "findings_added": [_short(new_f[k]) for k in sorted(set(new_f) - set(old_f))],
+        "findings_removed": [_short(old_f[k]) for k in sorted(set(old_f) - set(new_f))],
+        "verdict": {"old": _verdict(old), "new": _verdict(new)},
+    }
+
+
+def _identity(doc: dict[str, Any]) -> dict[str, Any]:
+    app = doc.get("app") or {}
+    return {
+        "path": doc.get("path"),
+        "package": app.get("package"),
+        "version": app.get("version_name"),
+        "sha256": app.get("sha256"),
+    }
+
+
+def _verdict(doc: dict[str, Any]) -> dict[str, Any] | None:
+    v = doc.get("verdict")
+    return None if v is None else {"verdict": v["verdict"], "score": v["score"]}
+
+
+def _short(f: dict[str, Any]) -> dict[str, Any]:
+    return {"rule": f["rule"], "subject": f.get("subject"), "title": f["title"], "severity": f["severity"]}
+
+
+def render_text(d: dict[str, Any]) -> str:
+    lines = [f"{d['old']['package']} {d['old']['version']} -> {d['new']['package']} {d['new']['version']}"]
+    v = d["verdict"]
+    if v["old"] and v["new"]:
+        lines.append(
+            f"verdict: {v['old']['verdict']} ({v['old']['score']}) -> {v['new']['verdict']} ({v['new']['score']})"
+        )
+    for label, key in (("SDKs added", "sdks_added"), ("SDKs removed", "sdks_removed")):
+        for s in d[key]:
+            who = f" ({s['vendor']}, {s['country']})" if s["vendor"] else ""
+            lines.append(f"{label}: {s['id']}{who}")
+    for label, key in (
+        ("capabilities gained", "capabilities_gained"),
+        ("capabilities lost", "capabilities_lost"),
+        ("permissions added", "permissions_added"),
+        ("permissions removed", "permissions_removed"),
+        ("packers added", "packers_added"),
+        ("packers removed", "packers_removed"),
+        ("new owners", "new_owners"),
+    ):
+        if d[key]:
+            lines.append(f"{label}: {', '.join(d[key])}")
+    for h in d["destinations_added"]:
+        lines.append(
+            f"new destination: {h['host']} ({h['owner'] or 'unknown'}, {h['owner_country'] or '?'}{', cleartext' if h['cleartext'] else ''})"
+        )
+    for h in d["destinations_removed"]:
+        lines.append(f"destination gone: {h['host']}")
+    for f in d["findings_added"]:
+        lines.append(f"new finding: {f['severity']} {f['rule']} {f['title']}")
+    for f in d["findings_removed"]:
+        lines.append(f"finding gone: {f['rule']} {f['title']}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["diff", "load_side", "render_text"]

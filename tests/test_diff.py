@@ -1,0 +1,108 @@
+"""techvet diff: two fixture versions whose changes are known (clean_app -> clean_app_v2 adds the
+Umeng SDK, a self-updater with its permission, and the SDK's host; nothing else)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from techvet.diff import diff, load_side
+from tests.conftest import fixture_app
+
+
+def test_diff_lists_exactly_the_changes_made() -> None:
+    changes = diff(load_side(str(fixture_app("clean_app.apk"))), load_side(str(fixture_app("clean_app_v2.apk"))))
+    assert [(s["id"], s["vendor"], s["country"]) for s in changes["sdks_added"]] == [("umeng", "Alibaba (Umeng)", "CN")]
+    assert changes["capabilities_gained"] == ["install_packages"]
+    assert changes["permissions_added"] == ["android.permission.REQUEST_INSTALL_PACKAGES"]
+    assert [d["host"] for d in changes["destinations_added"]] == ["alog.umeng.com"]
+    assert changes["destinations_added"][0]["owner_country"] == "CN"
+    for key in (
+        "sdks_removed",
+        "capabilities_lost",
+        "permissions_removed",
+        "destinations_removed",
+        "packers_added",
+        "packers_removed",
+        "findings_removed",
+    ):
+        assert changes[key] == [], key
+    assert changes["verdict"] == {"old": {"verdict": "pass", "score": 0}, "new": {"verdict": "fail", "score": 52}}
+    assert (changes["old"]["version"], changes["new"]["version"]) == ("1.0", "2.0")
+
+
+def test_saved_json_results_give_the_same_diff(tmp_path: Path) -> None:
+    sides = []
+    for name in ("clean_app.apk", "clean_app_v2.apk"):
+        out = tmp_path / f"{name}.json"
+        subprocess.run(
+            [sys.executable, "-m", "techvet.cli", "scan", str(fixture_app(name)), "-f", "json", "-o", str(out)],
+            check=False,
+            timeout=60,
+        )
+        sides.append(str(out))
+    from_json = diff(load_side(sides[0]), load_side(sides[1]))
+    from_apps = diff(load_side(str(fixture_app("clean_app.apk"))), load_side(str(fixture_app("clean_app_v2.apk"))))
+    for key in (
+        "sdks_added",
+        "capabilities_gained",
+        "permissions_added",
+        "destinations_added",
+        "findings_added",
+        "verdict",
+    ):
+        assert from_json[key] == from_apps[key], key
+
+
+def test_same_app_no_changes_and_bad_input() -> None:
+    same = diff(load_side(str(fixture_app("drone_companion.apk"))), load_side(str(fixture_app("drone_companion.apk"))))
+    assert all(not v for k, v in same.items() if k not in ("old", "new", "verdict"))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "techvet.cli",
+            "diff",
+            str(fixture_app("clean_app.apk")),
+            "/nonexistent.apk",
+            "-f",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "no such file" in run.stderr
+    text = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "techvet.cli",
+            "diff",
+            str(fixture_app("clean_app.apk")),
+            str(fixture_app("clean_app_v2.apk")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "SDKs added: umeng (Alibaba (Umeng), CN)" in text and "capabilities gained: install_packages" in text
+    assert json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "techvet.cli",
+                "diff",
+                str(fixture_app("clean_app.apk")),
+                str(fixture_app("clean_app_v2.apk")),
+                "-f",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    )["capabilities_gained"] == ["install_packages"]
