@@ -134,9 +134,8 @@ def render_text(d: dict[str, Any]) -> str:
         if d[key]:
             lines.append(f"{label}: {', '.join(d[key])}")
     for h in d["destinations_added"]:
-        lines.append(
-            f"new destination: {h['host']} ({h['owner'] or 'unknown'}, {h['owner_country'] or '?'}{', cleartext' if h['cleartext'] else ''})"
-        )
+        clear = ", cleartext" if h["cleartext"] else ""
+        lines.append(f"new destination: {h['host']} ({h['owner'] or 'unknown'}, {h['owner_country'] or '?'}{clear})")
     for h in d["destinations_removed"]:
         lines.append(f"destination gone: {h['host']}")
     for f in d["findings_added"]:
