@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic clean
+.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic screenshots clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ bench-fleet: $(BIN)/techvet
 
 bench-traffic: $(BIN)/techvet
 	$(BIN)/python bench/traffic.py
+
+# The HTML report of the demo app, photographed by Debian's headless Chromium (apt-get install chromium)
+# at desktop and phone widths; the pictures are committed under docs/ and shown in the README.
+screenshots: $(BIN)/techvet
+	$(BIN)/techvet scan $(DEMO_APP) --format html -o docs/demo-report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1700 \
+	  --screenshot=docs/report-desktop.png file://$(CURDIR)/docs/demo-report.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=390,1400 \
+	  --screenshot=docs/report-phone.png file://$(CURDIR)/docs/demo-report.html
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

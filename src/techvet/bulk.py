@@ -28,6 +28,7 @@ class Rendered:
     output: str  # the rendered report, or the error message when not ok
     errors: tuple[str, ...] = ()  # detector errors: the report is there but incomplete
     verdict: str | None = None  # pass | warn | fail
+    summary: dict[str, Any] | None = None  # title, package, version, verdict, score, top findings (bulk index)
 
 
 def render_one(
@@ -65,6 +66,10 @@ def render_one(
         from techvet.report.sarif import run_of
 
         text = json.dumps(run_of(result), ensure_ascii=False) + "\n"  # one run; the caller wraps the log
+    elif fmt == "html":
+        from techvet.report.html import render as render_html
+
+        text = render_html(result)
     elif fmt == "md":
         from techvet.report.markdown import render as render_md
 
@@ -75,7 +80,18 @@ def render_one(
         buffer = io.StringIO()
         render_text(result, buffer, verbose=verbose)
         text = buffer.getvalue() + "\n"
-    return Rendered(path, True, result.max_severity, text, tuple(result.errors), result.verdict["verdict"])
+    summary = None
+    if fmt == "html":
+        manifest = app.manifest if app else None
+        summary = {
+            "title": (manifest.label if manifest and manifest.label else None) or package or path,
+            "package": package or "",
+            "version": manifest.version_name if manifest and manifest.version_name else "",
+            "verdict": result.verdict["verdict"],
+            "score": result.verdict["score"],
+            "top": [f"{f.severity} {f.rule} {f.title}" for f in result.findings[:3]],
+        }
+    return Rendered(path, True, result.max_severity, text, tuple(result.errors), result.verdict["verdict"], summary)
 
 
 @lru_cache(maxsize=4)

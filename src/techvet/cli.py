@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from techvet import __version__
 from techvet.errors import TechvetError
@@ -41,7 +41,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("paths", nargs="+", help="APK, XAPK/APKS/APKM bundle, DEX file, or a folder of them")
     scan.add_argument(
-        "-f", "--format", choices=(*FORMATS, "sarif", "md"), default="text", help="output format (default: text)"
+        "-f",
+        "--format",
+        choices=(*FORMATS, "sarif", "md", "html"),
+        default="text",
+        help="output format (default: text)",
     )
     scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")
     scan.add_argument("-v", "--verbose", action="store_true", help="show the evidence of every finding")
@@ -154,6 +158,8 @@ def _scan(args: argparse.Namespace) -> int:
             targets.append(p)
         else:
             return _error(f"{p}: no such file or folder")
+    if args.format == "html" and len(targets) > 1:
+        return _html_folder(args, targets)
     try:
         out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     except OSError as exc:
@@ -201,6 +207,60 @@ def _scan(args: argparse.Namespace) -> int:
     if unreadable or incomplete:
         return 2
     return 1 if failed else 0
+
+
+def _html_folder(args: argparse.Namespace, targets: list[str]) -> int:
+    """Many apps as HTML: a page per app and a sortable index, in the folder given with -o."""
+    from pathlib import Path
+
+    from techvet.bulk import render_many
+    from techvet.report.html_index import page_name, write_index
+
+    if not args.output:
+        return _error("--format html for several apps writes a folder: give it with -o FOLDER")
+    folder = Path(args.output)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _error(f"{folder}: cannot create ({exc.strerror})")
+    rows: list[dict[str, Any]] = []
+    unreadable: list[str] = []
+    used: set[str] = set()
+    progress = _progress_bar(len(targets))
+    for item in render_many(targets, "html", False, args.jobs, None, args.policy):
+        progress.advance()
+        if not item.ok:
+            unreadable.append(Path(item.path).name)
+            print(f"techvet: {item.output}", file=sys.stderr)
+            continue
+        name = page_name(item.path, used)
+        (folder / name).write_text(item.output, encoding="utf-8")
+        rows.append({"page": name, **(item.summary or {})})
+    progress.close()
+    write_index(folder, rows, unreadable)
+    print(f"{len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
+    return 2 if unreadable else 0
+
+
+class _progress_bar:  # noqa: N801 - used like a function
+    """A progress line on a terminal (stderr), nothing otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("scanning", total=total)
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -1,0 +1,98 @@
+"""The HTML report: one self-contained, offline file a manager can read on a phone or print.
+
+No script, no external font, style sheet or image: a Content-Security-Policy meta tag forbids them
+too. The world map is bundled SVG (world_map.json). Everything that comes from the app (labels,
+strings, hosts, class names) goes through Jinja2's autoescaping, so a label such as ``<script>`` or
+a quote-breaking string renders as text; tests parse the report of a hostile app to check it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from techvet import __version__
+from techvet.knowledge import _read, load
+from techvet.scan import ScanResult
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    return env.get_template("app.html.j2")
+
+
+def render(result: ScanResult) -> str:
+    kb = load()
+    app = result.app
+    manifest = app.manifest if app else None
+    destinations = result.destinations()
+    classes: dict[str, str] = {}
+    for d in destinations:
+        for code, kind in ((d["owner_country"], "owner"), (d["server_country"], "server")):
+            if code:
+                classes[code] = "both" if classes.get(code, kind) != kind else kind
+    world = _read(kb.directory, "world_map.json")
+    sdks = []
+    for f in result.findings:
+        if f.rule in ("TV301", "TV302", "TV303"):
+            extra = f.extra
+            sdks.append(
+                {
+                    "name": f.title.removeprefix("Embeds "),
+                    "vendor": f.party,
+                    "country": f.country,
+                    "collects": ", ".join([*extra.get("collects", []), *extra.get("does", [])]) or "-",
+                }
+            )
+    capabilities = [
+        {"title": f.title, "app": bool(f.extra.get("in_app_code")), "sdks": ", ".join(f.extra.get("in_sdks", []))}
+        for f in result.findings
+        if "capability" in f.extra
+    ]
+    findings: list[dict[str, Any]] = [
+        {
+            "rule": f.rule,
+            "title": f.title,
+            "severity": str(f.severity),
+            "evidence": [
+                {
+                    "where": e.file
+                    + (f" {e.class_name}" + (f".{e.method}" if e.method else "") if e.class_name else ""),
+                    "detail": e.detail,
+                    "sdk": e.sdk,
+                }
+                for e in f.evidence
+            ],
+        }
+        for f in result.findings
+    ]
+    return str(
+        _template().render(
+            title=(manifest.label if manifest and manifest.label else None) or (app.package if app else result.path),
+            package=app.package if app else "",
+            version=manifest.version_name if manifest and manifest.version_name else "",
+            file=result.path,
+            sha256=app.sha256 if app else "",
+            techvet_version=__version__,
+            verdict=result.verdict,
+            map={"viewBox": world["viewBox"], "paths": sorted(world["paths"].items()), "classes": classes},
+            destinations=[
+                {**d, "named_by": ", ".join(d["named_by_sdks"]) or (d["first_evidence"] or {}).get("class_name", "-")}
+                for d in destinations
+            ],
+            sdks=sdks,
+            capabilities=capabilities,
+            anti=[f for f in findings if f["rule"].startswith("TV5")],
+            parties=[f for f in findings if f["rule"].startswith("TV6")],
+            findings=findings,
+            attribution=", ".join(
+                f"{k} {v}" for k, v in sorted(result.to_dict().get("attribution", {}).get("knowledge", {}).items())
+            ),
+        )
+    )
+
+
+__all__ = ["render"]
