@@ -10,7 +10,6 @@ more), repeated points dropped: a few hundred kilobytes instead of 1.2 MB.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import sys
@@ -56,7 +55,10 @@ def main(tarball: str) -> None:
     doc = json.loads(text[text.index("{") : text.rindex("}") + 1])
     paths = {location["id"].upper(): simplify(location["path"]) for location in doc["locations"]}
     out = {
-        "source": "@svg-maps/world 2.0.0 (CC BY 4.0), based on MapSVG's world map (https://mapsvg.com/maps/world); coordinates rounded",
+        "source": (
+            "@svg-maps/world 2.0.0 (CC BY 4.0), based on MapSVG's world map "
+            "(https://mapsvg.com/maps/world); coordinates rounded"
+        ),
         "as_of": "2026-11-27",
         "viewBox": doc["viewBox"],
         "paths": paths,
