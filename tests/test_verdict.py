@@ -70,6 +70,29 @@ def test_allow_lists(tmp_path: Path) -> None:
     assert verdict_of("drone_companion.apk", app)["verdict"] == "pass"
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
+
+
+def test_example_policies_for_other_regimes(tmp_path: Path) -> None:
+    """The shipped examples load, and their different lines decide: the lists and countries are the
+    policy's parameters."""
+    india = AppPolicy.load(str(EXAMPLES / "app-policy-india-69a.yaml"))
+    drone = verdict_of("drone_companion.apk", india)
+    assert drone["verdict"] == "fail" and "IN-CN-DESTINATION" in {d["line"] for d in drone["decided_by"]}
+    assert verdict_of("clean_app.apk", india)["verdict"] == "pass"
+    manifest = build_axml(("manifest", {"package": "com.zhiliaoapp.musically"}, [("application", {}, [], "")], ""))
+    banned = tmp_path / "banned.apk"
+    with zipfile.ZipFile(banned, "w") as z:
+        z.writestr("AndroidManifest.xml", manifest)
+    result = techvet.scan(banned)
+    under_india = decide(result.findings, "com.zhiliaoapp.musically", [], india).to_dict()
+    assert under_india["verdict"] == "fail" and under_india["decided_by"][0]["line"] == "IN-BAN-ORDER"
+    enterprise = AppPolicy.load(str(EXAMPLES / "app-policy-enterprise.yaml"))
+    packed = verdict_of("legu_like.apk", enterprise)
+    assert (packed["verdict"], [d["line"] for d in packed["decided_by"]]) == ("warn", ["ENT-PACKED"])
+    assert verdict_of("drone_companion.apk", enterprise)["verdict"] == "fail"
+
+
 def test_bad_policy_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text('source: x\nas_of: "1"\nblock:\n  - {id: X, made_up: 1}\n')
     run = subprocess.run(
