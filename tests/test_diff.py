@@ -106,3 +106,53 @@ def test_same_app_no_changes_and_bad_input() -> None:
             timeout=60,
         ).stdout
     )["capabilities_gained"] == ["install_packages"]
+
+
+def test_diff_html_is_inert_and_sarif_marks_baseline_state(tmp_path: Path) -> None:
+    """A saved result is as hostile as an app: every string in it reaches the HTML as text. SARIF
+    carries each finding's baselineState (new, unchanged, absent) and validates."""
+    import copy
+
+    import jsonschema
+
+    from tests.test_html import PAYLOAD, inert, parse
+
+    old = load_side(str(fixture_app("clean_app.apk")))
+    new = copy.deepcopy(load_side(str(fixture_app("clean_app_v2.apk"))))
+    new["app"]["package"] = PAYLOAD
+    new["destinations"].append({"host": PAYLOAD, "owner": PAYLOAD, "owner_country": "CN", "cleartext": True})
+    new["findings"].append({**new["findings"][0], "title": PAYLOAD, "subject": PAYLOAD})
+    sides = []
+    for name, doc in (("old.json", old), ("new.json", new)):
+        (tmp_path / name).write_text(json.dumps(doc), encoding="utf-8")
+        sides.append(str(tmp_path / name))
+
+    def run(fmt: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "techvet.cli", "diff", *sides, "-f", fmt, "-o", str(tmp_path / f"out.{fmt}")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and done.stdout == "", done.stderr
+        return (tmp_path / f"out.{fmt}").read_text(encoding="utf-8")
+
+    markup = parse(run("html"))
+    inert(markup)
+    text = "".join(markup.text)
+    assert text.count(PAYLOAD) >= 3 and "Umeng" in text and "was pass (0)" in text
+    sarif = json.loads(run("sarif"))
+    schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.validate(sarif, schema)
+    states = {(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]}
+    assert {("TV201", "new"), ("TV301", "new")} <= states
+    assert {s for _, s in states} == {"new", "unchanged"}
+    back = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "techvet.cli", "diff", sides[1], sides[0], "-f", "sarif"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    )
+    assert ("TV201", "absent") in {(r["ruleId"], r["baselineState"]) for r in back["runs"][0]["results"]}

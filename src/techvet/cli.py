@@ -114,7 +114,8 @@ def _build_parser() -> argparse.ArgumentParser:
     changes = sub.add_parser("diff", help="what changed between two versions of an app (APKs or saved JSON results)")
     changes.add_argument("old", help="the earlier version: an app, or a techvet scan --format json result")
     changes.add_argument("new", help="the later version")
-    changes.add_argument("-f", "--format", choices=(*FORMATS, "md"), default="text")
+    changes.add_argument("-f", "--format", choices=(*FORMATS, "md", "html", "sarif"), default="text")
+    changes.add_argument("-o", "--output", help="write to this file instead of standard output")
     changes.add_argument("--policy", help="app policy for the verdicts (default: app_policy.yaml)")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
@@ -268,15 +269,32 @@ def _diff(args: argparse.Namespace) -> int:
 
     from techvet.diff import diff, load_side, render_text
 
-    changes = diff(load_side(args.old, args.policy), load_side(args.new, args.policy))
+    old, new = load_side(args.old, args.policy), load_side(args.new, args.policy)
+    changes = diff(old, new)
     if args.format == "json":
-        print(json.dumps(changes, ensure_ascii=False, indent=1))
+        text = json.dumps(changes, ensure_ascii=False, indent=1) + "\n"
     elif args.format == "md":
         from techvet.report.markdown import md
 
-        print("\n".join(f"- {md(line)}" for line in render_text(changes).splitlines()))
+        text = "".join(f"- {md(line)}\n" for line in render_text(changes).splitlines())
+    elif args.format == "html":
+        from techvet.report.html import render_diff
+
+        text = render_diff(changes)
+    elif args.format == "sarif":
+        from techvet.report.sarif import diff_run, wrap
+
+        text = wrap([json.dumps(diff_run(old, new), ensure_ascii=False)]) + "\n"
     else:
-        print(render_text(changes), end="")
+        text = render_text(changes)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        return _error(f"{args.output}: cannot write ({exc.strerror})")
     return 0
 
 

@@ -17,11 +17,17 @@ from techvet.scan import ScanResult
 
 
 @lru_cache(maxsize=1)
-def _template() -> Any:
+def environment() -> Any:
+    """The Jinja2 environment of every HTML page, autoescaping all of them."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    env = Environment(loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template("app.html.j2")
+    return Environment(
+        loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
+
+
+def _template() -> Any:
+    return environment().get_template("app.html.j2")
 
 
 def render(result: ScanResult) -> str:
@@ -95,4 +101,9 @@ def render(result: ScanResult) -> str:
     )
 
 
-__all__ = ["render"]
+def render_diff(changes: dict[str, Any]) -> str:
+    """The HTML page of ``techvet diff``: the verdict's move first, then what the update changed."""
+    return str(environment().get_template("diff.html.j2").render(d=changes, techvet_version=__version__))
+
+
+__all__ = ["environment", "render", "render_diff"]

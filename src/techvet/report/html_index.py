@@ -24,10 +24,9 @@ def page_name(path: str, used: set[str]) -> str:
 
 
 def write_index(folder: Path, rows: list[dict[str, Any]], unreadable: list[str]) -> None:
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from techvet.report.html import environment
 
-    env = Environment(loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    template = env.get_template("index.html.j2")
+    template = environment().get_template("index.html.j2")
     order = {"fail": 0, "warn": 1, "pass": 2}
     counts = {v: sum(1 for r in rows if r["verdict"] == v) for v in ("fail", "warn", "pass")}
     summary = ", ".join(f"{n} {v}" for v, n in counts.items()) + (

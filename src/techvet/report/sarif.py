@@ -23,10 +23,30 @@ _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 
 
 def run_of(result: ScanResult) -> dict[str, Any]:
+    app_uri = Path(result.path).name
+    findings = [f.to_dict() for f in result.findings]
+    verdict = result.verdict
+    return _run(findings, app_uri, result.app.sha256 if result.app else None, verdict)
+
+
+def diff_run(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """One run over the new version's findings, each with SARIF's ``baselineState`` against the old
+    version (``new`` or ``unchanged``), plus the old version's findings that are gone (``absent``):
+    the form code-scanning tools use to show what a change introduced."""
+    key = lambda f: (f["rule"], f.get("subject") or "")  # noqa: E731
+    old_keys = {key(f) for f in old["findings"]}
+    new_keys = {key(f) for f in new["findings"]}
+    findings = [{**f, "baseline": "unchanged" if key(f) in old_keys else "new"} for f in new["findings"]]
+    findings += [{**f, "baseline": "absent"} for f in old["findings"] if key(f) not in new_keys]
+    app = new.get("app") or {}
+    return _run(findings, Path(str(new.get("path") or "app")).name, app.get("sha256"), new.get("verdict"))
+
+
+def _run(findings: list[dict[str, Any]], app_uri: str, sha256: str | None, verdict: Any) -> dict[str, Any]:
+    """A SARIF run from findings in their JSON form (``Finding.to_dict``)."""
     kb = load()
-    used = sorted({f.rule for f in result.findings})
     rules = []
-    for rule_id in used:
+    for rule_id in sorted({f["rule"] for f in findings}):
         rule = kb.rules.get(rule_id)
         if rule is None:
             continue
@@ -44,32 +64,34 @@ def run_of(result: ScanResult) -> dict[str, Any]:
             }
         )
     index = {r["id"]: i for i, r in enumerate(rules)}
-    app_uri = Path(result.path).name
     results = []
-    for f in result.findings:
+    for f in findings:
         locations = []
-        for e in f.evidence[:10]:
+        for e in f["evidence"][:10]:
+            where = e.get("file")
             location: dict[str, Any] = {
-                "physicalLocation": {"artifactLocation": {"uri": f"{app_uri}!/{e.file}" if e.file else app_uri}},
-                "message": {"text": e.detail[:1000]},
+                "physicalLocation": {"artifactLocation": {"uri": f"{app_uri}!/{where}" if where else app_uri}},
+                "message": {"text": str(e.get("detail", ""))[:1000]},
             }
-            if e.class_name:
-                name = f"{e.class_name}.{e.method}" if e.method else e.class_name
+            if e.get("class_name"):
+                name = f"{e['class_name']}.{e['method']}" if e.get("method") else e["class_name"]
                 location["logicalLocations"] = [
-                    {"fullyQualifiedName": name, "kind": "function" if e.method else "type"}
+                    {"fullyQualifiedName": name, "kind": "function" if e.get("method") else "type"}
                 ]
             locations.append(location)
         if not locations:
             locations.append({"physicalLocation": {"artifactLocation": {"uri": app_uri}}})
         entry: dict[str, Any] = {
-            "ruleId": f.rule,
-            "level": _LEVEL.get(f.severity, "note"),
-            "message": {"text": f.title},
+            "ruleId": f["rule"],
+            "level": _LEVEL.get(Severity.parse(f["severity"]), "note"),
+            "message": {"text": f["title"]},
             "locations": locations,
-            "properties": {"severity": str(f.severity), "confidence": f.confidence, "subject": f.subject},
+            "properties": {"severity": f["severity"], "confidence": f["confidence"], "subject": f.get("subject")},
         }
-        if f.rule in index:
-            entry["ruleIndex"] = index[f.rule]
+        if "baseline" in f:
+            entry["baselineState"] = f["baseline"]
+        if f["rule"] in index:
+            entry["ruleIndex"] = index[f["rule"]]
         results.append(entry)
     run: dict[str, Any] = {
         "tool": {
@@ -80,15 +102,11 @@ def run_of(result: ScanResult) -> dict[str, Any]:
                 "rules": rules,
             }
         },
-        "artifacts": [{"location": {"uri": app_uri}, "hashes": {"sha-256": result.app.sha256}}] if result.app else [],
+        "artifacts": [{"location": {"uri": app_uri}, "hashes": {"sha-256": sha256}}] if sha256 else [],
         "results": results,
     }
-    if result.verdict is not None:
-        run["properties"] = {
-            "verdict": result.verdict["verdict"],
-            "score": result.verdict["score"],
-            "policy": result.verdict["policy"],
-        }
+    if verdict is not None:
+        run["properties"] = {"verdict": verdict["verdict"], "score": verdict["score"], "policy": verdict["policy"]}
     return run
 
 
@@ -103,4 +121,4 @@ def render(result: ScanResult) -> str:
     return wrap([json.dumps(run_of(result), ensure_ascii=False)])
 
 
-__all__ = ["render", "run_of", "wrap"]
+__all__ = ["diff_run", "render", "run_of", "wrap"]
