@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic screenshots clean
+.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic bench-report screenshots clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ bench-fleet: $(BIN)/techvet
 
 bench-traffic: $(BIN)/techvet
 	$(BIN)/python bench/traffic.py
+
+bench-report: $(BIN)/techvet
+	$(BIN)/python bench/report.py --corpus $(CORPUS)
 
 # The HTML report of the demo app, photographed by Debian's headless Chromium (apt-get install chromium)
 # at desktop and phone widths; the pictures are committed under docs/ and shown in the README.
