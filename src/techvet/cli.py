@@ -53,7 +53,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--traffic",
         action="append",
         metavar="CAPTURE",
-        help="a capture of the app's traffic (pcap, pcapng, HAR): which destinations it confirms (repeatable)",
+        help="a capture of the app's traffic (pcap, pcapng, HAR, mitmproxy dump): the destinations it confirms",
     )
     scan.add_argument(
         "--fail-on",
@@ -99,7 +99,8 @@ def _build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
     fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic = sub.add_parser(
-        "traffic", help="read network captures (pcap, pcapng): flows, destinations, cleartext and weak TLS"
+        "traffic",
+        help="read network captures (pcap, pcapng, HAR, mitmproxy dumps): flows, destinations, cleartext, weak TLS",
     )
     traffic.add_argument("captures", nargs="+", metavar="CAPTURE")
     traffic.add_argument(

@@ -66,10 +66,16 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
     hashed forms are then recognised too."""
     kb = kb or load()
     result = TrafficResult(path)
-    if _is_har(path):
-        from techvet.traffic.har import read_har
+    kind = _proxy_log_kind(path)
+    if kind is not None:
+        if kind == "har":
+            from techvet.traffic.har import read_har
 
-        result.flows = read_har(path, result.stats)
+            result.flows = read_har(path, result.stats)
+        else:
+            from techvet.traffic.mitm import read_mitm
+
+            result.flows = read_mitm(path, result.stats, _data(kb.directory, "traffic.yaml")["version_names"])
         result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
         result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
         result.destinations = _destinations(result, kb)
@@ -101,14 +107,20 @@ def _data(directory: Path, name: str) -> dict[str, Any]:
     return _read(directory, name)
 
 
-def _is_har(path: str) -> bool:
+def _proxy_log_kind(path: str) -> str | None:
+    """``har`` or ``mitm`` for a proxy's log of decrypted requests; None for a packet capture."""
+    from techvet.traffic.mitm import looks_like_mitm
+
     if path.lower().endswith(".har"):
-        return True
+        return "har"
     try:
         with open(path, "rb") as handle:
-            return handle.read(64).lstrip()[:1] == b"{"
+            head = handle.read(64)
     except OSError:
-        return False
+        return None
+    if head.lstrip()[:1] == b"{":
+        return "har"
+    return "mitm" if looks_like_mitm(head) else None
 
 
 def _account(packet: Packet, flows: dict[tuple[Any, ...], tuple[Flow, bool]], result: TrafficResult) -> None:
@@ -284,10 +296,15 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
                 )
             )
         suite = tls.get("cipher_suite")
+        name = tls.get("cipher_suite_name")  # a proxy's log names the suite
         if suite is not None:
             name = suites.get(str(suite), f"0x{suite:04x}")
             tls["cipher_suite_name"] = name
-            if any(marker in name for marker in markers):
+        if name is not None:
+            weak = any(marker in name for marker in markers) or bool(
+                set(name.split("-")) & set(config["openssl_weak_suite_words"])
+            )
+            if weak:
                 ev = Evidence(result.path, f"{where}: server chose {name}")
                 out.append(
                     finding(
