@@ -37,6 +37,7 @@ from techvet.traffic.streams import (
 )
 
 MAX_FLOWS = 200_000  # a capture with more distinct flows is summarised up to here, with a warning
+MAX_DATAGRAMS, MAX_DATAGRAM = 4, 1600  # what is kept of a UDP flow: enough for a QUIC ClientHello
 
 
 @dataclass
@@ -164,8 +165,14 @@ def _account(packet: Packet, flows: dict[tuple[Any, ...], tuple[Flow, bool]], re
         (flow.up if upward else flow.down).add(packet.seq, packet.payload, bool(packet.tcp_flags & 0x02))
     elif 53 in (packet.sport, packet.dport) and not upward:
         _dns_answer(packet.payload, result)
-    elif upward and len(flow.up.data) < 4096:
-        flow.up.data += packet.payload[:1024]  # a UDP flow's first datagrams, for the record
+    elif upward and len(flow.datagrams) < MAX_DATAGRAMS and _quic_initial_like(packet.payload):
+        flow.datagrams.append(packet.payload[:MAX_DATAGRAM])  # whole: QUIC's Initial packets need it
+
+
+def _quic_initial_like(payload: bytes) -> bool:
+    """A client's QUIC Initial datagram: a long header, padded to at least 1200 bytes (RFC 9000
+    s.14.1). Only those are kept, so other UDP traffic costs no memory."""
+    return len(payload) >= 1200 and payload[0] & 0xC0 == 0xC0
 
 
 def _dns_answer(payload: bytes, result: TrafficResult) -> None:
@@ -191,6 +198,10 @@ def _dns_answer(payload: bytes, result: TrafficResult) -> None:
 
 
 def _inspect(flow: Flow, result: TrafficResult) -> None:
+    if flow.datagrams:
+        _quic(flow, result)
+        flow.datagrams = []
+        return
     up, down = bytes(flow.up.data), bytes(flow.down.data)
     if up[:1] == b"\x16" and up[1:2] == b"\x03":
         for kind, body in handshakes(up):
@@ -219,6 +230,23 @@ def _inspect(flow: Flow, result: TrafficResult) -> None:
         if flow.host is None and requests[0]["host"]:
             flow.host, flow.host_from = requests[0]["host"].split(":")[0].lower(), "http"
         _httpdns(flow, down, result)
+
+
+def _quic(flow: Flow, result: TrafficResult) -> None:
+    from techvet.traffic.quic import client_hello
+
+    body = client_hello(flow.datagrams)
+    if body is None:
+        return
+    hello = parse_client_hello(body)
+    flow.tls.update({k: v for k, v in hello.items() if k not in ("sni", "alpn")})
+    flow.tls["quic"] = True
+    if hello.get("sni"):
+        flow.sni = hello["sni"]
+        flow.host, flow.host_from = hello["sni"], "quic"
+    flow.alpn = hello.get("alpn", [])
+    if hello.get("malformed"):
+        result.stats.warnings.append(f"flow {flow.id}: malformed QUIC client hello")
 
 
 def _httpdns(flow: Flow, down: bytes, result: TrafficResult) -> None:

@@ -78,6 +78,7 @@ class Flow:
     requests: list[dict[str, Any]] = field(default_factory=list)
     app: str | None = None  # PCAPdroid's app name, where the capture carries it
     personal: list[dict[str, Any]] = field(default_factory=list)  # masked sightings of personal data
+    datagrams: list[bytes] = field(default_factory=list)  # a UDP flow's first client datagrams, whole
 
     def to_dict(self) -> dict[str, Any]:
         return {
