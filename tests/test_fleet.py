@@ -140,10 +140,41 @@ def test_bad_policy_is_an_error(tmp_path: Path) -> None:
 def test_companion_app_scanned_and_banned_package() -> None:
     policy = Policy.load()
     scanned = vet(Device(1, make="Skydio", model="X10D", app=str(fixture_app("drone_companion.apk"))), policy)
-    assert scanned.decision == "restrict" and "FLEET-APP-FINDINGS" in {r["rule"] for r in scanned.reasons}
+    reason = next(r for r in scanned.reasons if r["rule"] == "FLEET-APP-VERDICT")
+    assert scanned.decision == "restrict" and "com.skyfleet.pilot: fail (risk 96" in reason["evidence"]
+    assert "APP-SIDELOAD" in reason["evidence"] and scanned.app_verdicts[0]["verdict"] == "fail"
     assert any(f["rule"] == "TV201" for f in scanned.app_findings)
     banned = vet(Device(1, make="Skydio", model="X10D", app="com.zhiliaoapp.musically"), policy)
     assert "FLEET-APP-BANNED" in {r["rule"] for r in banned.reasons}
+
+
+def test_the_app_policy_decides_for_the_companion_app(tmp_path: Path) -> None:
+    """One app policy for scans and fleets: allow-listing the app there lifts the fleet restriction."""
+    from techvet.verdict import AppPolicy
+
+    mine = tmp_path / "apps.yaml"
+    mine.write_text(
+        'source: test\nas_of: "2026-11-27"\nid: mine\nblock:\n  - {id: ANY, min_severity: high}\n'
+        "allow:\n  packages: [com.skyfleet.pilot]\n",
+        encoding="utf-8",
+    )
+    device = Device(1, make="Skydio", model="X10D", app=str(fixture_app("drone_companion.apk")))
+    allowed = vet(device, Policy.load(), app_policy=AppPolicy.load(str(mine)))
+    assert allowed.decision == "allow" and allowed.app_verdicts[0] == {
+        "app": "com.skyfleet.pilot",
+        "verdict": "pass",
+        "score": 0,
+        "policy": "mine",
+        "decided_by": [],
+    }
+    run_cli = run("fleet", str(_inventory(tmp_path, device.app)), "--app-policy", str(mine), "-f", "json")
+    assert json.loads(run_cli.stdout)["devices"][0]["decision"] == "allow", run_cli.stderr
+
+
+def _inventory(tmp_path: Path, app: str) -> Path:
+    path = tmp_path / "fleet.csv"
+    path.write_text(f"Make,Model,Serial,Companion app\nSkydio,X10D,S1,{app}\n", encoding="utf-8")
+    return path
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -96,6 +96,9 @@ def _build_parser() -> argparse.ArgumentParser:
     fleet.add_argument("--policy", help="policy file (default: the US federal rules, fleet_policy.yaml)")
     fleet.add_argument("--columns", help="map columns: model=Aircraft,make=Brand,camera_maker=Camera OEM")
     fleet.add_argument("--apps", help="folder of companion APKs to scan and attach by package id")
+    fleet.add_argument(
+        "--app-policy", help="app policy the companion apps are judged by (default: app_policy.yaml, as in scan)"
+    )
     fleet.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
     fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic = sub.add_parser(

@@ -17,6 +17,7 @@ from techvet.errors import TechvetError
 from techvet.findings import Severity
 from techvet.fleet.models import ModelCatalogue, ModelMatch
 from techvet.knowledge import Knowledge, _read, load
+from techvet.verdict import AppPolicy, decide
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
@@ -32,6 +33,7 @@ CONDITIONS = frozenset(
         "model_known",
         "app_on_lists",
         "app_finding_at_least",
+        "app_verdict_in",
     }
 )
 
@@ -64,6 +66,7 @@ class Verdict:
     app_findings: list[dict[str, Any]] = field(default_factory=list)
     model_name: str | None = None  # the catalogue's name for what matched ("Skydio X10D", not its family)
     companion_apps: list[str] = field(default_factory=list)  # the row's app, else the model's known ones
+    app_verdicts: list[dict[str, Any]] = field(default_factory=list)  # each scanned app under the app policy
 
     def to_dict(self) -> dict[str, Any]:
         m = self.match
@@ -84,6 +87,7 @@ class Verdict:
             "reasons": self.reasons,
             "companion_apps": self.companion_apps,
             "app_findings": self.app_findings,
+            "app_verdicts": self.app_verdicts,
         }
 
 
@@ -126,8 +130,11 @@ def vet(
     policy: Policy,
     kb: Knowledge | None = None,
     app_results: dict[str, Any] | None = None,
+    app_policy: AppPolicy | None = None,
 ) -> Verdict:
-    """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run."""
+    """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run;
+    ``app_policy``: the policy companion apps are judged by (the app verdict's default if None), so
+    a fleet rule can ask for the app's verdict, the same one ``techvet scan --policy`` gives."""
     kb = kb or load()
     verdict = Verdict(device)
     if device.error:
@@ -145,7 +152,7 @@ def vet(
         verdict.manufacturer = maker_entry["manufacturer"]
         verdict.parent = maker_entry["parent"]
         verdict.country = maker_entry["country"]
-    facts = _facts(device, verdict, maker_entry, model, kb, app_results)
+    facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy or AppPolicy.load())
     fired = []
     for rule in policy.rules:
         if all(_holds(name, value, facts) for name, value in rule.get("when", {}).items()):
@@ -182,6 +189,7 @@ def _facts(
     model: dict[str, Any] | None,
     kb: Knowledge,
     app_results: dict[str, Any] | None,
+    app_policy: AppPolicy,
 ) -> dict[str, Any]:
     from techvet.detect.parties import _listed
 
@@ -238,6 +246,17 @@ def _facts(
             for f in result.findings:
                 verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
                 worst = f.severity if worst is None or f.severity > worst else worst
+            certificates = [c.sha256 for c in result.app.certificates] if result.app else []
+            judged = decide(result.findings, package, certificates, app_policy).to_dict()
+            verdict.app_verdicts.append(
+                {
+                    "app": package,
+                    "verdict": judged["verdict"],
+                    "score": judged["score"],
+                    "policy": judged["policy"],
+                    "decided_by": [d["line"] for d in judged["decided_by"]],
+                }
+            )
     return {
         "maker": verdict.manufacturer or device.make,
         "maker_hits": maker_hits,
@@ -253,6 +272,7 @@ def _facts(
         "model_known": model is not None,
         "app_lists": app_lists,
         "app_worst": worst,
+        "app_verdicts": verdict.app_verdicts,
     }
 
 
@@ -292,6 +312,12 @@ def _evidence(name: str, value: Any, facts: dict[str, Any]) -> str:
         return "companion app on " + ", ".join(sorted(facts["app_lists"] & set(value)))
     if name == "app_finding_at_least":
         return f"companion app scan: worst finding {facts['app_worst']}"
+    if name == "app_verdict_in":
+        return "; ".join(
+            f"{v['app']}: {v['verdict']} (risk {v['score']}, policy {v['policy']}: {', '.join(v['decided_by'])})"
+            for v in facts["app_verdicts"]
+            if v["verdict"] in value
+        )
     return ""
 
 
@@ -316,6 +342,8 @@ def _holds(name: str, value: Any, facts: dict[str, Any]) -> bool:
         return bool(facts["app_lists"] & set(value))
     if name == "app_finding_at_least":
         return facts["app_worst"] is not None and facts["app_worst"] >= Severity.parse(str(value))
+    if name == "app_verdict_in":
+        return any(v["verdict"] in value for v in facts["app_verdicts"])
     raise TechvetError(f"unknown policy condition {name!r}")
 
 

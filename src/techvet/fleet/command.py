@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from techvet.errors import TechvetError
 from techvet.fleet import DECISIONS, Policy, Verdict, vet
 from techvet.fleet.inventory import parse_columns, read_inventory
+from techvet.verdict import AppPolicy
 
 CSV_COLUMNS = (
     "row",
@@ -39,6 +40,7 @@ def run_fleet(args: argparse.Namespace) -> int:
 
     kb = load()
     policy = Policy.load(args.policy)
+    app_policy = AppPolicy.load(args.app_policy)
     app_results = _scan_apps(args.apps) if args.apps else None
     devices = read_inventory(args.file, parse_columns(args.columns))
     try:
@@ -56,7 +58,7 @@ def run_fleet(args: argparse.Namespace) -> int:
         else:
             out.write(f"policy: {policy.title} ({policy.id})\n")
         for n, device in enumerate(devices):
-            verdict = vet(device, policy, kb, app_results)
+            verdict = vet(device, policy, kb, app_results, app_policy)
             if device.error:
                 print(f"techvet: {args.file}: row {device.line}: {device.error}", file=sys.stderr)
             summary.add(verdict)
@@ -152,6 +154,11 @@ def _text(v: Verdict, out: TextIO) -> None:
         )
     for f in v.app_findings[:5]:
         out.write(f"    app: {f.get('rule', '')} {f.get('title', f.get('error', ''))}\n")
+    for a in v.app_verdicts:
+        lines = f": {', '.join(a['decided_by'])}" if a["decided_by"] else ""
+        out.write(
+            f"    app verdict: {a['app']} {a['verdict'].upper()} (risk {a['score']}, policy {a['policy']}{lines})\n"
+        )
 
 
 def _text_summary(summary: dict[str, Any], out: TextIO) -> None:
