@@ -18,7 +18,6 @@ from typing import Any, NoReturn, TextIO
 
 from techvet import __version__
 from techvet.errors import TechvetError
-from techvet.findings import Severity
 
 FORMATS = ("text", "json")
 
@@ -107,7 +106,17 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     traffic.add_argument("captures", nargs="+", metavar="CAPTURE")
     traffic.add_argument(
-        "-f", "--format", choices=FORMATS, default="text", help="text, or JSON (one object per capture)"
+        "-f",
+        "--format",
+        choices=(*FORMATS, "sarif", "md", "html"),
+        default="text",
+        help="text, JSON (one object per capture), SARIF (a run per capture), Markdown, or HTML (one page)",
+    )
+    traffic.add_argument("--policy", help="app policy the captures are judged by (default: app_policy.yaml)")
+    traffic.add_argument(
+        "--fail-on",
+        metavar="LEVEL",
+        help="exit 1 when a finding is at least this severe, or the policy's verdict at least warn or fail",
     )
     traffic.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic.add_argument(
@@ -138,20 +147,10 @@ def _scan(args: argparse.Namespace) -> int:
 
     from techvet.bulk import render_many
     from techvet.scan import find_apps
+    from techvet.verdict import AppPolicy, FailOn
 
-    threshold = None
-    verdict_floor = None
-    if args.fail_on is not None:
-        if args.fail_on.strip().lower() in ("warn", "fail"):
-            verdict_floor = args.fail_on.strip().lower()
-        else:
-            try:
-                threshold = Severity.parse(args.fail_on)
-            except ValueError as exc:
-                return _error(f"{exc} (or warn, fail: the policy's verdict)")
+    fail_on = FailOn.parse(args.fail_on)
     if args.policy is not None:
-        from techvet.verdict import AppPolicy
-
         AppPolicy.load(args.policy)  # a bad policy is one error line before any app is read
     if args.jobs < 0:
         return _error("--jobs must be 0 (one per core) or more")
@@ -196,11 +195,7 @@ def _scan(args: argparse.Namespace) -> int:
             for err in item.errors:
                 incomplete += 1
                 print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
-            if threshold is not None and item.max_severity is not None and item.max_severity >= threshold:
-                failed += 1
-            if verdict_floor is not None and item.verdict in (
-                ("warn", "fail") if verdict_floor == "warn" else ("fail",)
-            ):
+            if fail_on.reached(item.max_severity, item.verdict):
                 failed += 1
         if args.format == "sarif":
             from techvet.report.sarif import wrap

@@ -122,6 +122,32 @@ def decide(
     return verdict
 
 
+@dataclass(frozen=True)
+class FailOn:
+    """``--fail-on LEVEL``: a finding severity (exit 1 when a finding is at least that severe) or a
+    verdict (``warn``: exit 1 on warn or fail; ``fail``: on fail only)."""
+
+    severity: Severity | None = None
+    verdict: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> FailOn:
+        if text is None:
+            return cls()
+        level = text.strip().lower()
+        if level in ("warn", "fail"):
+            return cls(verdict=level)
+        try:
+            return cls(severity=Severity.parse(level))
+        except ValueError as exc:
+            raise TechvetError(f"{exc} (or warn, fail: the policy's verdict)") from None
+
+    def reached(self, worst: Severity | None, verdict: str | None) -> bool:
+        if self.severity is not None and worst is not None and worst >= self.severity:
+            return True
+        return self.verdict is not None and verdict in (("warn", "fail") if self.verdict == "warn" else ("fail",))
+
+
 def _matches(line: dict[str, Any], f: Finding) -> bool:
     if line.get("rules") and f.rule not in line["rules"]:
         return False

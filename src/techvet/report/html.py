@@ -31,16 +31,9 @@ def _template() -> Any:
 
 
 def render(result: ScanResult) -> str:
-    kb = load()
     app = result.app
     manifest = app.manifest if app else None
     destinations = result.destinations()
-    classes: dict[str, str] = {}
-    for d in destinations:
-        for code, kind in ((d["owner_country"], "owner"), (d["server_country"], "server")):
-            if code:
-                classes[code] = "both" if classes.get(code, kind) != kind else kind
-    world = _read(kb.directory, "world_map.json")
     sdks = []
     for f in result.findings:
         if f.rule in ("TV301", "TV302", "TV303"):
@@ -58,23 +51,7 @@ def render(result: ScanResult) -> str:
         for f in result.findings
         if "capability" in f.extra
     ]
-    findings: list[dict[str, Any]] = [
-        {
-            "rule": f.rule,
-            "title": f.title,
-            "severity": str(f.severity),
-            "evidence": [
-                {
-                    "where": e.file
-                    + (f" {e.class_name}" + (f".{e.method}" if e.method else "") if e.class_name else ""),
-                    "detail": e.detail,
-                    "sdk": e.sdk,
-                }
-                for e in f.evidence
-            ],
-        }
-        for f in result.findings
-    ]
+    findings = _findings(result.findings)
     return str(
         _template().render(
             title=(manifest.label if manifest and manifest.label else None) or (app.package if app else result.path),
@@ -84,7 +61,7 @@ def render(result: ScanResult) -> str:
             sha256=app.sha256 if app else "",
             techvet_version=__version__,
             verdict=result.verdict,
-            map={"viewBox": world["viewBox"], "paths": sorted(world["paths"].items()), "classes": classes},
+            map=_map(destinations),
             destinations=[
                 {**d, "named_by": ", ".join(d["named_by_sdks"]) or (d["first_evidence"] or {}).get("class_name", "-")}
                 for d in destinations
@@ -101,9 +78,61 @@ def render(result: ScanResult) -> str:
     )
 
 
+def render_traffic(results: list[Any]) -> str:
+    """One page over captures (techvet.traffic.TrafficResult): per capture its verdict, the map and
+    table of destinations, the flows, and every finding with its evidence (values already masked)."""
+    captures = []
+    for r in results:
+        captures.append(
+            {
+                "path": r.path,
+                "packets": r.stats.packets,
+                "warnings": r.stats.warnings,
+                "verdict": r.verdict,
+                "map": _map(r.destinations),
+                "destinations": r.destinations,
+                "flows": [f.to_dict() for f in r.flows[:500]],
+                "more_flows": max(0, len(r.flows) - 500),
+                "findings": _findings(r.findings),
+            }
+        )
+    return str(environment().get_template("traffic.html.j2").render(captures=captures, techvet_version=__version__))
+
+
+def _map(destinations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The world map's countries, coloured by whose they are: the owners', the servers', or both."""
+    classes: dict[str, str] = {}
+    for d in destinations:
+        for code, kind in ((d["owner_country"], "owner"), (d["server_country"], "server")):
+            if code:
+                classes[code] = "both" if classes.get(code, kind) != kind else kind
+    world = _read(load().directory, "world_map.json")
+    return {"viewBox": world["viewBox"], "paths": sorted(world["paths"].items()), "classes": classes}
+
+
+def _findings(findings: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule": f.rule,
+            "title": f.title,
+            "severity": str(f.severity),
+            "evidence": [
+                {
+                    "where": e.file
+                    + (f" {e.class_name}" + (f".{e.method}" if e.method else "") if e.class_name else ""),
+                    "detail": e.detail,
+                    "sdk": e.sdk,
+                }
+                for e in f.evidence
+            ],
+        }
+        for f in findings
+    ]
+
+
 def render_diff(changes: dict[str, Any]) -> str:
     """The HTML page of ``techvet diff``: the verdict's move first, then what the update changed."""
     return str(environment().get_template("diff.html.j2").render(d=changes, techvet_version=__version__))
 
 
-__all__ = ["environment", "render", "render_diff"]
+__all__ = ["environment", "render", "render_diff", "render_traffic"]

@@ -7,6 +7,7 @@ label such as ``<script>`` or ``](javascript:...)`` stays text in whatever rende
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from techvet.scan import ScanResult
 
@@ -20,39 +21,58 @@ def md(text: object) -> str:
 
 def render(result: ScanResult) -> str:
     app = result.app
-    lines = []
     title = (app.manifest.label if app and app.manifest and app.manifest.label else None) or (
         app.package if app else result.path
     )
-    lines.append(f"## techvet: {md(title)} (`{md(app.package) if app and app.package else '-'}`)")
-    v = result.verdict
-    if v is not None:
-        lines.append(
-            f"\n**Verdict: {v['verdict'].upper()}** · risk score {v['score']}/100 · policy `{md(v['policy'])}`"
-        )
-        lines.append(f"\n_score = {md(v['score_formula'])}_\n")
-        for d in v["decided_by"]:
-            shown = ", ".join(f"{md(f['rule'])} {md(f['subject'] or '')}".strip() for f in d["findings"][:5])
-            lines.append(f"- **{md(d['effect'])}** {md(d['line'])}: {md(d['why'])} ({shown})")
-        for e in v["expired_exceptions"]:
-            lines.append(f"- expired exception: {md(e['exception'])} (expired {md(e['expired'])})")
-    destinations = result.destinations()
-    if destinations:
-        lines.append("\n### Where it talks to\n")
-        lines.append("| host | owner | owner country | server country | cleartext |")
-        lines.append("|---|---|---|---|---|")
-        for row in destinations[:30]:
-            lines.append(
-                f"| {md(row['host'])} | {md(row['owner'] or 'unknown')} | {md(row['owner_country'] or '-')} "
-                f"| {md(row['server_country'] or '-')} | {'yes' if row['cleartext'] else 'no'} |"
-            )
-    if result.findings:
-        lines.append("\n### Findings\n")
-        lines.append("| severity | rule | finding |")
-        lines.append("|---|---|---|")
-        for f in result.findings:
-            lines.append(f"| {md(f.severity)} | {md(f.rule)} | {md(f.title)} |")
+    lines = [f"## techvet: {md(title)} (`{md(app.package) if app and app.package else '-'}`)"]
+    lines += _verdict(result.verdict)
+    lines += _destinations(result.destinations(), "Where it talks to")
+    lines += _findings(result.findings)
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["md", "render"]
+def render_traffic(result: Any) -> str:
+    """A capture (techvet.traffic.TrafficResult): verdict, where the data went, findings (masked)."""
+    lines = [f"## techvet traffic: {md(result.path)}", f"\n{result.stats.packets} packets, {len(result.flows)} flows"]
+    lines += _verdict(result.verdict)
+    lines += _destinations(result.destinations, "Where the data went")
+    lines += _findings(result.findings)
+    return "\n".join(lines) + "\n"
+
+
+def _verdict(v: dict[str, Any] | None) -> list[str]:
+    if v is None:
+        return []
+    lines = [f"\n**Verdict: {v['verdict'].upper()}** · risk score {v['score']}/100 · policy `{md(v['policy'])}`"]
+    lines.append(f"\n_score = {md(v['score_formula'])}_\n")
+    for d in v["decided_by"]:
+        shown = ", ".join(f"{md(f['rule'])} {md(f['subject'] or '')}".strip() for f in d["findings"][:5])
+        lines.append(f"- **{md(d['effect'])}** {md(d['line'])}: {md(d['why'])} ({shown})")
+    for e in v["expired_exceptions"]:
+        lines.append(f"- expired exception: {md(e['exception'])} (expired {md(e['expired'])})")
+    return lines
+
+
+def _destinations(rows: list[dict[str, Any]], heading: str) -> list[str]:
+    if not rows:
+        return []
+    lines = [f"\n### {heading}\n", "| host | owner | owner country | server country | cleartext |"]
+    lines.append("|---|---|---|---|---|")
+    for row in rows[:30]:
+        lines.append(
+            f"| {md(row['host'] or row.get('ip') or '-')} | {md(row['owner'] or 'unknown')} "
+            f"| {md(row['owner_country'] or '-')} | {md(row['server_country'] or '-')} "
+            f"| {'yes' if row['cleartext'] else 'no'} |"
+        )
+    return lines
+
+
+def _findings(findings: list[Any]) -> list[str]:
+    if not findings:
+        return []
+    lines = ["\n### Findings\n", "| severity | rule | finding |", "|---|---|---|"]
+    lines += [f"| {md(f.severity)} | {md(f.rule)} | {md(f.title)} |" for f in findings]
+    return lines
+
+
+__all__ = ["md", "render", "render_traffic"]

@@ -42,8 +42,25 @@ def diff_run(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return _run(findings, Path(str(new.get("path") or "app")).name, app.get("sha256"), new.get("verdict"))
 
 
-def _run(findings: list[dict[str, Any]], app_uri: str, sha256: str | None, verdict: Any) -> dict[str, Any]:
-    """A SARIF run from findings in their JSON form (``Finding.to_dict``)."""
+def traffic_run(result: Any) -> dict[str, Any]:
+    """One run per capture (techvet.traffic.TrafficResult): the evidence names the flow, and the
+    location is the capture file itself."""
+    import hashlib
+
+    try:
+        with open(result.path, "rb") as handle:
+            sha256: str | None = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        sha256 = None
+    findings = [f.to_dict() for f in result.findings]
+    return _run(findings, Path(result.path).name, sha256, result.verdict, inside=False)
+
+
+def _run(
+    findings: list[dict[str, Any]], app_uri: str, sha256: str | None, verdict: Any, inside: bool = True
+) -> dict[str, Any]:
+    """A SARIF run from findings in their JSON form (``Finding.to_dict``). ``inside``: evidence
+    files are entries inside the artifact (an app's ``classes.dex``), else the artifact itself."""
     kb = load()
     rules = []
     for rule_id in sorted({f["rule"] for f in findings}):
@@ -70,7 +87,9 @@ def _run(findings: list[dict[str, Any]], app_uri: str, sha256: str | None, verdi
         for e in f["evidence"][:10]:
             where = e.get("file")
             location: dict[str, Any] = {
-                "physicalLocation": {"artifactLocation": {"uri": f"{app_uri}!/{where}" if where else app_uri}},
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f"{app_uri}!/{where}" if where and inside else app_uri}
+                },
                 "message": {"text": str(e.get("detail", ""))[:1000]},
             }
             if e.get("class_name"):
@@ -121,4 +140,4 @@ def render(result: ScanResult) -> str:
     return wrap([json.dumps(run_of(result), ensure_ascii=False)])
 
 
-__all__ = ["diff_run", "render", "run_of", "wrap"]
+__all__ = ["diff_run", "render", "run_of", "traffic_run", "wrap"]

@@ -48,10 +48,12 @@ class TrafficResult:
     findings: list[Finding] = field(default_factory=list)
     destinations: list[dict[str, Any]] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
+    verdict: dict[str, Any] | None = None  # under the app policy, when the command asks for it
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
+            "verdict": self.verdict,
             "packets": self.stats.packets,
             "decoded_packets": self.stats.decoded,
             "warnings": self.stats.warnings,
@@ -77,10 +79,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
             from techvet.traffic.mitm import read_mitm
 
             result.flows = read_mitm(path, result.stats, _data(kb.directory, "traffic.yaml")["version_names"])
-        result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
-        result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
-        result.destinations = _destinations(result, kb)
-        return result
+        return _finish(result, kb, device)
     flows: dict[tuple[Any, ...], tuple[Flow, bool]] = {}
     for packet in read_packets(path, result.stats):
         _account(packet, flows, result)
@@ -96,9 +95,25 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
             names = result.dns.get(flow.server)
             if names:
                 flow.host, flow.host_from = names[-1], "dns"
+    return _finish(result, kb, device)
+
+
+def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> TrafficResult:
+    """Findings and destinations of the flows read; a finding about a host carries that host's
+    attribution, so a policy line about owners' countries applies to captures as to apps."""
     result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     result.destinations = _destinations(result, kb)
+    by_host: dict[str, dict[str, Any]] = {}
+    for row in result.destinations:
+        for name in (row["host"], row["ip"]):
+            if name:
+                by_host.setdefault(name, row)
+    keys = ("host", "ip", "owner", "parent", "owner_country", "server_country", "asn", "network")
+    for f in result.findings:
+        about = by_host.get(str(f.extra.get("host") or f.subject))
+        if about is not None:
+            f.extra["destination"] = {k: about[k] for k in keys}
     return result
 
 
