@@ -221,14 +221,7 @@ def _inspect(flow: Flow, result: TrafficResult) -> None:
     if up[:1] == b"\x16" and up[1:2] == b"\x03":
         for kind, body in handshakes(up):
             if kind == 1:
-                hello = parse_client_hello(body)
-                flow.tls.update({k: v for k, v in hello.items() if k not in ("sni", "alpn")})
-                if hello.get("sni"):
-                    flow.sni = hello["sni"]
-                    flow.host, flow.host_from = hello["sni"], "sni"
-                flow.alpn = hello.get("alpn", [])
-                if hello.get("malformed"):
-                    result.stats.warnings.append(f"flow {flow.id}: malformed TLS client hello")
+                _client_hello(flow, body, "sni", result)
                 break
     if down[:1] == b"\x16" and down[1:2] == b"\x03":  # the client may have sent an SSLv2-style hello
         for kind, body in handshakes(down):
@@ -251,17 +244,22 @@ def _quic(flow: Flow, result: TrafficResult) -> None:
     from techvet.traffic.quic import client_hello
 
     body = client_hello(flow.datagrams)
-    if body is None:
-        return
+    if body is not None:
+        flow.tls["quic"] = True
+        _client_hello(flow, body, "quic", result)
+
+
+def _client_hello(flow: Flow, body: bytes, source: str, result: TrafficResult) -> None:
+    """What a ClientHello tells of a flow (over TCP, ``source`` "sni", or QUIC): the server name,
+    ALPN, offered versions and suites."""
     hello = parse_client_hello(body)
     flow.tls.update({k: v for k, v in hello.items() if k not in ("sni", "alpn")})
-    flow.tls["quic"] = True
     if hello.get("sni"):
         flow.sni = hello["sni"]
-        flow.host, flow.host_from = hello["sni"], "quic"
+        flow.host, flow.host_from = hello["sni"], source
     flow.alpn = hello.get("alpn", [])
     if hello.get("malformed"):
-        result.stats.warnings.append(f"flow {flow.id}: malformed QUIC client hello")
+        result.stats.warnings.append(f"flow {flow.id}: malformed {'QUIC' if source == 'quic' else 'TLS'} client hello")
 
 
 def _httpdns(flow: Flow, down: bytes, result: TrafficResult) -> None:
