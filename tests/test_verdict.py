@@ -131,6 +131,10 @@ def test_sarif_validates_against_the_oasis_schema() -> None:
     assert drone["properties"]["verdict"] == "fail"
     rules = {r["id"]: r for r in drone["tool"]["driver"]["rules"]}
     assert "Why it matters" in rules["TV201"]["help"]["text"]
+    assert (
+        rules["TV218"]["properties"]["security-severity"] == "9.5"
+        and "security" in rules["TV201"]["properties"]["tags"]
+    )
     located = [r for r in drone["results"] if r["ruleId"] == "TV218"][0]
     assert located["level"] == "error"
     assert located["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "drone_companion.apk!/classes.dex"

@@ -20,6 +20,14 @@ from techvet.scan import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning"}
+# GitHub's bands: critical > 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "2.0",
+    Severity.INFO: "0.0",
+}
 
 
 def run_of(result: ScanResult) -> dict[str, Any]:
@@ -77,7 +85,13 @@ def _run(
                     "text": f"{rule.what}\n\nWhy it matters: {rule.why}",
                     "markdown": f"**{rule.title}**\n\n{rule.what}\n\n*Why it matters:* {rule.why}",
                 },
-                "properties": {"category": rule.category, "severity": str(rule.severity), "tags": [rule.category]},
+                "properties": {
+                    "category": rule.category,
+                    "severity": str(rule.severity),
+                    "tags": ["security", rule.category],
+                    # GitHub code scanning ranks security alerts by this 0-10 score
+                    "security-severity": _SECURITY_SEVERITY[rule.severity],
+                },
             }
         )
     index = {r["id"]: i for i, r in enumerate(rules)}
