@@ -65,10 +65,25 @@ def test_output_file(tmp_path: Path) -> None:
     assert json.loads(target.read_text())["app"]["package"] == "org.techvet.fixture.clean"
 
 
-def test_rules_lists_every_rule() -> None:
+def test_rules_lists_every_rule_and_policy_line() -> None:
+    import yaml
+
+    from techvet.knowledge import DATA_DIR
+
     proc = techvet("rules")
-    listed = [line.split()[0] for line in proc.stdout.splitlines()]
-    assert listed == list(load().rules)
+    rules, lines = proc.stdout.split("\n\n")
+    assert [line.split()[0] for line in rules.splitlines()] == list(load().rules)
+    app = yaml.safe_load((DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8"))
+    fleet = yaml.safe_load((DATA_DIR / "fleet_policy.yaml").read_text(encoding="utf-8"))
+    ids = [x["id"] for x in app["block"] + app["warn"] + fleet["rules"]]
+    assert [line.split()[0] for line in lines.splitlines()[1:]] == ids
+
+
+def test_explain_a_policy_line() -> None:
+    proc = techvet("explain", "fleet-app-verdict")
+    assert proc.returncode == 0 and proc.stdout.startswith("FLEET-APP-VERDICT: the companion app fails")
+    assert "app_verdict_in: fail" in proc.stdout and "effect: restrict" in proc.stdout
+    assert "TV201, TV218" in techvet("explain", "APP-SIDELOAD").stdout
 
 
 def test_explain_prints_what_and_why() -> None:

@@ -329,9 +329,13 @@ def _whois(targets: list[str], fmt: str) -> int:
 
 def _rules() -> int:
     from techvet.knowledge import load
+    from techvet.policy_docs import policy_lines
 
     for rule in load().rules.values():
         print(f"{rule.id}  {rule.severity!s:8}  {rule.category:14}  {rule.title}")
+    print("\npolicy lines of the default policies (app_policy.yaml, fleet_policy.yaml; yours may differ)")
+    for line in policy_lines():
+        print(f"{line['id']:20}  {line['effect']:8}  {line['why']}")
     return 0
 
 
@@ -340,7 +344,13 @@ def _explain(rule_id: str) -> int:
 
     rule = load().rules.get(rule_id.strip().upper())
     if rule is None:
-        return _error(f"no rule {rule_id!r} (techvet rules lists them)")
+        from techvet.policy_docs import explain_line
+
+        text = explain_line(rule_id)
+        if text is None:
+            return _error(f"no rule or policy line {rule_id!r} (techvet rules lists them)")
+        print("\n".join(text))
+        return 0
     print(f"{rule.id} {rule.name}: {rule.title}")
     print(f"severity: {rule.severity}   category: {rule.category}")
     print(f"\nWhat it catches\n  {rule.what}")
