@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,6 +170,27 @@ def test_the_app_policy_decides_for_the_companion_app(tmp_path: Path) -> None:
     }
     run_cli = run("fleet", str(_inventory(tmp_path, device.app)), "--app-policy", str(mine), "-f", "json")
     assert json.loads(run_cli.stdout)["devices"][0]["decision"] == "allow", run_cli.stderr
+
+
+def test_fleet_html_page_counts_and_is_inert(tmp_path: Path) -> None:
+    from tests.test_html import PAYLOAD, inert, parse
+
+    inventory = tmp_path / "fleet.csv"
+    with inventory.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Make", "Model", "Serial", "Unit"])
+        writer.writerow(["DJI", "Mavic 3E", "S1", PAYLOAD])
+        writer.writerow(["Skydio", "X10D", "S2", "Wildfire"])
+        writer.writerow([PAYLOAD, PAYLOAD, "S3", "Lab"])
+    run_cli = run("fleet", str(inventory), "-f", "html", "-o", str(tmp_path / "fleet.html"))
+    assert run_cli.returncode == 1, run_cli.stderr
+    html = (tmp_path / "fleet.html").read_text(encoding="utf-8")
+    markup = parse(html)
+    inert(markup)
+    text = " ".join(markup.text)
+    assert PAYLOAD in text and "FLEET-ASDA" in text and "FLEET-BLUE-UAS" in text
+    counts = dict(re.findall(r'<div class="d-(\w+)"><b>(\d+)</b>', html))
+    assert counts == {"ground": "1", "restrict": "0", "review": "1", "allow": "1"}
 
 
 def _inventory(tmp_path: Path, app: str) -> Path:

@@ -98,7 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--app-policy", help="app policy the companion apps are judged by (default: app_policy.yaml, as in scan)"
     )
-    fleet.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
+    fleet.add_argument("-f", "--format", choices=("text", "json", "csv", "html"), default="text")
     fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic = sub.add_parser(
         "traffic",

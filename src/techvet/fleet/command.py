@@ -31,11 +31,14 @@ CSV_COLUMNS = (
 )
 
 
+MAX_HTML_DEVICES = 5_000  # a page a person reads; the summary still counts every device
+
+
 def run_fleet(args: argparse.Namespace) -> int:
     """Exit 0 when every device may fly (allow), 1 when some are grounded, restricted or need
     review, 2 when rows could not be read (the rest are still decided). Devices are decided and
     written one at a time (the summary is counted on the way), so memory does not grow with the
-    inventory."""
+    inventory; the HTML page holds its first MAX_HTML_DEVICES devices and counts the rest."""
     from techvet.knowledge import load
 
     kb = load()
@@ -49,8 +52,11 @@ def run_fleet(args: argparse.Namespace) -> int:
         raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
     summary = _Summary()
     writer = csv.writer(out) if args.format == "csv" else None
+    shown: list[dict[str, Any]] = []  # HTML: the page is written at the end, from these
     try:
-        if args.format == "json":
+        if args.format == "html":
+            pass
+        elif args.format == "json":
             head = json.dumps({"id": policy.id, "title": policy.title}, ensure_ascii=False)
             out.write(f'{{"policy": {head},\n"devices": [')
         elif writer is not None:
@@ -62,13 +68,20 @@ def run_fleet(args: argparse.Namespace) -> int:
             if device.error:
                 print(f"techvet: {args.file}: row {device.line}: {device.error}", file=sys.stderr)
             summary.add(verdict)
-            if args.format == "json":
+            if args.format == "html":
+                if len(shown) < MAX_HTML_DEVICES:
+                    shown.append(verdict.to_dict())
+            elif args.format == "json":
                 out.write(("\n" if n == 0 else ",\n") + json.dumps(verdict.to_dict(), ensure_ascii=False))
             elif writer is not None:
                 _csv_row(verdict, writer)
             else:
                 _text(verdict, out)
-        if args.format == "json":
+        if args.format == "html":
+            from techvet.report.html import render_fleet
+
+            out.write(render_fleet(policy, shown, summary.as_dict()))
+        elif args.format == "json":
             out.write(f'\n],\n"summary": {json.dumps(summary.as_dict(), ensure_ascii=False)}}}\n')
         elif writer is None:
             _text_summary(summary.as_dict(), out)

@@ -130,9 +130,27 @@ def _findings(findings: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def render_fleet(policy: Any, devices: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    """The fleet page for the people who decide: counts by decision first, then by rule (with the
+    rule's reason) and by maker, then every device with the rules behind its decision."""
+    why = {r["id"]: r.get("why", "") for r in policy.rules}
+    return str(
+        environment()
+        .get_template("fleet.html.j2")
+        .render(
+            policy=policy,
+            devices=devices,
+            summary=summary,
+            rules=[(rule, n, why.get(rule, "")) for rule, n in summary["by_rule"].items()],
+            more=summary["devices"] + summary["unreadable_rows"] - len(devices),
+            techvet_version=__version__,
+        )
+    )
+
+
 def render_diff(changes: dict[str, Any]) -> str:
     """The HTML page of ``techvet diff``: the verdict's move first, then what the update changed."""
     return str(environment().get_template("diff.html.j2").render(d=changes, techvet_version=__version__))
 
 
-__all__ = ["environment", "render", "render_diff", "render_traffic"]
+__all__ = ["environment", "render", "render_diff", "render_fleet", "render_traffic"]
