@@ -17,7 +17,8 @@ $(BIN)/techvet: pyproject.toml
 demo: $(BIN)/techvet
 	$(BIN)/techvet scan $(DEMO_APP) -v
 	$(BIN)/techvet scan $(DEMO_APP) --format json -o demo-report.json
-	@echo "JSON report written to demo-report.json"
+	$(BIN)/techvet scan $(DEMO_APP) --format html -o demo-report.html
+	@echo "reports written to demo-report.json and demo-report.html (open it in a browser)"
 	@echo; echo "== a small fleet (samples/fleet.csv), the sample app as one aircraft's companion app =="
 	$(BIN)/techvet fleet samples/fleet.csv || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
 
