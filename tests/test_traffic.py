@@ -278,3 +278,24 @@ def test_control_characters_from_the_wire_are_not_printed(tmp_path: Path) -> Non
         [sys.executable, "-m", "techvet.cli", "traffic", str(capture)], capture_output=True, text=True, timeout=60
     )
     assert "\x1b" not in run.stdout and "\x07" not in run.stdout and "evil?]0;pwned?.example" in run.stdout
+
+
+def test_control_characters_from_a_proxy_log_are_not_printed(tmp_path: Path) -> None:
+    """HAR and mitmproxy flows go through the same request record, and the same scrubbing, as the wire's."""
+    har = tmp_path / "evil.har"
+    url = "http://evil\u001bc\u0007.example/a\u001b[2Jb?imei=1"
+    har.write_text(json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": url, "headers": []}}]}}))
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "traffic", str(har)], capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0 and "\x1b" not in run.stdout and "\x07" not in run.stdout
+    (flow,) = analyze(str(har)).flows
+    assert "\x1b" not in flow.host + flow.requests[0]["path"] + flow.requests[0]["host"]
+    from tests.test_mitm import flow_state, tnet
+
+    dump = tmp_path / "evil.mitm"
+    state = flow_state("evil\x1bc.example", "https", b"/a\x1b[2Jb", b"", "TLSv1.2", "RC4\x1b-SHA")
+    dump.write_bytes(tnet(state))
+    (flow,) = analyze(str(dump)).flows
+    shown = flow.host + flow.sni + flow.server + flow.requests[0]["path"] + flow.tls["cipher_suite_name"]
+    assert "\x1b" not in shown and flow.host == "evil?c.example"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from techvet.errors import InputError
 from techvet.traffic.packets import ReadStats
-from techvet.traffic.streams import Flow
+from techvet.traffic.streams import Flow, request_record, safe_text
 
 MAX_HAR_BYTES = 256 << 20
 
@@ -58,28 +58,17 @@ def _flow(number: int, entry: dict[str, Any]) -> Flow:
         "tcp",
         "har",
         0,
-        str(entry.get("serverIPAddress") or url.hostname or "").strip("[]"),
+        safe_text(str(entry.get("serverIPAddress") or url.hostname or "").strip("[]")),
         port,
         started,
         started,
     )
-    flow.host, flow.host_from = (url.hostname or "").lower() or None, "har"
+    flow.host, flow.host_from = safe_text((url.hostname or "").lower()) or None, "har"
     flow.packets = 1
     flow.bytes_up = len(body)
     flow.bytes_down = max(0, int((entry.get("response") or {}).get("bodySize") or 0))
-    flow.requests = [
-        {
-            "method": str(request.get("method", "GET")),
-            "target": target,
-            "path": url.path[:300],
-            "query_keys": sorted({q.split("=", 1)[0] for q in url.query.split("&") if q})[:50],
-            "host": url.netloc,
-            "user_agent": headers.get("user-agent", ""),
-            "scheme": url.scheme,
-            "_headers": headers,
-            "_body": body,
-        }
-    ]
+    method = str(request.get("method", "GET"))
+    flow.requests = [request_record(method, target, url.netloc, headers, body, url.scheme)]
     if url.scheme == "https":
         flow.tls = {"decrypted": True}
     return flow

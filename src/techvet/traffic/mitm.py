@@ -21,7 +21,7 @@ from typing import Any
 
 from techvet.errors import InputError
 from techvet.traffic.packets import ReadStats
-from techvet.traffic.streams import Flow
+from techvet.traffic.streams import Flow, request_record, safe_text
 
 MAX_MITM_BYTES = 256 << 20
 MAX_DEPTH = 32
@@ -143,7 +143,6 @@ def _flow(number: int, state: dict[str, Any], tls_versions: dict[str, str]) -> F
         host = address[0].lower()
     port = int(request.get("port") or (address[1] if address else 0) or (443 if scheme == "https" else 80))
     target = _text(request.get("path")) or "/"
-    path, _, query = target.partition("?")
     headers: dict[str, str] = {}
     for pair in request.get("headers") or []:
         name, value = _text(pair[0]).lower(), _text(pair[1])
@@ -155,32 +154,20 @@ def _flow(number: int, state: dict[str, Any], tls_versions: dict[str, str]) -> F
     started = float(request.get("timestamp_start") or server.get("timestamp_start") or 0.0)
     ended = float(response.get("timestamp_end") or request.get("timestamp_end") or started)
     proto = "udp" if state.get("type") == "udp" else "tcp"
-    flow = Flow(number, proto, me[0], me[1], peer[0] if peer else host, port, started, ended)
-    flow.host, flow.host_from = host or None, "mitmproxy"
+    server_name = safe_text(peer[0] if peer else host)
+    flow = Flow(number, proto, safe_text(me[0]), me[1], server_name, port, started, ended)
+    flow.host, flow.host_from = safe_text(host) or None, "mitmproxy"
     flow.packets = 1
     flow.bytes_up = len(body)
     content = response.get("content")
     flow.bytes_down = len(content) if isinstance(content, bytes) else 0
     sni = server.get("sni")
     if isinstance(sni, str | bytes) and _text(sni):
-        flow.sni = _text(sni).lower()
-    flow.requests = (
-        []
-        if not request
-        else [
-            {
-                "method": _text(request.get("method")) or "GET",
-                "target": target[:2000],
-                "path": path[:300],
-                "query_keys": sorted({q.split("=", 1)[0] for q in query.split("&") if q})[:50],
-                "host": host if port in (80, 443) else f"{host}:{port}",
-                "user_agent": headers.get("user-agent", ""),
-                "scheme": scheme,
-                "_headers": headers,
-                "_body": body[: 1 << 20],
-            }
-        ]
-    )
+        flow.sni = safe_text(_text(sni).lower())
+    if request:
+        method = _text(request.get("method")) or "GET"
+        shown_host = host if port in (80, 443) else f"{host}:{port}"
+        flow.requests = [request_record(method, target[:2000], shown_host, headers, body[: 1 << 20], scheme)]
     if scheme == "https" or server.get("tls_established") or server.get("ssl_established"):
         # the proxy read the requests decrypted; the TLS facts are those of its own connection
         # to the server, which carried the same requests
@@ -189,10 +176,10 @@ def _flow(number: int, state: dict[str, Any], tls_versions: dict[str, str]) -> F
         if version:
             flow.tls["version"] = version
         if server.get("cipher_name"):
-            flow.tls["cipher_suite_name"] = _text(server["cipher_name"])
+            flow.tls["cipher_suite_name"] = safe_text(_text(server["cipher_name"]))
         alpn = server.get("alpn")
         if alpn:
-            flow.alpn = [_text(alpn)]
+            flow.alpn = [safe_text(_text(alpn))]
         pems = server.get("certificate_list") or ([server["cert"]] if server.get("cert") else [])
         der = _first_der(pems[0]) if pems else None
         if der:

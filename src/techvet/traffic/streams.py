@@ -187,7 +187,7 @@ def parse_client_hello(body: bytes) -> dict[str, Any]:
             elif ext == 16 and len(value) > 2:
                 names, k = [], 2
                 while k < len(value):
-                    names.append(value[k + 1 : k + 1 + value[k]].decode("ascii", "replace"))
+                    names.append(safe_text(value[k + 1 : k + 1 + value[k]].decode("ascii", "replace")))
                     k += 1 + value[k]
                 out["alpn"] = names
             elif ext == 43 and value:
@@ -251,22 +251,34 @@ def http_requests(stream: bytes, limit: int = 50) -> list[dict[str, Any]]:
         length = headers.get("content-length", "")
         if end != -1 and length.isdigit():
             body = stream[end + 4 : end + 4 + min(int(length), 1 << 20)]
-        target = m.group(2).decode("latin-1")
         out.append(
-            {
-                "method": m.group(1).decode(),
-                "target": target,
-                "path": safe_text(target.split("?", 1)[0][:300]),
-                "query_keys": sorted({p.split("=", 1)[0] for p in target.partition("?")[2].split("&") if p})[:50],
-                "host": safe_text(headers.get("host", "")),
-                "user_agent": safe_text(headers.get("user-agent", "")),
-                "_headers": headers,
-                "_body": body,
-            }
+            request_record(m.group(1).decode(), m.group(2).decode("latin-1"), headers.get("host", ""), headers, body)
         )
         if len(out) >= limit:
             break
     return out
+
+
+def request_record(
+    method: str, target: str, host: str, headers: dict[str, str], body: bytes, scheme: str | None = None
+) -> dict[str, Any]:
+    """One HTTP request as every reader gives it (the wire, HAR, mitmproxy): what reports print is
+    made fit to print (``safe_text``); the target, headers and body are kept whole, for the
+    personal-data search only. ``scheme``: "https" when a proxy read the request decrypted."""
+    path, _, query = target.partition("?")
+    record: dict[str, Any] = {
+        "method": method,
+        "target": target,
+        "path": safe_text(path[:300]),
+        "query_keys": sorted({p.split("=", 1)[0] for p in query.split("&") if p})[:50],
+        "host": safe_text(host),
+        "user_agent": safe_text(headers.get("user-agent", "")),
+        "_headers": headers,
+        "_body": body,
+    }
+    if scheme is not None:
+        record["scheme"] = scheme
+    return record
 
 
 def http_body(stream: bytes) -> bytes:
@@ -282,6 +294,7 @@ __all__ = [
     "first_certificate",
     "handshakes",
     "http_body",
+    "request_record",
     "http_requests",
     "parse_client_hello",
     "parse_server_hello",
