@@ -45,6 +45,16 @@ class Verdict:
         }
 
 
+def read_policy(path: str | None, default: str) -> dict[str, Any]:
+    """A policy document: the user's file, or the bundled ``default`` when no path is given."""
+    if path is None:
+        return _read(DATA_DIR, default)
+    p = Path(path)
+    if not p.is_file():
+        raise TechvetError(f"{path}: no such policy file")
+    return _read(p.parent, p.name)
+
+
 @dataclass(frozen=True)
 class AppPolicy:
     id: str
@@ -55,13 +65,7 @@ class AppPolicy:
 
     @classmethod
     def load(cls, path: str | None = None) -> AppPolicy:
-        if path is None:
-            doc = _read(DATA_DIR, "app_policy.yaml")
-        else:
-            p = Path(path)
-            if not p.is_file():
-                raise TechvetError(f"{path}: no such policy file")
-            doc = _read(p.parent, p.name)
+        doc = read_policy(path, "app_policy.yaml")
         for section in ("block", "warn"):
             for line in doc.get(section) or []:
                 unknown = set(line) - _CONDITIONS
@@ -206,4 +210,4 @@ def _set_aside(f: Finding, sdks: set[str], hosts: set[str]) -> bool:
     return bool(in_sdks) and len(in_sdks) == len(f.evidence) and all(s in sdks for s in in_sdks)
 
 
-__all__ = ["SCORE_FORMULA", "AppPolicy", "Verdict", "decide"]
+__all__ = ["SCORE_FORMULA", "AppPolicy", "FailOn", "Verdict", "decide", "read_policy"]

@@ -10,14 +10,13 @@ federal rules). The decision is the strictest of the rules that hold, each given
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.findings import Severity
 from techvet.fleet.models import ModelCatalogue, ModelMatch
-from techvet.knowledge import Knowledge, _read, load
-from techvet.verdict import AppPolicy, decide
+from techvet.knowledge import Knowledge, load
+from techvet.verdict import AppPolicy, decide, read_policy
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
@@ -103,15 +102,7 @@ class Policy:
     def load(cls, path: str | None = None) -> Policy:
         """The default policy, or the user's file (checked: unknown conditions and decisions are
         errors, not silently ignored rules)."""
-        from techvet.knowledge import DATA_DIR
-
-        if path is None:
-            doc = _read(DATA_DIR, "fleet_policy.yaml")
-        else:
-            p = Path(path)
-            if not p.is_file():
-                raise TechvetError(f"{path}: no such policy file")
-            doc = _read(p.parent, p.name)
+        doc = read_policy(path, "fleet_policy.yaml")
         rules = tuple(doc.get("rules", []))
         for rule in rules:
             unknown = set(rule.get("when", {})) - CONDITIONS
@@ -152,7 +143,7 @@ def vet(
         verdict.manufacturer = maker_entry["manufacturer"]
         verdict.parent = maker_entry["parent"]
         verdict.country = maker_entry["country"]
-    facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy or AppPolicy.load())
+    facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy)
     fired = []
     for rule in policy.rules:
         if all(_holds(name, value, facts) for name, value in rule.get("when", {}).items()):
@@ -189,7 +180,7 @@ def _facts(
     model: dict[str, Any] | None,
     kb: Knowledge,
     app_results: dict[str, Any] | None,
-    app_policy: AppPolicy,
+    app_policy: AppPolicy | None,
 ) -> dict[str, Any]:
     from techvet.detect.parties import _listed
 
@@ -247,6 +238,7 @@ def _facts(
                 verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
                 worst = f.severity if worst is None or f.severity > worst else worst
             certificates = [c.sha256 for c in result.app.certificates] if result.app else []
+            app_policy = app_policy or AppPolicy.load()  # read only when an app is there to judge
             judged = decide(result.findings, package, certificates, app_policy).to_dict()
             verdict.app_verdicts.append(
                 {
