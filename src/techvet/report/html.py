@@ -106,8 +106,15 @@ def _map(destinations: list[dict[str, Any]]) -> dict[str, Any]:
         for code, kind in ((d["owner_country"], "owner"), (d["server_country"], "server")):
             if code:
                 classes[code] = "both" if classes.get(code, kind) != kind else kind
+    view_box, paths = _world()
+    return {"viewBox": view_box, "paths": paths, "classes": classes}
+
+
+@lru_cache(maxsize=1)
+def _world() -> tuple[str, list[tuple[str, str]]]:
+    """The bundled world map, read and sorted once per process (a bulk report draws it per page)."""
     world = _read(load().directory, "world_map.json")
-    return {"viewBox": world["viewBox"], "paths": sorted(world["paths"].items()), "classes": classes}
+    return world["viewBox"], sorted(world["paths"].items())
 
 
 def _findings(findings: list[Any]) -> list[dict[str, Any]]:

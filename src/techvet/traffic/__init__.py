@@ -312,6 +312,7 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
     config = _data(kb.directory, "traffic.yaml")
     suites = _data(kb.directory, "tls_suites.json")["suites"]
     markers = config["weak_suite_markers"]
+    weak_words = set(config["openssl_weak_suite_words"])
     old = config["old_versions"]
     out: list[Finding] = []
     cleartext: dict[str, list[Evidence]] = {}
@@ -342,9 +343,7 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
             name = suites.get(str(suite), f"0x{suite:04x}")
             tls["cipher_suite_name"] = name
         if name is not None:
-            weak = any(marker in name for marker in markers) or bool(
-                set(name.split("-")) & set(config["openssl_weak_suite_words"])
-            )
+            weak = any(marker in name for marker in markers) or bool(set(name.split("-")) & weak_words)
             if weak:
                 ev = Evidence(result.path, f"{where}: server chose {name}")
                 out.append(
@@ -386,8 +385,7 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
                 requests=len(evidence),
             )
         )
-    out.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
-    return out
+    return out  # _finish sorts these with the personal-data findings
 
 
 def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> list[Finding]:
