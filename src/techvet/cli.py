@@ -20,6 +20,7 @@ from techvet import __version__
 from techvet.errors import TechvetError
 
 FORMATS = ("text", "json")
+REPORT_FORMATS = (*FORMATS, "sarif", "md", "html")  # the reports of scan, traffic and diff
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +43,7 @@ def _build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "-f",
         "--format",
-        choices=(*FORMATS, "sarif", "md", "html"),
+        choices=REPORT_FORMATS,
         default="text",
         help="output format (default: text)",
     )
@@ -54,13 +55,7 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="CAPTURE",
         help="a capture of the app's traffic (pcap, pcapng, HAR, mitmproxy dump): the destinations it confirms",
     )
-    scan.add_argument(
-        "--fail-on",
-        metavar="LEVEL",
-        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical), "
-        "or when the policy's verdict is at least warn or fail",
-    )
-    scan.add_argument("--policy", help="app policy file (default: app_policy.yaml, the US federal default)")
+    _verdict_options(scan, "the apps")
     scan.add_argument(
         "-j",
         "--jobs",
@@ -108,16 +103,11 @@ def _build_parser() -> argparse.ArgumentParser:
     traffic.add_argument(
         "-f",
         "--format",
-        choices=(*FORMATS, "sarif", "md", "html"),
+        choices=REPORT_FORMATS,
         default="text",
         help="text, JSON (one object per capture), SARIF (a run per capture), Markdown, or HTML (one page)",
     )
-    traffic.add_argument("--policy", help="app policy the captures are judged by (default: app_policy.yaml)")
-    traffic.add_argument(
-        "--fail-on",
-        metavar="LEVEL",
-        help="exit 1 when a finding is at least this severe, or the policy's verdict at least warn or fail",
-    )
+    _verdict_options(traffic, "the captures")
     traffic.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic.add_argument(
         "--device",
@@ -127,7 +117,7 @@ def _build_parser() -> argparse.ArgumentParser:
     changes = sub.add_parser("diff", help="what changed between two versions of an app (APKs or saved JSON results)")
     changes.add_argument("old", help="the earlier version: an app, or a techvet scan --format json result")
     changes.add_argument("new", help="the later version")
-    changes.add_argument("-f", "--format", choices=(*FORMATS, "md", "html", "sarif"), default="text")
+    changes.add_argument("-f", "--format", choices=REPORT_FORMATS, default="text")
     changes.add_argument("-o", "--output", help="write to this file instead of standard output")
     changes.add_argument("--policy", help="app policy for the verdicts (default: app_policy.yaml)")
     lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
@@ -140,6 +130,17 @@ def _build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
     explain.add_argument("rule_id", help="a rule id such as TV201")
     return parser
+
+
+def _verdict_options(parser: argparse.ArgumentParser, judged: str) -> None:
+    """--policy and --fail-on, the same for every command that gives a verdict."""
+    parser.add_argument(
+        "--fail-on",
+        metavar="LEVEL",
+        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical), "
+        "or when the policy's verdict is at least warn or fail",
+    )
+    parser.add_argument("--policy", help=f"app policy {judged} are judged by (default: app_policy.yaml, US federal)")
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -267,6 +268,7 @@ def _diff(args: argparse.Namespace) -> int:
     import json
 
     from techvet.diff import diff, load_side, render_text
+    from techvet.report import write_report
 
     old, new = load_side(args.old, args.policy), load_side(args.new, args.policy)
     changes = diff(old, new)
@@ -286,14 +288,7 @@ def _diff(args: argparse.Namespace) -> int:
         text = wrap([json.dumps(diff_run(old, new), ensure_ascii=False)]) + "\n"
     else:
         text = render_text(changes)
-    if not args.output:
-        sys.stdout.write(text)
-        return 0
-    try:
-        with open(args.output, "w", encoding="utf-8") as out:
-            out.write(text)
-    except OSError as exc:
-        return _error(f"{args.output}: cannot write ({exc.strerror})")
+    write_report(text, args.output)
     return 0
 
 

@@ -10,6 +10,7 @@ import sys
 from typing import TextIO
 
 from techvet.errors import InputError, TechvetError
+from techvet.report import write_report
 from techvet.traffic import TrafficResult, analyze
 
 
@@ -38,15 +39,7 @@ def run_traffic(args: argparse.Namespace) -> int:
         worst = max((f.severity for f in result.findings), default=None)
         failed += fail_on.reached(worst, result.verdict["verdict"])
         results.append(result)
-    text = _render(results, args.format)
-    try:
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as out:
-                out.write(text)
-        else:
-            sys.stdout.write(text)
-    except OSError as exc:
-        raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
+    write_report(_render(results, args.format), args.output)
     return code or (1 if failed else 0)
 
 
