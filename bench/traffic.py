@@ -63,30 +63,17 @@ def main() -> int:
 
 
 def _personal_data() -> None:
-    """Precision and recall of personal-data detection on the labelled synthetic capture."""
-    import csv
-
+    """Precision and recall of personal-data detection on the labelled synthetic capture, scored
+    by the same code as the test that holds the bar (tests/personal_data_scores.py)."""
     import yaml
 
-    from techvet.traffic import analyze
+    sys.path.insert(0, str(ROOT))
+    from tests.personal_data_scores import DEVICE, score
 
-    fixtures = ROOT / "tests" / "fixtures" / "captures"
-    device = yaml.safe_load((fixtures / "device.yaml").read_text())
-    result = analyze(str(fixtures / "personal_data.pcap"), device=device)
-    flows = sorted(result.flows, key=lambda f: f.id)
-    found = {(i, s["place"], s["key"]): s["kind"] for i, f in enumerate(flows) for s in f.personal}
-    labels = (ROOT / "tests" / "data" / "personal_data_labels.tsv").read_text(encoding="utf-8").splitlines()
-    rows = list(csv.DictReader([x for x in labels if not x.startswith("#")], delimiter="\t"))
-    tp = fp = fn = 0
-    for row in rows:
-        got, want = found.get((int(row["request"]), row["place"], row["field"])), row["kind"]
-        tp += bool(want != "none" and got == want)
-        fn += bool(want != "none" and got != want)
-        fp += bool(got is not None and got != want)
-    positives = sum(1 for r in rows if r["kind"] != "none")
+    precision, recall, fields, positives = score(yaml.safe_load(DEVICE.read_text()))
     print(
-        f"personal data: {len(rows)} labelled fields ({positives} holding an identifier), "
-        f"precision {tp / (tp + fp):.3f}, recall {tp / (tp + fn):.3f}"
+        f"personal data: {fields} labelled fields ({positives} holding an identifier), "
+        f"precision {precision:.3f}, recall {recall:.3f}"
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import zipfile
+from pathlib import Path
 
 Node = tuple[str, dict[str, str], list["Node"], str]  # tag, string attributes, children, text
 
@@ -49,3 +51,12 @@ def build_axml(root: Node) -> bytes:
     )
     body = pool + b"".join(chunks)
     return struct.pack("<HHI", 0x0003, 8, 8 + len(body)) + body
+
+
+def manifest_only_apk(path: Path, package: str, label: str | None = None) -> Path:
+    """An app that is only a manifest: a package name and, if given, an application label."""
+    attributes = {"label": label} if label is not None else {}
+    manifest = build_axml(("manifest", {"package": package}, [("application", attributes, [], "")], ""))
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("AndroidManifest.xml", manifest)
+    return path

@@ -59,53 +59,18 @@ def test_saved_json_results_give_the_same_diff(tmp_path: Path) -> None:
 def test_same_app_no_changes_and_bad_input() -> None:
     same = diff(load_side(str(fixture_app("drone_companion.apk"))), load_side(str(fixture_app("drone_companion.apk"))))
     assert all(not v for k, v in same.items() if k not in ("old", "new", "verdict"))
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "techvet.cli",
-            "diff",
-            str(fixture_app("clean_app.apk")),
-            "/nonexistent.apk",
-            "-f",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = techvet_diff(str(fixture_app("clean_app.apk")), "/nonexistent.apk", "-f", "json")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "no such file" in run.stderr
-    text = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "techvet.cli",
-            "diff",
-            str(fixture_app("clean_app.apk")),
-            str(fixture_app("clean_app_v2.apk")),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    versions = (str(fixture_app("clean_app.apk")), str(fixture_app("clean_app_v2.apk")))
+    text = techvet_diff(*versions).stdout
     assert "SDKs added: umeng (Alibaba (Umeng), CN)" in text and "capabilities gained: install_packages" in text
-    assert json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "techvet.cli",
-                "diff",
-                str(fixture_app("clean_app.apk")),
-                str(fixture_app("clean_app_v2.apk")),
-                "-f",
-                "json",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    )["capabilities_gained"] == ["install_packages"]
+    assert json.loads(techvet_diff(*versions, "-f", "json").stdout)["capabilities_gained"] == ["install_packages"]
+
+
+def techvet_diff(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "diff", *args], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_diff_html_is_inert_and_sarif_marks_baseline_state(tmp_path: Path) -> None:
@@ -128,12 +93,7 @@ def test_diff_html_is_inert_and_sarif_marks_baseline_state(tmp_path: Path) -> No
         sides.append(str(tmp_path / name))
 
     def run(fmt: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "techvet.cli", "diff", *sides, "-f", fmt, "-o", str(tmp_path / f"out.{fmt}")],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = techvet_diff(*sides, "-f", fmt, "-o", str(tmp_path / f"out.{fmt}"))
         assert done.returncode == 0 and done.stdout == "", done.stderr
         return (tmp_path / f"out.{fmt}").read_text(encoding="utf-8")
 
@@ -147,12 +107,5 @@ def test_diff_html_is_inert_and_sarif_marks_baseline_state(tmp_path: Path) -> No
     states = {(r["ruleId"], r["baselineState"]) for r in sarif["runs"][0]["results"]}
     assert {("TV201", "new"), ("TV301", "new")} <= states
     assert {s for _, s in states} == {"new", "unchanged"}
-    back = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "techvet.cli", "diff", sides[1], sides[0], "-f", "sarif"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        ).stdout
-    )
+    back = json.loads(techvet_diff(sides[1], sides[0], "-f", "sarif").stdout)
     assert ("TV201", "absent") in {(r["ruleId"], r["baselineState"]) for r in back["runs"][0]["results"]}

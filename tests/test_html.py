@@ -6,13 +6,12 @@ import os
 import subprocess
 import sys
 import time
-import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from tests.axml_builder import build_axml
+from tests.axml_builder import manifest_only_apk
 from tests.conftest import fixture_app
 
 CORPUS = Path(os.environ.get("TECHVET_CORPUS", str(Path.home() / ".cache" / "techvet-corpus")))
@@ -56,13 +55,7 @@ def inert(markup: Markup) -> None:
 
 @pytest.fixture
 def hostile_app(tmp_path: Path) -> Path:
-    manifest = build_axml(
-        ("manifest", {"package": "org.example.hostile"}, [("application", {"label": PAYLOAD}, [], "")], "")
-    )
-    path = tmp_path / "hostile.apk"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("AndroidManifest.xml", manifest)
-    return path
+    return manifest_only_apk(tmp_path / "hostile.apk", "org.example.hostile", PAYLOAD)
 
 
 def test_hostile_app_renders_inert(hostile_app: Path) -> None:

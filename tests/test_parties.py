@@ -3,23 +3,18 @@ and Xinjiang region exposure of supplier rows."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
 import techvet
 from techvet.screen.regions import xinjiang_exposure
-from tests.axml_builder import build_axml
+from tests.axml_builder import manifest_only_apk
 from tests.conftest import fixture_app
 
 
 def app_with(tmp_path: Path, package: str, label: str) -> techvet.ScanResult:
-    manifest = build_axml(("manifest", {"package": package}, [("application", {"label": label}, [], "")], ""))
-    path = tmp_path / "app.apk"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("AndroidManifest.xml", manifest)
-    return techvet.scan(path)
+    return techvet.scan(manifest_only_apk(tmp_path / "app.apk", package, label))
 
 
 def rules(result: techvet.ScanResult, prefix: str = "TV6") -> list[tuple[str, str | None]]:

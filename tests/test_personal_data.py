@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-from techvet.traffic import analyze
 from techvet.traffic.personal import luhn, mask
-
-ROOT = Path(__file__).resolve().parent
-CAPTURE = ROOT / "fixtures" / "captures" / "personal_data.pcap"
-DEVICE = ROOT / "fixtures" / "captures" / "device.yaml"
-LABELS = ROOT / "data" / "personal_data_labels.tsv"
-
-
-def scores(device: dict[str, str] | None) -> tuple[float, float, int]:
-    result = analyze(str(CAPTURE), device=device)
-    flows = sorted(result.flows, key=lambda f: f.id)
-    found = {(i, s["place"], s["key"]): s["kind"] for i, f in enumerate(flows) for s in f.personal}
-    lines = [line for line in LABELS.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
-    rows = list(csv.DictReader(lines, delimiter="\t"))
-    tp = fp = fn = 0
-    for row in rows:
-        got, want = found.get((int(row["request"]), row["place"], row["field"])), row["kind"]
-        tp += bool(want != "none" and got == want)
-        fn += bool(want != "none" and got != want)
-        fp += bool(got is not None and got != want)
-    return tp / (tp + fp), tp / (tp + fn), len(rows)
+from tests.personal_data_scores import CAPTURE, DEVICE, score
 
 
 def test_labelled_fields_precision_and_recall() -> None:
-    precision, recall, fields = scores(yaml.safe_load(DEVICE.read_text()))
+    precision, recall, fields, _ = score(yaml.safe_load(DEVICE.read_text()))
     assert fields >= 200 and precision >= 0.95 and recall >= 0.95
 
 
 def test_hashed_identifiers_need_the_device_file() -> None:
-    with_device = scores(yaml.safe_load(DEVICE.read_text()))[1]
-    without = scores(None)[1]
+    with_device = score(yaml.safe_load(DEVICE.read_text())).recall
+    without = score(None).recall
     assert without < with_device  # the hashed fields are found only when the device's values are given
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from tests.personal_data_scores import CAPTURE, DEVICE
 from tests.test_html import PAYLOAD, inert, parse
-from tests.test_personal_data import CAPTURE, DEVICE
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 QUIC = Path(__file__).parent / "fixtures" / "captures" / "quic_initial.pcap"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 import techvet
 from techvet.verdict import AppPolicy, decide
-from tests.axml_builder import build_axml
+from tests.axml_builder import manifest_only_apk
 from tests.conftest import fixture_app
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -80,11 +79,7 @@ def test_example_policies_for_other_regimes(tmp_path: Path) -> None:
     drone = verdict_of("drone_companion.apk", india)
     assert drone["verdict"] == "fail" and "IN-CN-DESTINATION" in {d["line"] for d in drone["decided_by"]}
     assert verdict_of("clean_app.apk", india)["verdict"] == "pass"
-    manifest = build_axml(("manifest", {"package": "com.zhiliaoapp.musically"}, [("application", {}, [], "")], ""))
-    banned = tmp_path / "banned.apk"
-    with zipfile.ZipFile(banned, "w") as z:
-        z.writestr("AndroidManifest.xml", manifest)
-    result = techvet.scan(banned)
+    result = techvet.scan(manifest_only_apk(tmp_path / "banned.apk", "com.zhiliaoapp.musically"))
     under_india = decide(result.findings, "com.zhiliaoapp.musically", [], india).to_dict()
     assert under_india["verdict"] == "fail" and under_india["decided_by"][0]["line"] == "IN-BAN-ORDER"
     enterprise = AppPolicy.load(str(EXAMPLES / "app-policy-enterprise.yaml"))
@@ -144,13 +139,7 @@ def test_sarif_validates_against_the_oasis_schema() -> None:
 @pytest.fixture
 def hostile_app(tmp_path: Path) -> Path:
     label = '<script>alert(1)</script>"><img src=x onerror=alert(2)>](javascript:alert(3))'
-    manifest = build_axml(
-        ("manifest", {"package": "org.example.hostile"}, [("application", {"label": label}, [], "")], "")
-    )
-    path = tmp_path / "hostile.apk"
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr("AndroidManifest.xml", manifest)
-    return path
+    return manifest_only_apk(tmp_path / "hostile.apk", "org.example.hostile", label)
 
 
 def test_markdown_escapes_what_the_app_says(hostile_app: Path) -> None:
