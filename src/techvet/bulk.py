@@ -84,7 +84,7 @@ def render_one(
     if fmt == "html":
         manifest = app.manifest if app else None
         summary = {
-            "title": (manifest.label if manifest and manifest.label else None) or package or path,
+            "title": result.title,
             "package": package or "",
             "version": manifest.version_name if manifest and manifest.version_name else "",
             "verdict": result.verdict["verdict"],

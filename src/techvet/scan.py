@@ -38,6 +38,13 @@ class ScanResult:
         return self.app is not None
 
     @property
+    def title(self) -> str:
+        """What reports call the app: its label, else its package, else its file."""
+        app = self.app
+        label = app.manifest.label if app and app.manifest else None
+        return label or (app.package if app else None) or self.path
+
+    @property
     def max_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
 

@@ -54,7 +54,7 @@ def render(result: ScanResult) -> str:
     findings = _findings(result.findings)
     return str(
         _template().render(
-            title=(manifest.label if manifest and manifest.label else None) or (app.package if app else result.path),
+            title=result.title,
             package=app.package if app else "",
             version=manifest.version_name if manifest and manifest.version_name else "",
             file=result.path,

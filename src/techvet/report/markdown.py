@@ -21,10 +21,7 @@ def md(text: object) -> str:
 
 def render(result: ScanResult) -> str:
     app = result.app
-    title = (app.manifest.label if app and app.manifest and app.manifest.label else None) or (
-        app.package if app else result.path
-    )
-    lines = [f"## techvet: {md(title)} (`{md(app.package) if app and app.package else '-'}`)"]
+    lines = [f"## techvet: {md(result.title)} (`{md(app.package) if app and app.package else '-'}`)"]
     lines += _verdict(result.verdict)
     lines += _destinations(result.destinations(), "Where it talks to")
     lines += _findings(result.findings)
