@@ -69,6 +69,26 @@ def test_allow_lists(tmp_path: Path) -> None:
     assert verdict_of("drone_companion.apk", app)["verdict"] == "pass"
 
 
+def test_bad_values_in_a_policy_are_one_line_before_any_scan(tmp_path: Path) -> None:
+    for text, said in (
+        ("block:\n  - {id: X, min_severity: huge}\n", "block line X: unknown severity 'huge'"),
+        ("accept:\n  - {rules: [TV201], reason: r, expires: soon}\n", "expires 'soon' is not a date"),
+        ("allow:\n  packages: [{id: a.b, expires: '2026-13-01'}]\n", "expires '2026-13-01' is not a date"),
+    ):
+        (tmp_path / "p.yaml").write_text('source: x\nas_of: "1"\nid: t\n' + text, encoding="utf-8")
+        run = cli("scan", str(fixture_app("clean_app.apk")), "--policy", str(tmp_path / "p.yaml"))
+        assert run.returncode == 2 and run.stderr.count("\n") == 1 and said in run.stderr, run.stderr
+
+
+def test_an_expired_exception_is_reported_once(tmp_path: Path) -> None:
+    text = (
+        "accept:\n  - {rules: [TV201, TV218], reason: old, expires: '2020-01-01'}\n"
+        "allow:\n  certificates: [{id: abc, expires: '2020-01-01'}]\n"
+    )
+    verdict = verdict_of("drone_companion.apk", policy_file(tmp_path, text))
+    assert len(verdict["expired_exceptions"]) == 2 and verdict["accepted"] == []
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
 

@@ -66,22 +66,31 @@ class AppPolicy:
     @classmethod
     def load(cls, path: str | None = None) -> AppPolicy:
         doc = read_policy(path, "app_policy.yaml")
+        name = path or "app_policy.yaml"
+        lines: dict[str, list[dict[str, Any]]] = {}
         for section in ("block", "warn"):
+            lines[section] = []
             for line in doc.get(section) or []:
                 unknown = set(line) - _CONDITIONS
                 if unknown or "id" not in line:
                     what = f"unknown key {sorted(unknown)}" if unknown else "needs an id"
-                    raise TechvetError(
-                        f"policy {path or 'app_policy.yaml'}: {section} line {line.get('id', '?')}: {what}"
-                    )
+                    raise TechvetError(f"policy {name}: {section} line {line.get('id', '?')}: {what}")
+                if "min_severity" in line:  # parsed here, so a bad value is the policy's error, not a scan's
+                    try:
+                        line = {**line, "min_severity": Severity.parse(str(line["min_severity"]))}
+                    except ValueError as exc:
+                        raise TechvetError(f"policy {name}: {section} line {line['id']}: {exc}") from None
+                lines[section].append(line)
+        accept = tuple(doc.get("accept") or [])
         allow = {k: list(v or []) for k, v in (doc.get("allow") or {}).items()}
-        return cls(
-            str(doc.get("id", "policy")),
-            tuple(doc.get("block") or []),
-            tuple(doc.get("warn") or []),
-            tuple(doc.get("accept") or []),
-            allow,
-        )
+        for entry in [*accept, *(e for entries in allow.values() for e in entries)]:
+            expires = entry.get("expires") if isinstance(entry, dict) else None
+            if expires is not None:
+                try:
+                    date.fromisoformat(str(expires))
+                except ValueError:
+                    raise TechvetError(f"policy {name}: expires {expires!r} is not a date (YYYY-MM-DD)") from None
+        return cls(str(doc.get("id", "policy")), tuple(lines["block"]), tuple(lines["warn"]), accept, allow)
 
 
 def decide(
@@ -89,14 +98,20 @@ def decide(
 ) -> Verdict:
     today = today or date.today()
     verdict = Verdict("pass", 0, policy.id)
-    app_allowed = _allowed(policy.allow.get("packages", []), package, today, verdict) or any(
-        _allowed(policy.allow.get("certificates", []), c, today, verdict) for c in certificates
-    )
+    # each exception's expiry is looked at once, so an expired one is reported once
+    packages = {k.lower() for k in _live_ids(policy.allow.get("packages", []), today, verdict, "package")}
+    certs = {k.lower() for k in _live_ids(policy.allow.get("certificates", []), today, verdict, "certificate")}
+    app_allowed = (package or "").lower() in packages or any(c.lower() in certs for c in certificates)
     sdks = _live_ids(policy.allow.get("sdks", []), today, verdict, "sdk")
     hosts = _live_ids(policy.allow.get("hosts", []), today, verdict, "host")
+    accepts = [
+        e
+        for e in policy.accept
+        if not _expired(e, today, verdict, f"accept {','.join(e.get('rules', []))} ({e.get('reason', '')})")
+    ]
     live: list[Finding] = []
     for f in findings:
-        reason = _accepted(f, package, policy, today, verdict)
+        reason = _accepted(f, package, accepts)
         if app_allowed:
             reason = reason or f"the app ({package}) is allow-listed"
         if reason is None and _set_aside(f, sdks, hosts):
@@ -161,7 +176,7 @@ def _matches(line: dict[str, Any], f: Finding) -> bool:
         place = f.extra.get("destination") or {}
         if not isinstance(place, dict) or place.get("owner_country") not in line["owner_countries"]:
             return False
-    return not (line.get("min_severity") and f.severity < Severity.parse(str(line["min_severity"])))
+    return not (line.get("min_severity") and f.severity < line["min_severity"])
 
 
 def _expired(entry: Any, today: date, verdict: Verdict, what: str) -> bool:
@@ -172,21 +187,12 @@ def _expired(entry: Any, today: date, verdict: Verdict, what: str) -> bool:
     return False
 
 
-def _allowed(entries: list[Any], value: str | None, today: date, verdict: Verdict) -> bool:
-    for entry in entries:
-        key = entry.get("id") if isinstance(entry, dict) else entry
-        if value and str(key).lower() == value.lower() and not _expired(entry, today, verdict, f"allow {key}"):
-            return True
-    return False
-
-
-def _accepted(f: Finding, package: str | None, policy: AppPolicy, today: date, verdict: Verdict) -> str | None:
-    for entry in policy.accept:
+def _accepted(f: Finding, package: str | None, accepts: list[dict[str, Any]]) -> str | None:
+    """The reason of the first acceptance (not expired) that takes this finding, if any."""
+    for entry in accepts:
         if f.rule not in entry.get("rules", []):
             continue
         if entry.get("packages") and package not in entry["packages"]:
-            continue
-        if _expired(entry, today, verdict, f"accept {','.join(entry.get('rules', []))} ({entry.get('reason', '')})"):
             continue
         return str(entry.get("reason", "accepted by the policy"))
     return None
