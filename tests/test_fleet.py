@@ -138,6 +138,20 @@ def test_bad_policy_is_an_error(tmp_path: Path) -> None:
         Policy.load(str(bad))
 
 
+def test_a_condition_value_of_the_wrong_kind_is_a_policy_error(tmp_path: Path) -> None:
+    from techvet.errors import TechvetError
+
+    for when, said in (
+        ("{app_finding_at_least: huge}", "unknown severity 'huge'"),
+        ("{maker_country_in: CN}", "expected a list, got 'CN'"),
+        ("{blue_uas: maybe}", "expected true or false"),
+    ):
+        bad = tmp_path / "p.yaml"
+        bad.write_text(f'source: x\nas_of: "2026"\nrules:\n  - {{id: X, decision: ground, when: {when}}}\n')
+        with pytest.raises(TechvetError, match=said):
+            Policy.load(str(bad))
+
+
 def test_companion_app_scanned_and_banned_package() -> None:
     policy = Policy.load()
     scanned = vet(Device(1, make="Skydio", model="X10D", app=str(fixture_app("drone_companion.apk"))), policy)

@@ -20,21 +20,19 @@ from techvet.verdict import AppPolicy, decide, read_policy
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
-CONDITIONS = frozenset(
-    {
-        "maker_country_in",
-        "parent_country_in",
-        "dji_design",
-        "maker_on_lists",
-        "component_country_in",
-        "foreign_to",
-        "blue_uas",
-        "model_known",
-        "app_on_lists",
-        "app_finding_at_least",
-        "app_verdict_in",
-    }
-)
+CONDITIONS = {  # condition -> the kind of value a policy gives it (checked when the policy is read)
+    "maker_country_in": list,
+    "parent_country_in": list,
+    "dji_design": bool,
+    "maker_on_lists": list,
+    "component_country_in": list,
+    "foreign_to": list,
+    "blue_uas": bool,
+    "model_known": bool,
+    "app_on_lists": list,
+    "app_finding_at_least": Severity,
+    "app_verdict_in": list,
+}
 
 
 @dataclass
@@ -103,17 +101,40 @@ class Policy:
         """The default policy, or the user's file (checked: unknown conditions and decisions are
         errors, not silently ignored rules)."""
         doc = read_policy(path, "fleet_policy.yaml")
-        rules = tuple(doc.get("rules", []))
-        for rule in rules:
-            unknown = set(rule.get("when", {})) - CONDITIONS
+        name = path or "fleet_policy.yaml"
+        rules = []
+        for rule in doc.get("rules", []):
+            unknown = set(rule.get("when", {})) - set(CONDITIONS)
             if unknown or rule.get("decision") not in DECISIONS or "id" not in rule:
                 what = f"unknown condition {sorted(unknown)}" if unknown else "needs an id and a decision"
-                raise TechvetError(f"policy {path or 'fleet_policy.yaml'}: rule {rule.get('id', '?')}: {what}")
+                raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: {what}")
+            when = {}
+            for condition, value in rule.get("when", {}).items():
+                try:
+                    when[condition] = _condition_value(condition, value)
+                except ValueError as exc:
+                    raise TechvetError(f"policy {name}: rule {rule['id']}: {condition}: {exc}") from None
+            rules.append({**rule, "when": when})
         if doc.get("default", "allow") not in DECISIONS:
-            raise TechvetError(f"policy {path}: default must be one of {', '.join(DECISIONS)}")
+            raise TechvetError(f"policy {name}: default must be one of {', '.join(DECISIONS)}")
         return cls(
-            str(doc.get("id", "policy")), str(doc.get("title", "")), doc.get("default", "allow"), rules, doc["source"]
+            str(doc.get("id", "policy")),
+            str(doc.get("title", "")),
+            doc.get("default", "allow"),
+            tuple(rules),
+            doc["source"],
         )
+
+
+def _condition_value(condition: str, value: Any) -> Any:
+    """A condition's value as the rules compare it; a value of the wrong kind is the policy's error
+    here, not a failure in the middle of an inventory."""
+    kind = CONDITIONS[condition]
+    if kind is Severity:
+        return Severity.parse(str(value))
+    if not isinstance(value, kind):
+        raise ValueError(f"expected {'a list' if kind is list else 'true or false'}, got {value!r}")
+    return value
 
 
 def vet(
@@ -333,7 +354,7 @@ def _holds(name: str, value: Any, facts: dict[str, Any]) -> bool:
     if name == "app_on_lists":
         return bool(facts["app_lists"] & set(value))
     if name == "app_finding_at_least":
-        return facts["app_worst"] is not None and facts["app_worst"] >= Severity.parse(str(value))
+        return facts["app_worst"] is not None and facts["app_worst"] >= value
     if name == "app_verdict_in":
         return any(v["verdict"] in value for v in facts["app_verdicts"])
     raise TechvetError(f"unknown policy condition {name!r}")
