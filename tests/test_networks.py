@@ -40,7 +40,7 @@ def test_every_listed_network_is_a_registered_as() -> None:
     ],
 )
 def test_network_owner_rules_use_registered_names(asn: int, company: str | None) -> None:
-    from techvet.place import _network_company
+    from techvet.place.attribution import _network_company
 
     kb = load()
     name = kb.networks.name(asn)

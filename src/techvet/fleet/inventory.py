@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from techvet.errors import TechvetError
-from techvet.fleet import PARTS, Device
+from techvet.fleet.decide import Device
+from techvet.fleet.policy import PARTS
 from techvet.tables import bad_text, clean, read_table
 
 _NAMES = {
