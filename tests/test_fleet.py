@@ -133,7 +133,10 @@ def test_bad_policy_is_an_error(tmp_path: Path) -> None:
     from techvet.errors import TechvetError
 
     bad = tmp_path / "p.yaml"
-    bad.write_text('source: x\nas_of: "2026"\nrules:\n  - {id: X, decision: ground, when: {made_on_mars: true}}\n')
+    bad.write_text(
+        'kind: fleet-policy\nsource: x\nas_of: "2026"\n'
+        "rules:\n  - {id: X, decision: ground, when: {made_on_mars: true}}\n"
+    )
     with pytest.raises(TechvetError, match="unknown condition"):
         Policy.load(str(bad))
 
@@ -147,7 +150,9 @@ def test_a_condition_value_of_the_wrong_kind_is_a_policy_error(tmp_path: Path) -
         ("{blue_uas: maybe}", "expected true or false"),
     ):
         bad = tmp_path / "p.yaml"
-        bad.write_text(f'source: x\nas_of: "2026"\nrules:\n  - {{id: X, decision: ground, when: {when}}}\n')
+        bad.write_text(
+            f'kind: fleet-policy\nsource: x\nas_of: "2026"\nrules:\n  - {{id: X, decision: ground, when: {when}}}\n'
+        )
         with pytest.raises(TechvetError, match=said):
             Policy.load(str(bad))
 
@@ -169,7 +174,7 @@ def test_the_app_policy_decides_for_the_companion_app(tmp_path: Path) -> None:
 
     mine = tmp_path / "apps.yaml"
     mine.write_text(
-        'source: test\nas_of: "2026-11-27"\nid: mine\nblock:\n  - {id: ANY, min_severity: high}\n'
+        'kind: app-policy\nsource: test\nas_of: "2026-11-27"\nid: mine\nblock:\n  - {id: ANY, min_severity: high}\n'
         "allow:\n  packages: [com.skyfleet.pilot]\n",
         encoding="utf-8",
     )
@@ -263,7 +268,7 @@ def test_knowledge_has_sources() -> None:
 def test_a_rule_lifts_only_the_rules_it_names(tmp_path: Path) -> None:
     policy_file = tmp_path / "p.yaml"
     policy_file.write_text(
-        'source: test\nas_of: "2026-11-27"\nid: t\ndefault: allow\nrules:\n'
+        'kind: fleet-policy\nsource: test\nas_of: "2026-11-27"\nid: t\ndefault: allow\nrules:\n'
         "  - {id: FOREIGN, decision: restrict, when: {foreign_to: [US]}}\n"
         "  - {id: UNKNOWN, decision: review, when: {model_known: false}}\n"
         "  - {id: BLUE, decision: allow, when: {blue_uas: true}, lifts: [FOREIGN]}\n"

@@ -44,7 +44,8 @@ def test_capture_verdict_uses_the_owners_country(tmp_path: Path) -> None:
     assert traffic(str(QUIC), "--fail-on", "warn").returncode == 0  # names only: nothing to warn about
     mine = tmp_path / "policy.yaml"
     mine.write_text(
-        'source: test\nas_of: "2026-11-27"\nid: lab\nblock:\n  - {id: PII, rules: [TV711], owner_countries: [US]}\n',
+        'kind: app-policy\nsource: test\nas_of: "2026-11-27"\nid: lab\n'
+        "block:\n  - {id: PII, rules: [TV711], owner_countries: [US]}\n",
         encoding="utf-8",
     )
     lab = json.loads(traffic(str(CAPTURE), "-f", "json", "--policy", str(mine)).stdout)

@@ -39,7 +39,7 @@ def test_default_policy_on_the_fixtures() -> None:
 
 def policy_file(tmp_path: Path, text: str) -> AppPolicy:
     path = tmp_path / "policy.yaml"
-    path.write_text('source: test\nas_of: "2026-11-27"\nid: test\n' + text, encoding="utf-8")
+    path.write_text('kind: app-policy\nsource: test\nas_of: "2026-11-27"\nid: test\n' + text, encoding="utf-8")
     return AppPolicy.load(str(path))
 
 
@@ -75,13 +75,14 @@ def test_bad_values_in_a_policy_are_one_line_before_any_scan(tmp_path: Path) -> 
         ("accept:\n  - {rules: [TV201], reason: r, expires: soon}\n", "expires 'soon' is not a date"),
         ("allow:\n  packages: [{id: a.b, expires: '2026-13-01'}]\n", "expires '2026-13-01' is not a date"),
     ):
-        (tmp_path / "p.yaml").write_text('source: x\nas_of: "1"\nid: t\n' + text, encoding="utf-8")
+        (tmp_path / "p.yaml").write_text('kind: app-policy\nsource: x\nas_of: "1"\nid: t\n' + text, encoding="utf-8")
         run = cli("scan", str(fixture_app("clean_app.apk")), "--policy", str(tmp_path / "p.yaml"))
         assert run.returncode == 2 and run.stderr.count("\n") == 1 and said in run.stderr, run.stderr
 
 
 def test_an_expired_exception_is_reported_once(tmp_path: Path) -> None:
     text = (
+        "block:\n  - {id: SIDELOAD, rules: [TV201, TV218]}\n"
         "accept:\n  - {rules: [TV201, TV218], reason: old, expires: '2020-01-01'}\n"
         "allow:\n  certificates: [{id: abc, expires: '2020-01-01'}]\n"
     )
@@ -109,7 +110,7 @@ def test_example_policies_for_other_regimes(tmp_path: Path) -> None:
 
 
 def test_bad_policy_is_one_line(tmp_path: Path) -> None:
-    (tmp_path / "bad.yaml").write_text('source: x\nas_of: "1"\nblock:\n  - {id: X, made_up: 1}\n')
+    (tmp_path / "bad.yaml").write_text('kind: app-policy\nsource: x\nas_of: "1"\nblock:\n  - {id: X, made_up: 1}\n')
     run = subprocess.run(
         [
             sys.executable,

@@ -13,11 +13,11 @@ from techvet.verdict import read_policy
 def policy_lines() -> list[dict[str, Any]]:
     """Every line of the default app policy and fleet policy, with its policy's id and source."""
     lines: list[dict[str, Any]] = []
-    app = read_policy(None, "app_policy.yaml")
+    app = read_policy(None, "app_policy.yaml", "app-policy")
     for effect, section in (("fail", "block"), ("warn", "warn")):
         for line in app.get(section) or []:
             lines.append({**line, "effect": effect, "policy": app, "file": "app_policy.yaml"})
-    fleet = read_policy(None, "fleet_policy.yaml")
+    fleet = read_policy(None, "fleet_policy.yaml", "fleet-policy")
     for rule in fleet.get("rules") or []:
         lines.append({**rule, "effect": rule["decision"], "policy": fleet, "file": "fleet_policy.yaml"})
     return lines

@@ -22,6 +22,10 @@ SCORE_FORMULA = (
     "100 x (1 - product of (1 - w)) over the findings not accepted; w: critical 0.5, high 0.25, medium 0.08, low 0.02"
 )
 _CONDITIONS = {"rules", "lists", "owner_countries", "min_severity", "id", "why"}
+_COMMON_KEYS = ("source", "as_of", "kind", "id", "title")
+_APP_SECTIONS = ("block", "warn", "accept", "allow")
+_ALLOW_KINDS = ("packages", "certificates", "sdks", "hosts")
+_ACCEPT_KEYS = {"rules", "packages", "reason", "expires"}
 
 
 @dataclass
@@ -45,14 +49,51 @@ class Verdict:
         }
 
 
-def read_policy(path: str | None, default: str) -> dict[str, Any]:
-    """A policy document: the user's file, or the bundled ``default`` when no path is given."""
+KINDS = {  # a policy file's `kind` -> what it is and where it is used, for the error a wrong one gets
+    "app-policy": "an app policy (techvet scan, traffic and diff --policy; techvet fleet --app-policy)",
+    "fleet-policy": "a fleet policy (techvet fleet --policy)",
+}
+
+
+def read_policy(path: str | None, default: str, kind: str) -> dict[str, Any]:
+    """A policy document of ``kind``: the user's file, or the bundled ``default`` when no path is given.
+
+    Why a policy must say its kind: an app policy has no fleet rules and a fleet policy no block
+    lines, so one read as the other used to decide nothing, and nothing decided read as "allow".
+    A file of another kind, or of none, is refused before anything is judged by it."""
     if path is None:
-        return _read(DATA_DIR, default)
-    p = Path(path)
-    if not p.is_file():
-        raise TechvetError(f"{path}: no such policy file")
-    return _read(p.parent, p.name)
+        doc = _read(DATA_DIR, default)
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise TechvetError(f"{path}: no such policy file")
+        doc = _read(p.parent, p.name)
+    name = path or default
+    found = doc.get("kind")
+    if found == kind:
+        return doc
+    if isinstance(found, str) and found in KINDS:
+        raise TechvetError(f"policy {name} is {KINDS[found]}; here {KINDS[kind]} is needed")
+    if found is None:
+        raise TechvetError(f"policy {name} does not say what it is: add 'kind: {kind}' ({KINDS[kind]})")
+    raise TechvetError(f"policy {name}: unknown kind {found!r} (one of: {', '.join(KINDS)})")
+
+
+def policy_sections(doc: dict[str, Any], name: str, known: tuple[str, ...]) -> None:
+    """Refuse a section the policy's kind does not have: a misspelt or foreign section would be
+    ignored, and an ignored rule reads as assurance."""
+    unknown = sorted(str(k) for k in doc if k not in (*_COMMON_KEYS, *known))
+    if unknown:
+        raise TechvetError(f"policy {name}: unknown section {unknown} (this kind has: {', '.join(known)})")
+
+
+def listing(value: Any, name: str, where: str) -> list[Any]:
+    """A section that must be a list (of lines, rules, ids), empty when absent."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TechvetError(f"policy {name}: {where} must be a list, got {type(value).__name__}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -65,24 +106,20 @@ class AppPolicy:
 
     @classmethod
     def load(cls, path: str | None = None) -> AppPolicy:
-        doc = read_policy(path, "app_policy.yaml")
+        """The default app policy, or the user's file, checked whole: its kind, its sections, every
+        line's keys and values, and that it decides something (a policy with no block or warn line
+        would pass every app)."""
+        doc = read_policy(path, "app_policy.yaml", "app-policy")
         name = path or "app_policy.yaml"
+        policy_sections(doc, name, _APP_SECTIONS)
         lines: dict[str, list[dict[str, Any]]] = {}
         for section in ("block", "warn"):
-            lines[section] = []
-            for line in doc.get(section) or []:
-                unknown = set(line) - _CONDITIONS
-                if unknown or "id" not in line:
-                    what = f"unknown key {sorted(unknown)}" if unknown else "needs an id"
-                    raise TechvetError(f"policy {name}: {section} line {line.get('id', '?')}: {what}")
-                if "min_severity" in line:  # parsed here, so a bad value is the policy's error, not a scan's
-                    try:
-                        line = {**line, "min_severity": Severity.parse(str(line["min_severity"]))}
-                    except ValueError as exc:
-                        raise TechvetError(f"policy {name}: {section} line {line['id']}: {exc}") from None
-                lines[section].append(line)
-        accept = tuple(doc.get("accept") or [])
-        allow = {k: list(v or []) for k, v in (doc.get("allow") or {}).items()}
+            lines[section] = [_line(line, name, section) for line in listing(doc.get(section), name, section)]
+        accept = tuple(_acceptance(e, name) for e in listing(doc.get("accept"), name, "accept"))
+        allow_doc = doc.get("allow") or {}
+        if not isinstance(allow_doc, dict) or set(allow_doc) - set(_ALLOW_KINDS):
+            raise TechvetError(f"policy {name}: allow takes {', '.join(_ALLOW_KINDS)}")
+        allow = {k: listing(v, name, f"allow {k}") for k, v in allow_doc.items()}
         for entry in [*accept, *(e for entries in allow.values() for e in entries)]:
             expires = entry.get("expires") if isinstance(entry, dict) else None
             if expires is not None:
@@ -90,7 +127,39 @@ class AppPolicy:
                     date.fromisoformat(str(expires))
                 except ValueError:
                     raise TechvetError(f"policy {name}: expires {expires!r} is not a date (YYYY-MM-DD)") from None
+        if not lines["block"] and not lines["warn"]:
+            raise TechvetError(
+                f"policy {name} has no block or warn line: it would pass every app (say what fails or warns)"
+            )
         return cls(str(doc.get("id", "policy")), tuple(lines["block"]), tuple(lines["warn"]), accept, allow)
+
+
+def _line(line: Any, name: str, section: str) -> dict[str, Any]:
+    """One block or warn line, checked: known keys, an id, lists where lists belong, a severity."""
+    if not isinstance(line, dict):
+        raise TechvetError(f"policy {name}: {section} line {line!r} is not a mapping (id, rules, why ...)")
+    unknown = set(line) - _CONDITIONS
+    if unknown or "id" not in line:
+        what = f"unknown key {sorted(map(str, unknown))}" if unknown else "needs an id"
+        raise TechvetError(f"policy {name}: {section} line {line.get('id', '?')}: {what}")
+    for key in ("rules", "lists", "owner_countries"):
+        if key in line and not isinstance(line[key], list):
+            raise TechvetError(f"policy {name}: {section} line {line['id']}: {key} must be a list")
+    if "min_severity" in line:  # parsed here, so a bad value is the policy's error, not a scan's
+        try:
+            line = {**line, "min_severity": Severity.parse(str(line["min_severity"]))}
+        except ValueError as exc:
+            raise TechvetError(f"policy {name}: {section} line {line['id']}: {exc}") from None
+    return line
+
+
+def _acceptance(entry: Any, name: str) -> dict[str, Any]:
+    """An accept entry: the rules it takes (a list), a reason, optionally packages and an expiry."""
+    if not isinstance(entry, dict) or set(entry) - _ACCEPT_KEYS or not isinstance(entry.get("rules"), list):
+        raise TechvetError(f"policy {name}: accept entry {entry!r}: needs rules: [...] and a reason")
+    if not entry.get("reason"):
+        raise TechvetError(f"policy {name}: accept entry for {entry['rules']}: needs a reason")
+    return entry
 
 
 def decide(
@@ -216,4 +285,14 @@ def _set_aside(f: Finding, sdks: set[str], hosts: set[str]) -> bool:
     return bool(in_sdks) and len(in_sdks) == len(f.evidence) and all(s in sdks for s in in_sdks)
 
 
-__all__ = ["SCORE_FORMULA", "AppPolicy", "FailOn", "Verdict", "decide", "read_policy"]
+__all__ = [
+    "KINDS",
+    "SCORE_FORMULA",
+    "AppPolicy",
+    "FailOn",
+    "Verdict",
+    "decide",
+    "listing",
+    "policy_sections",
+    "read_policy",
+]

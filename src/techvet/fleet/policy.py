@@ -12,7 +12,7 @@ from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.findings import Severity
-from techvet.verdict import read_policy
+from techvet.verdict import listing, policy_sections, read_policy
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
@@ -41,23 +41,20 @@ class Policy:
 
     @classmethod
     def load(cls, path: str | None = None) -> Policy:
-        """The default policy, or the user's file (checked: unknown conditions and decisions are
-        errors, not silently ignored rules)."""
-        doc = read_policy(path, "fleet_policy.yaml")
+        """The default policy, or the user's file, checked whole: its kind, its sections, every
+        rule's id, decision, conditions and the values they take, and that it has rules at all (a
+        policy without any would leave every aircraft to its default)."""
+        doc = read_policy(path, "fleet_policy.yaml", "fleet-policy")
         name = path or "fleet_policy.yaml"
-        rules = []
-        for rule in doc.get("rules", []):
-            unknown = set(rule.get("when", {})) - set(CONDITIONS)
-            if unknown or rule.get("decision") not in DECISIONS or "id" not in rule:
-                what = f"unknown condition {sorted(unknown)}" if unknown else "needs an id and a decision"
-                raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: {what}")
-            when = {}
-            for condition, value in rule.get("when", {}).items():
-                try:
-                    when[condition] = _condition_value(condition, value)
-                except ValueError as exc:
-                    raise TechvetError(f"policy {name}: rule {rule['id']}: {condition}: {exc}") from None
-            rules.append({**rule, "when": when})
+        policy_sections(doc, name, ("default", "rules"))
+        rules = [_rule(rule, name) for rule in listing(doc.get("rules"), name, "rules")]
+        if not rules:
+            raise TechvetError(f"policy {name} has no rules: every aircraft would get its default unexamined")
+        ids = {r["id"] for r in rules}
+        for rule in rules:
+            missing = [x for x in rule.get("lifts", []) if x not in ids]
+            if missing:
+                raise TechvetError(f"policy {name}: rule {rule['id']} lifts {missing}, which the policy does not have")
         if doc.get("default", "allow") not in DECISIONS:
             raise TechvetError(f"policy {name}: default must be one of {', '.join(DECISIONS)}")
         return cls(
@@ -67,6 +64,28 @@ class Policy:
             tuple(rules),
             doc["source"],
         )
+
+
+def _rule(rule: Any, name: str) -> dict[str, Any]:
+    """One rule, checked: an id, a known decision, known conditions with values of their kind."""
+    if not isinstance(rule, dict):
+        raise TechvetError(f"policy {name}: rule {rule!r} is not a mapping (id, decision, when, why)")
+    conditions = rule.get("when") or {}
+    if not isinstance(conditions, dict):
+        raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: when must be a mapping of conditions")
+    unknown = set(conditions) - set(CONDITIONS)
+    if unknown or rule.get("decision") not in DECISIONS or "id" not in rule:
+        what = f"unknown condition {sorted(map(str, unknown))}" if unknown else "needs an id and a decision"
+        raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: {what}")
+    if not isinstance(rule.get("lifts", []), list):
+        raise TechvetError(f"policy {name}: rule {rule['id']}: lifts must be a list of rule ids")
+    when = {}
+    for condition, value in conditions.items():
+        try:
+            when[condition] = _condition_value(condition, value)
+        except ValueError as exc:
+            raise TechvetError(f"policy {name}: rule {rule['id']}: {condition}: {exc}") from None
+    return {**rule, "when": when}
 
 
 def _condition_value(condition: str, value: Any) -> Any:
