@@ -278,3 +278,35 @@ def test_a_rule_lifts_only_the_rules_it_names(tmp_path: Path) -> None:
     assert cleared.decision == "allow"
     assert {r["rule"]: r.get("lifted_by") for r in cleared.reasons} == {"FOREIGN": "BLUE", "BLUE": None}
     assert vet(Device(1, make="Parrot", model="Anafi"), policy).decision == "restrict"
+
+
+@pytest.mark.parametrize("placeholder", ["-", "?", "???", "!!!@@@", "N/A", "unknown"])
+@pytest.mark.parametrize("model", ["X1", "X2", "Q9", "2"])
+def test_a_placeholder_maker_is_no_maker(placeholder: str, model: str) -> None:
+    """Issue 11 item 2: a maker cell that names nobody is not a catalogue maker (it used to read as
+    "? (SkyRover)", a DJI look-alike, and ground the row) and a bare short model name does not
+    stand for one maker's model: unknown stays unknown, and the row goes to a person."""
+    verdict = vet(Device(1, make=placeholder, model=model), Policy.load())
+    assert verdict.brand is None and verdict.country is None and verdict.match and verdict.match.model is None
+    assert verdict.decision == "review"
+    assert [r["rule"] for r in verdict.reasons] == ["FLEET-UNKNOWN"]
+
+
+def test_a_placeholder_maker_is_shown_as_not_given(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv.csv"
+    inventory.write_text("Make,Model\n?,X1\nSkyRover,X1\n?,Mavic 3E\n", encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "fleet", str(inventory), "-f", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    devices = json.loads(run.stdout)["devices"]
+    assert [d["decision"] for d in devices] == ["review", "ground", "ground"]
+    # the maker's name in the row decides for SkyRover; the model alone names DJI's Mavic 3E
+    assert devices[1]["brand"] == "SkyRover" and devices[1]["manufacturer"] is None  # the source doubts it
+    assert devices[2]["brand"] == "DJI"
+    text = subprocess.run(
+        [sys.executable, "-m", "techvet.cli", "fleet", str(inventory)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "maker not given ('?' names no maker)" in text and "maker SkyRover (manufacturer not known) (CN)" in text

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from techvet.errors import TechvetError
 from techvet.fleet import DECISIONS, Policy, Verdict, vet
 from techvet.fleet.inventory import parse_columns, read_inventory
+from techvet.fleet.models import names_someone
 from techvet.verdict import AppPolicy
 
 CSV_COLUMNS = (
@@ -154,7 +155,7 @@ def _text(v: Verdict, out: TextIO) -> None:
         model = "unknown model"
     serial = f" #{d.serial}" if d.serial else ""
     out.write(f"\nrow {d.line}{serial}: {d.make} {d.model} -> {model}\n  {v.decision.upper()}")
-    out.write(f"  maker {v.manufacturer or 'unknown'} ({v.country or '?'})")
+    out.write(f"  maker {maker_shown(v)}{f' ({v.country})' if v.country else ''}")
     out.write(f"{'; on ' + ', '.join(v.maker_lists) if v.maker_lists else ''}\n")
     for r in v.reasons:
         lifted = f", set aside by {r['lifted_by']}" if r.get("lifted_by") else ""
@@ -172,6 +173,18 @@ def _text(v: Verdict, out: TextIO) -> None:
         out.write(
             f"    app verdict: {a['app']} {a['verdict'].upper()} (risk {a['score']}, policy {a['policy']}{lines})\n"
         )
+
+
+def maker_shown(v: Verdict) -> str:
+    """The maker as a reader should see it: the manufacturer, else the brand (its legal maker not
+    known), else why there is none."""
+    if v.manufacturer:
+        return v.manufacturer
+    if v.brand:
+        return f"{v.brand} (manufacturer not known)"
+    if v.device.make and not names_someone(v.device.make):
+        return f"not given ({v.device.make!r} names no maker)"
+    return "unknown"
 
 
 def _text_summary(summary: dict[str, Any], out: TextIO) -> None:

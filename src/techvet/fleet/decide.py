@@ -14,7 +14,7 @@ from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.findings import Severity
-from techvet.fleet.models import ModelCatalogue, ModelMatch
+from techvet.fleet.models import ModelCatalogue, ModelMatch, names_someone
 from techvet.fleet.policy import DECISIONS, Policy
 from techvet.knowledge import Knowledge, load
 from techvet.verdict import AppPolicy, decide
@@ -97,7 +97,8 @@ def vet(
     maker_entry = model or next((m for m in catalogue.models if m["brand"] == brand), None)
     if maker_entry is not None:
         verdict.brand = maker_entry["brand"]
-        verdict.manufacturer = maker_entry["manufacturer"]
+        # a manufacturer the catalogue's source doubts ("? (SkyRover)") is not stated as known
+        verdict.manufacturer = maker_entry["manufacturer"] if names_someone(maker_entry["manufacturer"]) else None
         verdict.parent = maker_entry["parent"]
         verdict.country = maker_entry["country"]
     facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy)
@@ -207,7 +208,7 @@ def _facts(
                 }
             )
     return {
-        "maker": verdict.manufacturer or device.make,
+        "maker": verdict.manufacturer or verdict.brand or device.make,
         "maker_hits": maker_hits,
         "components": components,
         "blue_entry": model.get("blue_uas") if model else None,

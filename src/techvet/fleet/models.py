@@ -13,7 +13,9 @@ An inventory writes the same aircraft many ways: "DJI Mavic 3 Enterprise", "Mavi
 
 Anything else is unknown: the best candidate and its score are reported, never taken. The maker is
 matched on its own (brand or manufacturer name), so an unknown model of a known maker still gets
-the maker's rules.
+the maker's rules. A maker cell that names nobody ("-", "?", "n/a", "!!!") is no maker: it neither
+matches a catalogue maker nor lets a vague short name ("X1", "2", "X10D": a model name without its
+brand and without a word of three letters) stand for one maker's model.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from typing import Any
 FUZZY_ACCEPT = 0.88
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
 _WORD = re.compile(r"[a-z0-9+]+")
+_NAMING_WORD = re.compile(r"[a-z]{3,}")
+# what inventories write for "we do not know" (normal form): no maker, whatever its letters
+_PLACEHOLDERS = frozenset({"n a", "na", "none", "null", "nil", "unknown", "unk", "tbd", "tba", "other", "various"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,21 @@ def normal(text: str) -> str:
     """Lowercase words, roman numerals as digits, punctuation out ("EVO II Pro" -> "evo 2 pro")."""
     words = _WORD.findall(text.lower().replace("-", " "))
     return " ".join(_ROMAN.get(w, w) for w in words)
+
+
+def names_someone(text: str | None) -> bool:
+    """Whether a maker cell names anyone: a placeholder ("-", "?", "???", "n/a", "unknown",
+    "!!!@@@") or a name its source itself doubts ("? (SkyRover)") does not."""
+    if not text or text.lstrip().startswith("?"):
+        return False
+    key = normal(text)
+    return any(ch.isalpha() for ch in key) and key not in _PLACEHOLDERS
+
+
+def _vague(short: str) -> bool:
+    """A brand-stripped model name too plain to name one maker's model on its own ("x1", "2",
+    "x10d", "e2"): it has no word of three letters. With the maker known it is fine."""
+    return _NAMING_WORD.search(short) is None
 
 
 def abbreviation(name: str) -> str | None:
@@ -58,6 +78,7 @@ class ModelCatalogue:
         code_rows: dict[str, set[int]] = {}
         self.names: dict[str, int] = {}
         self.display: dict[str, str] = {}  # normal name -> the name as the catalogue writes it
+        self.vague: set[str] = set()  # brand-stripped names that need the maker to name a model
         abbreviations: dict[str, set[int]] = {}
         self.makers: dict[str, str] = {}  # normal maker name -> brand
         for i, m in enumerate(self.models):
@@ -73,12 +94,15 @@ class ModelCatalogue:
                 short = key[len(brand) :].strip() if key.startswith(brand + " ") else key
                 self.names.setdefault(short, i)
                 self.display.setdefault(short, name)
+                if short != key and _vague(short):
+                    self.vague.add(short)
                 abbr = abbreviation(short)
-                if abbr:
+                if abbr and abbr != short.replace(" ", ""):  # "x1" is a name, not an abbreviation of one
                     abbreviations.setdefault(abbr, set()).add(i)
-            for maker in (m["brand"], m["manufacturer"]):
-                self.makers.setdefault(normal(maker), m["brand"])
-            self.makers.setdefault(normal(m["manufacturer"].split("(")[0].replace(", ltd.", "")), m["brand"])
+            # a manufacturer the source doubts ("? (SkyRover)") is no name to match a row's maker by
+            for maker in (m["brand"], m["manufacturer"], m["manufacturer"].split("(")[0].replace(", ltd.", "")):
+                if names_someone(maker):
+                    self.makers.setdefault(normal(maker), m["brand"])
         self.abbreviations = {k: next(iter(v)) for k, v in abbreviations.items() if len(v) == 1}
         for code, rows in code_rows.items():  # a code two rows claim names neither
             if len(rows) > 1:
@@ -87,9 +111,9 @@ class ModelCatalogue:
 
     def maker(self, make: str | None) -> str | None:
         """The catalogue brand a maker name means ("DJI", "SZ DJI Technology Co., Ltd." -> DJI)."""
-        if not make:
+        if not names_someone(make):
             return None
-        key = normal(make)
+        key = normal(str(make))
         if key in self.makers:
             return self.makers[key]
         for known, brand in self.makers.items():  # "DJI Enterprise" -> DJI; "Autel" -> Autel Robotics
@@ -115,7 +139,7 @@ class ModelCatalogue:
         keys = [bare, text] + ([f"{normal(brand)} {bare}"] if brand else [])
         for key in keys:
             i = self.names.get(key)
-            if i is not None and self._maker_agrees(i, brand):
+            if i is not None and self._maker_agrees(i, brand) and (brand is not None or key not in self.vague):
                 return ModelMatch(self.models[i], key, 1.0, "name")
         for token in bare.split():
             hit = self.codes.get(token)
@@ -153,6 +177,8 @@ class ModelCatalogue:
         choices = self._choices
         if brand is not None:
             choices = [c for c in choices if self.models[self.names[c]]["brand"] == brand]
+        else:  # "x1" is not SkyRover's X1 unless the row says SkyRover
+            choices = [c for c in choices if c not in self.vague]
         # token_sort_ratio, not WRatio: WRatio scores a name inside a longer one as a match
         # ("phantom" in "phantom x9"), and an unknown model must stay unknown
         best = process.extractOne(bare, choices, scorer=fuzz.token_sort_ratio) if choices else None
@@ -165,4 +191,4 @@ class ModelCatalogue:
         return ModelMatch(None, None, score, "unknown", candidate=name)
 
 
-__all__ = ["ModelCatalogue", "ModelMatch", "abbreviation", "normal"]
+__all__ = ["ModelCatalogue", "ModelMatch", "abbreviation", "names_someone", "normal"]
