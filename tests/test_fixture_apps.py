@@ -190,7 +190,8 @@ def test_destinations_say_who_owns_each_host(drone: techvet.ScanResult) -> None:
     assert (mob["cleartext"], mob["owner_country"], mob["named_by_sdks"]) == (True, "CN", ["mobtech"])
     assert mob["owner"].startswith("MobTech")
     fleet = rows["api.skyfleet-demo.cn"]
-    assert (fleet["owner"], fleet["owner_country"]) == (None, "CN")  # .cn registry; the company is unknown
+    # the .cn registry is a fact about the name, not an owner: the company is unknown
+    assert (fleet["owner"], fleet["owner_country"], fleet["registry_country"]) == (None, None, "CN")
     assert fleet["first_evidence"]["class_name"] == "com.skyfleet.pilot.net.ConfigClient"
 
 

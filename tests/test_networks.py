@@ -66,10 +66,12 @@ def test_ipv6_ends_of_the_space() -> None:
     assert kb.networks.asn(ipaddress.ip_address("2400:3200::1")) == 37963  # AliDNS IPv6
 
 
-def test_owner_comes_from_the_network_and_server_country_from_the_registry() -> None:
-    """Alibaba's US arm: a Chinese owner, an address registered in the US; both are reported."""
+def test_network_owner_comes_from_the_network_and_server_country_from_the_registry() -> None:
+    """Alibaba's US arm: a network run by a Chinese company, an address registered in the US; both
+    are reported, and neither is taken for the owner of whatever site the address serves."""
     result = attribute("47.88.1.1")
-    assert (result.asn, result.owner_country, result.server_country) == (45102, "CN", "US")
+    assert (result.asn, result.network_owner_country, result.server_country) == (45102, "CN", "US")
+    assert result.owner is None and result.owner_country is None
     assert any("AS45102" in r for r in result.reasons)
     names = {s["name"] for s in result.sources}
     assert {"iptocc", "ip_asn.json", "asn_owners.yaml"} <= names

@@ -25,14 +25,32 @@ def test_table_is_large_enough() -> None:
     assert sum(1 for r in rows if ":" in r[0] or r[0].replace(".", "").isdigit()) >= 10  # IPs too
 
 
-@pytest.mark.parametrize(("value", "owner", "owner_country", "server_country", "asn", "why"), _rows())
-def test_attribution(value: str, owner: str, owner_country: str, server_country: str, asn: str, why: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "owner", "owner_country", "registry", "network_owner", "network_country", "server_country", "asn", "why"),
+    _rows(),
+)
+def test_attribution(
+    value: str,
+    owner: str,
+    owner_country: str,
+    registry: str,
+    network_owner: str,
+    network_country: str,
+    server_country: str,
+    asn: str,
+    why: str,
+) -> None:
+    """Owner (of the name), registry (of the name's ccTLD) and network owner (of the address) are
+    three facts: an address has no owner of its own, a .cn name no owner from its suffix."""
     result = attribute(value)
-    if owner == "-":
-        assert result.owner is None, why  # unknown is reported as unknown, never guessed
-    else:
-        assert result.owner is not None and owner.lower() in result.owner.lower(), why
+    for found, expected in ((result.owner, owner), (result.network_owner, network_owner)):
+        if expected == "-":
+            assert found is None, why  # unknown is reported as unknown, never guessed
+        else:
+            assert found is not None and expected.lower() in found.lower(), why
     assert (result.owner_country or "-") == owner_country, why
+    assert (result.registry_country or "-") == registry, why
+    assert (result.network_owner_country or "-") == network_country, why
     assert (result.server_country or "-") == server_country, why
     assert str(result.asn or "-") == asn, why
     assert (result.network is None) == (result.asn is None), why

@@ -28,7 +28,7 @@ def test_sni_and_alpn_from_initial_packets() -> None:
         assert (flow.host_from, flow.alpn, flow.tls["quic"]) == ("quic", ["h3"], True)
     assert result.stats.warnings == []
     cn = [d for d in result.destinations if d["host"] and d["host"].endswith(".cn")]
-    assert {d["owner_country"] for d in cn} == {"CN"}
+    assert {(d["owner_country"], d["registry_country"]) for d in cn} == {(None, "CN")}  # a registry, no owner
 
 
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark (the cross-check) not installed")

@@ -94,16 +94,23 @@ def test_httpdns_request_and_placeholder_mac() -> None:
     cleartext = [f for f in result.findings if f.rule == "TV701"]
     assert [f.subject for f in cleartext] == ["203.107.1.65"]
     dest = {d["ip"]: d for d in result.destinations}["203.107.1.65"]
-    assert (dest["owner"], dest["asn"], dest["cleartext"]) == ("Alibaba Group Holding Ltd.", 37963, True)
+    # an address alone names no owner: Alibaba runs the network (its HTTPDNS service, AS37963)
+    assert (dest["owner"], dest["network_owner"], dest["asn"], dest["cleartext"]) == (
+        None,
+        "Alibaba Group Holding Ltd.",
+        37963,
+        True,
+    )
     # bssid=02:00:00:00:00:00 is Android's placeholder MAC: not personal data, not a finding
     assert not any("02:00:00:00:00:00" in f.title for f in result.findings)
 
 
 @needs_shared
-def test_owner_and_server_country_differ_for_chinese_infrastructure_abroad() -> None:
+def test_network_owner_and_server_country_differ_for_chinese_infrastructure_abroad() -> None:
     result = analyze(str(SHARED / "ndpi_alicloud.pcap"))
     rows = [d for d in result.destinations if d["ip"].startswith("8.209.")]
-    assert rows and all(d["owner_country"] == "CN" and d["asn"] == 45102 for d in rows)
+    assert rows and all(d["network_owner_country"] == "CN" and d["asn"] == 45102 for d in rows)
+    assert all(d["server_country"] == "SG" and d["owner"] is None for d in rows)
 
 
 def _damaged(tmp_path: Path, name: str, data: bytes) -> subprocess.CompletedProcess[str]:

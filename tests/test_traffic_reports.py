@@ -34,12 +34,14 @@ def test_every_format_masks_personal_data() -> None:
         assert "@example.cn" not in run.stdout.replace("***@***e.cn", ""), fmt
 
 
-def test_capture_verdict_uses_the_owners_country(tmp_path: Path) -> None:
+def test_capture_verdict_uses_what_is_known_of_each_destination(tmp_path: Path) -> None:
     doc = json.loads(traffic(str(CAPTURE), "-f", "json").stdout)
     cleartext = next(f for f in doc["findings"] if f["rule"] == "TV711")
-    assert cleartext["extra"]["destination"]["owner_country"] == "CN"  # a .cn name
+    place = cleartext["extra"]["destination"]
+    assert (place["owner_country"], place["registry_country"]) == (None, "CN")  # a .cn name: no owner known
     assert doc["verdict"]["verdict"] == "fail"
-    assert {"APP-CLEARTEXT-CN", "APP-PII-CLEARTEXT"} <= {d["line"] for d in doc["verdict"]["decided_by"]}
+    lines = {d["line"] for d in doc["verdict"]["decided_by"]}
+    assert {"APP-CLEARTEXT-CN-REGISTRY", "APP-PII-CLEARTEXT"} <= lines and "APP-CLEARTEXT-CN" not in lines
     assert traffic(str(CAPTURE), "--fail-on", "fail").returncode == 1
     assert traffic(str(QUIC), "--fail-on", "warn").returncode == 0  # names only: nothing to warn about
     mine = tmp_path / "policy.yaml"

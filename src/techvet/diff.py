@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from techvet.errors import InputError
+from techvet.place import PLACE_KEYS
+from techvet.report.cells import network_cell, owner_cell
 
 
 def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
@@ -55,8 +57,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
     def hosts(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {
-            d["host"]: {k: d.get(k) for k in ("host", "owner", "owner_country", "server_country", "cleartext")}
-            for d in doc.get("destinations", [])
+            d["host"]: {k: d.get(k) for k in ("host", *PLACE_KEYS, "cleartext")} for d in doc.get("destinations", [])
         }
 
     def finding_keys(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -135,7 +136,8 @@ def render_text(d: dict[str, Any]) -> str:
             lines.append(f"{label}: {', '.join(d[key])}")
     for h in d["destinations_added"]:
         clear = ", cleartext" if h["cleartext"] else ""
-        lines.append(f"new destination: {h['host']} ({h['owner'] or 'unknown'}, {h['owner_country'] or '?'}{clear})")
+        network = f"; network {network_cell(h)}" if network_cell(h) != "-" else ""
+        lines.append(f"new destination: {h['host']} (owner {owner_cell(h)}{network}{clear})")
     for h in d["destinations_removed"]:
         lines.append(f"destination gone: {h['host']}")
     for f in d["findings_added"]:

@@ -33,7 +33,11 @@ def explain_line(line_id: str) -> list[str] | None:
     out = [f"{line['id']}: {line['why']}", f"effect: {line['effect']}   policy: {policy.get('id')} ({line['file']})"]
     if line.get("rules"):
         out.append(f"\nFindings it is about\n  {', '.join(line['rules'])} (techvet explain RULE: what each is)")
-    conditions = {k: v for k, v in line.items() if k in ("lists", "owner_countries", "min_severity")}
+    conditions = {
+        k: v
+        for k, v in line.items()
+        if k not in ("id", "why", "rules", "effect", "policy", "file", "when", "decision", "since", "lifts")
+    }
     conditions.update(line.get("when") or {})
     if conditions:
         out.append("\nWhen")

@@ -19,6 +19,7 @@ from techvet.detect import DETECTORS, parties
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
 from techvet.knowledge import Knowledge, load
+from techvet.place import PLACE_KEYS
 
 
 @dataclass
@@ -74,13 +75,7 @@ class ScanResult:
                 {
                     "host": f.subject,
                     "cleartext": bool(f.extra.get("cleartext")),
-                    "registrable_domain": place["registrable_domain"],
-                    "owner": place["owner"],
-                    "parent": place["parent"],
-                    "owner_country": place["owner_country"],
-                    "server_country": place["server_country"],
-                    "asn": place.get("asn"),
-                    "network": place.get("network"),
+                    **{k: place.get(k) for k in PLACE_KEYS},
                     "named_by_sdks": sorted({e.sdk for e in f.evidence if e.sdk}),
                     "first_evidence": None
                     if first is None

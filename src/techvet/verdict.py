@@ -21,7 +21,13 @@ WEIGHTS = {Severity.CRITICAL: 0.5, Severity.HIGH: 0.25, Severity.MEDIUM: 0.08, S
 SCORE_FORMULA = (
     "100 x (1 - product of (1 - w)) over the findings not accepted; w: critical 0.5, high 0.25, medium 0.08, low 0.02"
 )
-_CONDITIONS = {"rules", "lists", "owner_countries", "min_severity", "id", "why"}
+# a destination's facts a line can ask for: the name's owner, the server's network, the name's registry
+_PLACE_CONDITIONS = {
+    "owner_countries": "owner_country",
+    "network_countries": "network_owner_country",
+    "registry_countries": "registry_country",
+}
+_CONDITIONS = {"rules", "lists", "min_severity", "id", "why", *_PLACE_CONDITIONS}
 _COMMON_KEYS = ("source", "as_of", "kind", "id", "title")
 _APP_SECTIONS = ("block", "warn", "accept", "allow")
 _ALLOW_KINDS = ("packages", "certificates", "sdks", "hosts")
@@ -142,7 +148,7 @@ def _line(line: Any, name: str, section: str) -> dict[str, Any]:
     if unknown or "id" not in line:
         what = f"unknown key {sorted(map(str, unknown))}" if unknown else "needs an id"
         raise TechvetError(f"policy {name}: {section} line {line.get('id', '?')}: {what}")
-    for key in ("rules", "lists", "owner_countries"):
+    for key in ("rules", "lists", *_PLACE_CONDITIONS):
         if key in line and not isinstance(line[key], list):
             raise TechvetError(f"policy {name}: {section} line {line['id']}: {key} must be a list")
     if "min_severity" in line:  # parsed here, so a bad value is the policy's error, not a scan's
@@ -241,9 +247,9 @@ def _matches(line: dict[str, Any], f: Finding) -> bool:
         return False
     if line.get("lists") and f.extra.get("list") not in line["lists"]:
         return False
-    if line.get("owner_countries"):
-        place = f.extra.get("destination") or {}
-        if not isinstance(place, dict) or place.get("owner_country") not in line["owner_countries"]:
+    place = f.extra.get("destination")
+    for condition, fact in _PLACE_CONDITIONS.items():
+        if line.get(condition) and (not isinstance(place, dict) or place.get(fact) not in line[condition]):
             return False
     return not (line.get("min_severity") and f.severity < line["min_severity"])
 

@@ -11,7 +11,7 @@ from techvet.detect._code_refs import bare_hosts, references
 from techvet.detect._common import evidence_at, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
-from techvet.place import attribute
+from techvet.place import Attribution, attribute
 
 _AUTHORITY = re.compile(r"^([a-z][a-z0-9+.-]*)://([^/?#\"'<>\\,;|()\[\]{}^\s]+)(.*)$", re.IGNORECASE)
 _DNS_NAME = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)+$")
@@ -58,6 +58,18 @@ def _add_string_evidence(
         bucket.append(Evidence(dex_name, f"string {text}"))
 
 
+def _whose(place: Attribution) -> str:
+    """What a title may say of a host: its owner when known; else only what is known (the network
+    an address is on, the registry a name is under), never an owner guessed from those."""
+    if place.owner:
+        return f" ({place.owner}, {place.owner_country})" if place.owner_country else f" ({place.owner})"
+    if place.network_owner:
+        return f" (owner unknown; on {place.network_owner}'s network, {place.network_owner_country})"
+    if place.registry_country:
+        return f" (owner unknown; name registered in {place.registry_country})"
+    return ""
+
+
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     refs = references(app, kb)
     hosts: dict[tuple[str, str], list[Evidence]] = {}
@@ -83,7 +95,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         if kind == "named" and host in cleartext_hosts:
             continue
         place = attribute(host, kb)
-        where = f" ({place.owner}, {place.owner_country})" if place.owner else ""
+        where = _whose(place)
         title = f"Cleartext endpoint http://{host}{where}" if kind == "cleartext" else f"Names host {host}{where}"
         out.append(
             finding(

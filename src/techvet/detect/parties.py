@@ -1,5 +1,5 @@
-"""Who is behind the app: its maker, its SDKs' vendors and its destinations' owners against the
-restriction lists, and its package and name against app-ban orders.
+"""Who is behind the app: its maker, its SDKs' vendors, its destinations' owners and the networks
+its servers sit on against the restriction lists, and its package and name against app-ban orders.
 
 This runs after the other detectors because it screens what they found (SDK vendors, destination
 owners). In a scan a name matches when its comparable form equals a listed one (legal forms
@@ -53,22 +53,49 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
             ev = Evidence("SDK catalogue", f"vendor of {', '.join(sorted(set(sdks)))}: {vendor}")
             title = f"SDK vendor {vendor!r} matches {group[0]['list']}: {_names(group)}"
             out.append(_finding(kb, "TV602", group, ev, subject=vendor, title=title))
+    out.extend(destination_findings([f.extra.get("destination") for f in findings], kb))
+    return out
+
+
+def destination_findings(destinations: list[Any], kb: Knowledge) -> list[Finding]:
+    """TV605 and TV606 over destination rows (a finding's ``destination``, or a capture's row):
+    hosts whose owner (or its parent company) is listed, one finding per owner and list; and servers
+    on a network run by a listed company, one finding per network owner and list. Shared by scans
+    (hosts the code names) and captures (hosts contacted), so the same destinations meet the same
+    policy lines however they were found; owner and network are screened apart, as they are facts
+    about different things (the name, the server)."""
     owned: dict[tuple[str, str], set[str]] = {}  # (owner, parent) -> hosts
-    for f in findings:
-        place = f.extra.get("destination")
-        if isinstance(place, dict) and place.get("owner"):
-            owned.setdefault((place["owner"], place.get("parent") or place["owner"]), set()).add(f.subject or "")
-    # one finding per owner and list, whether the owner or its parent company met the list
+    networks: dict[str, set[str]] = {}  # network owner -> hosts or addresses
+    for place in destinations:
+        if not isinstance(place, dict):
+            continue
+        where = str(place.get("host") or place.get("input") or place.get("ip") or "")
+        if place.get("owner"):
+            owned.setdefault((place["owner"], place.get("parent") or place["owner"]), set()).add(where)
+        if place.get("network_owner"):
+            networks.setdefault(place["network_owner"], set()).add(where)
+    words = kb.name_words
+    out = []
     for (owner, parent), hosts in sorted(owned.items()):
         matched = _listed(owner, words, kb)
         matched += [p for p in _listed(parent, words, kb) if p not in matched]
-        shown = ", ".join(sorted(hosts)[:4]) + (f" and {len(hosts) - 4} more" if len(hosts) > 4 else "")
+        shown = _few(hosts)
         whose = owner if parent == owner else f"{owner} (parent: {parent})"
         for group in _by_list(matched):
             ev = Evidence("destinations", f"{shown} owned by {whose} (techvet whois)")
             title = f"Talks to {shown}, owned by {whose}, on {group[0]['list']}"
             out.append(_finding(kb, "TV605", group, ev, subject=owner, title=title, hosts=sorted(hosts)))
+    for network_owner, hosts in sorted(networks.items()):
+        shown = _few(hosts)
+        for group in _by_list(_listed(network_owner, words, kb)):
+            ev = Evidence("destinations", f"{shown} on a network run by {network_owner} (techvet whois)")
+            title = f"Talks to {shown} on {network_owner}'s network, on {group[0]['list']}"
+            out.append(_finding(kb, "TV606", group, ev, subject=network_owner, title=title, hosts=sorted(hosts)))
     return out
+
+
+def _few(hosts: set[str]) -> str:
+    return ", ".join(sorted(hosts)[:4]) + (f" and {len(hosts) - 4} more" if len(hosts) > 4 else "")
 
 
 def _listed(name: str, words: NameWords, kb: Knowledge) -> list[dict[str, Any]]:
@@ -213,4 +240,4 @@ def _finding(
     )
 
 
-__all__ = ["detect"]
+__all__ = ["destination_findings", "detect"]

@@ -7,6 +7,7 @@ The work is in ``attribution`` (names and addresses to facts) and ``networks`` (
 from __future__ import annotations
 
 from techvet.place.attribution import (
+    PLACE_KEYS,
     Attribution,
     attribute,
     attribute_ips,
@@ -15,4 +16,12 @@ from techvet.place.attribution import (
     server_countries,
 )
 
-__all__ = ["Attribution", "attribute", "attribute_ips", "networks_of", "registrable_domain", "server_countries"]
+__all__ = [
+    "PLACE_KEYS",
+    "Attribution",
+    "attribute",
+    "attribute_ips",
+    "networks_of",
+    "registrable_domain",
+    "server_countries",
+]

@@ -17,10 +17,31 @@ from typing import Any
 
 from techvet.knowledge import Knowledge, load
 
+PLACE_KEYS = (  # the facts every destination row carries, in scans, captures, reports and JSON
+    "registrable_domain",
+    "owner",
+    "parent",
+    "owner_country",
+    "registry_country",
+    "server_country",
+    "asn",
+    "network",
+    "network_owner",
+    "network_owner_country",
+)
+
 
 @dataclass(slots=True)  # not frozen: a frozen init costs a third of a lookup
 class Attribution:
-    """What techvet knows about one host or IP, and from which sources."""
+    """What techvet knows about one host or IP, and from which sources.
+
+    Three facts are kept apart because each answers another question. The owner is a fact about
+    the *name* (whose domain it is: v2fly's lists, an SDK's endpoint domain, a cloud's service
+    domain). The network owner is a fact about the *server* (which company runs the autonomous
+    system announcing the address): a small developer's site hosted on Alibaba Cloud is not
+    Alibaba's site. The registry country is a fact about the *top-level domain* (a .cn name is
+    registered through China's registry): it names no owner. A policy matches on each separately.
+    """
 
     input: str
     kind: str  # "host" or "ip"
@@ -28,9 +49,12 @@ class Attribution:
     owner: str | None = None
     parent: str | None = None
     owner_country: str | None = None
+    registry_country: str | None = None  # a host name's ccTLD registry (.cn: CN), not its owner's
     server_country: str | None = None
     asn: int | None = None
     network: str | None = None  # the AS's registered organisation name
+    network_owner: str | None = None  # the company running that AS: the hosting provider or carrier
+    network_owner_country: str | None = None
     reasons: tuple[str, ...] = ()
     sources: tuple[dict[str, str], ...] = field(default_factory=tuple)
 
@@ -38,13 +62,7 @@ class Attribution:
         return {
             "input": self.input,
             "kind": self.kind,
-            "registrable_domain": self.registrable_domain,
-            "owner": self.owner,
-            "parent": self.parent,
-            "owner_country": self.owner_country,
-            "server_country": self.server_country,
-            "asn": self.asn,
-            "network": self.network,
+            **{k: getattr(self, k) for k in PLACE_KEYS},
             "reasons": list(self.reasons),
             "sources": [dict(s) for s in self.sources],
         }
@@ -135,27 +153,42 @@ def attribute_ips(addresses: list[str], kb: Knowledge | None = None) -> list[Att
 
 
 def _shape(asn: int | None, country: str | None, kb: Knowledge) -> tuple[Any, ...]:
-    """Attribution's fields after ``kind`` for an announced or registered address, in field order."""
+    """Attribution's fields after ``kind`` for an announced or registered address, in field order.
+    An address has no owner of its own: what it tells is the network that announces it."""
     reasons: tuple[str, ...] = (f"registry allocation: {country}",) if country else ()
     if asn is None:
-        return (None, None, None, None, country, None, None, reasons, _sources(kb, ("iptocc", "ip_asn.json")))
-    name, owner, parent, owner_country, asn_reasons, sources = _network_facts(asn, kb)
-    return (None, owner, parent, owner_country, country, asn, name, reasons + asn_reasons, sources)
+        sources = _sources(kb, ("iptocc", "ip_asn.json"))
+        return (None, None, None, None, None, country, None, None, None, None, reasons, sources)
+    name, network_owner, network_country, asn_reasons, sources = _network_facts(asn, kb)
+    return (
+        None,
+        None,
+        None,
+        None,
+        None,
+        country,
+        asn,
+        name,
+        network_owner,
+        network_country,
+        reasons + asn_reasons,
+        sources,
+    )
 
 
 def _network_facts(asn: int, kb: Knowledge) -> tuple[Any, ...]:
-    """What follows from an AS number alone: name, company, reasons and sources."""
+    """What follows from an AS number alone: its name, the company running it, reasons, sources."""
     name = kb.networks.name(asn)
     reasons = [f"announced by AS{asn} ({name or 'no registered name'})"]
     source_names = ["iptocc", "ip_asn.json"]
-    owner = parent = owner_country = None
+    network_owner = network_country = None
     key, why = _network_company(asn, name, kb)
     if key is not None:
         company = kb.place.companies[key]
-        owner, parent, owner_country = company["owner"], company["parent"], company["country"]
-        reasons.append(why)
+        network_owner, network_country = company["owner"], company["country"]
+        reasons.append(f"{why}: the network's owner, not necessarily the site's")
         source_names += ["asn_owners.yaml", "owner_companies.yaml"]
-    return name, owner, parent, owner_country, tuple(reasons), _sources(kb, tuple(source_names))
+    return name, network_owner, network_country, tuple(reasons), _sources(kb, tuple(source_names))
 
 
 def networks_of(addresses: list[str], kb: Knowledge | None = None) -> list[int | None]:
@@ -264,9 +297,10 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
         owner, parent, owner_country = sdk.vendor, sdk.vendor, sdk.country
         reasons.append(f"endpoint domain of the {sdk.name} SDK")
         source_names.append("sdks.yaml")
-    if owner_country is None and labels[-1] in place.cctlds:
-        owner_country = place.cctlds[labels[-1]]
-        reasons.append(f".{labels[-1]} names are registered with the {owner_country} registry")
+    registry_country = place.cctlds.get(labels[-1])
+    if registry_country is not None:
+        owner_note = "" if owner is not None else "; who registered it is not known from that"
+        reasons.append(f".{labels[-1]} names are registered through the {registry_country} registry{owner_note}")
         source_names.append("place_rules.yaml")
     sources = _sources(kb, tuple(source_names))
     return Attribution(
@@ -276,10 +310,19 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
         owner=owner,
         parent=parent,
         owner_country=owner_country,
+        registry_country=registry_country,
         server_country=server_country,
         reasons=tuple(reasons),
         sources=sources,
     )
 
 
-__all__ = ["Attribution", "attribute", "attribute_ips", "networks_of", "registrable_domain", "server_countries"]
+__all__ = [
+    "PLACE_KEYS",
+    "Attribution",
+    "attribute",
+    "attribute_ips",
+    "networks_of",
+    "registrable_domain",
+    "server_countries",
+]

@@ -13,6 +13,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.knowledge import _read, load
+from techvet.report.cells import network_cell, owner_cell
 from techvet.scan import ScanResult
 
 
@@ -21,9 +22,9 @@ def environment() -> Any:
     """The Jinja2 environment of every HTML page, autoescaping all of them."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
-    return Environment(
-        loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"])
-    )
+    env = Environment(loader=PackageLoader("techvet.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.globals.update(owner_cell=owner_cell, network_cell=network_cell)
+    return env
 
 
 def _template() -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from techvet.report.cells import network_cell, owner_cell
 from techvet.scan import ScanResult
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~-])")
@@ -53,13 +54,12 @@ def _verdict(v: dict[str, Any] | None) -> list[str]:
 def _destinations(rows: list[dict[str, Any]], heading: str) -> list[str]:
     if not rows:
         return []
-    lines = [f"\n### {heading}\n", "| host | owner | owner country | server country | cleartext |"]
+    lines = [f"\n### {heading}\n", "| host | owner | network (hosting) | server country | cleartext |"]
     lines.append("|---|---|---|---|---|")
     for row in rows[:30]:
         lines.append(
-            f"| {md(row['host'] or row.get('ip') or '-')} | {md(row['owner'] or 'unknown')} "
-            f"| {md(row['owner_country'] or '-')} | {md(row['server_country'] or '-')} "
-            f"| {'yes' if row['cleartext'] else 'no'} |"
+            f"| {md(row['host'] or row.get('ip') or '-')} | {md(owner_cell(row))} | {md(network_cell(row))} "
+            f"| {md(row['server_country'] or '-')} | {'yes' if row['cleartext'] else 'no'} |"
         )
     return lines
 

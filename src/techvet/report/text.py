@@ -4,32 +4,20 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from techvet.findings import Severity
+from techvet.report.cells import network_cell, owner_cell
+from techvet.report.terminal import SEVERITY_STYLE as _STYLE
+from techvet.report.terminal import VERDICT_STYLE
+from techvet.report.terminal import console as terminal
 from techvet.scan import ScanResult
-
-_STYLE = {
-    Severity.CRITICAL: "bold red",
-    Severity.HIGH: "red",
-    Severity.MEDIUM: "yellow",
-    Severity.LOW: "cyan",
-    Severity.INFO: "dim",
-}
 
 
 def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
     # soft_wrap: long evidence lines (class names, URLs) stay whole, so they can be copied and grepped
-    console = Console(
-        soft_wrap=True,
-        file=out,
-        no_color=color is False,
-        force_terminal=color,
-        highlight=False,
-        width=120 if not out.isatty() else None,
-    )
+    console = terminal(out, color)
     e = escape
     if result.app is None:
         console.print(f"[red]error[/] {e(result.path)}: {e('; '.join(result.errors))}")
@@ -51,7 +39,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")
     if result.verdict is not None:
         v = result.verdict
-        style = {"fail": "bold red", "warn": "bold yellow", "pass": "bold green"}[v["verdict"]]
+        style = VERDICT_STYLE[v["verdict"]]
         lines = ", ".join(d["line"] for d in v["decided_by"]) or "no policy line applies"
         console.print(
             f"  verdict  [{style}]{v['verdict'].upper()}[/]  risk {v['score']}/100  "
@@ -86,18 +74,15 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     if destinations:
         console.print("\n[bold]Where it talks to[/] [dim](hosts named in the code, attributed offline)[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
-        for col in ("host", "owner", "owner country", "server country", "cleartext", "named by"):
+        for col in ("host", "owner", "network (hosting)", "server country", "cleartext", "named by"):
             table.add_column(col)
         for row in destinations:
             first = row["first_evidence"] or {}
             by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"
-            owner = row["owner"] or "unknown"
-            if row.get("asn"):
-                owner += f" (AS{row['asn']} {row.get('network') or ''})".replace(" )", ")")
             table.add_row(
                 e(row["host"]),
-                e(owner),
-                e(row["owner_country"] or "-"),
+                e(owner_cell(row)),
+                e(network_cell(row)),
                 e(row["server_country"] or "-"),
                 "yes" if row["cleartext"] else "no",
                 e(by),

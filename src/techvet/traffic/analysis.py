@@ -24,6 +24,7 @@ from typing import Any
 from techvet.detect._common import finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, _read, load
+from techvet.place import PLACE_KEYS
 from techvet.traffic.packets import Packet, ReadStats, read_packets
 from techvet.traffic.streams import (
     Flow,
@@ -101,19 +102,21 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
 def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> TrafficResult:
     """Findings and destinations of the flows read; a finding about a host carries that host's
     attribution, so a policy line about owners' countries applies to captures as to apps."""
+    from techvet.detect.parties import destination_findings
+
     result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
-    result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     result.destinations = _destinations(result, kb)
+    result.findings += destination_findings(result.destinations, kb)  # listed owners, as in scans
+    result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     by_host: dict[str, dict[str, Any]] = {}
     for row in result.destinations:
         for name in (row["host"], row["ip"]):
             if name:
                 by_host.setdefault(name, row)
-    keys = ("host", "ip", "owner", "parent", "owner_country", "server_country", "asn", "network")
     for f in result.findings:
         about = by_host.get(str(f.extra.get("host") or f.subject))
         if about is not None:
-            f.extra["destination"] = {k: about[k] for k in keys}
+            f.extra["destination"] = {k: about[k] for k in ("host", "ip", *PLACE_KEYS)}
     return result
 
 
@@ -414,6 +417,10 @@ def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, s
     return out
 
 
+_NAME_KEYS = ("registrable_domain", "owner", "parent", "owner_country", "registry_country")
+_ADDRESS_KEYS = ("server_country", "asn", "network", "network_owner", "network_owner_country")
+
+
 def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
     """One row per server (address and, where known, name): attribution, flows, bytes, cleartext."""
     from techvet.place import attribute, attribute_ips
@@ -429,18 +436,14 @@ def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
     for (server, host), flows in sorted(by_server.items(), key=lambda kv: -sum(f.bytes_up for f in kv[1])):
         ip = ip_facts[server]
         named = attribute(host, kb) if host else None
-        owner_source = named if named is not None and named.owner else ip
+        # the owner is the name's (never the network's: a site hosted on Alibaba Cloud is not
+        # Alibaba's); the network, its owner and the server country are the address's
         rows.append(
             {
                 "host": host,
                 "ip": server,
-                "registrable_domain": named.registrable_domain if named else None,
-                "owner": owner_source.owner,
-                "parent": owner_source.parent,
-                "owner_country": owner_source.owner_country or (named.owner_country if named else None),
-                "server_country": ip.server_country,
-                "asn": ip.asn,
-                "network": ip.network,
+                **{k: getattr(named, k) if named is not None else None for k in _NAME_KEYS},
+                **{k: getattr(ip, k) for k in _ADDRESS_KEYS},
                 "reasons": [*(named.reasons if named else ()), *ip.reasons],
                 "sources": list({s["name"]: s for s in [*(named.sources if named else ()), *ip.sources]}.values()),
                 "flows": len(flows),

@@ -11,6 +11,7 @@ from typing import TextIO
 
 from techvet.errors import InputError, TechvetError
 from techvet.report import write_report
+from techvet.report.cells import network_cell, owner_cell
 from techvet.traffic import TrafficResult, analyze
 
 
@@ -39,11 +40,14 @@ def run_traffic(args: argparse.Namespace) -> int:
         worst = max((f.severity for f in result.findings), default=None)
         failed += fail_on.reached(worst, result.verdict["verdict"])
         results.append(result)
-    write_report(_render(results, args.format), args.output)
+    from techvet.report.terminal import wants_color
+
+    color = args.format == "text" and not args.output and wants_color(sys.stdout)
+    write_report(_render(results, args.format, color), args.output)
     return code or (1 if failed else 0)
 
 
-def _render(results: list[TrafficResult], fmt: str) -> str:
+def _render(results: list[TrafficResult], fmt: str, color: bool = False) -> str:
     if fmt == "json":
         return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in results)
     if fmt == "sarif":
@@ -60,7 +64,7 @@ def _render(results: list[TrafficResult], fmt: str) -> str:
         return render_html(results)
     out = io.StringIO()
     for r in results:
-        _text(r, out)
+        _text(r, out, color)
     return out.getvalue()
 
 
@@ -78,29 +82,45 @@ def _device(path: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in doc.items()}
 
 
-def _text(result: TrafficResult, out: TextIO) -> None:
+def _text(result: TrafficResult, out: TextIO, color: bool | None = None) -> None:
+    from rich.markup import escape as e
+    from rich.table import Table
+
+    from techvet.report.terminal import SEVERITY_STYLE, VERDICT_STYLE, console
+
+    term = console(out, color)
     s = result.stats
-    out.write(f"{result.path}: {s.packets} packets, {len(result.flows)} flows (offline attribution)\n")
+    term.print(f"[bold]{e(result.path)}[/]: {s.packets} packets, {len(result.flows)} flows (offline attribution)")
     v = result.verdict
     if v is not None:
         lines = f": {', '.join(d['line'] for d in v['decided_by'])}" if v["decided_by"] else ""
-        out.write(f"verdict {v['verdict'].upper()}  risk {v['score']}/100  (policy {v['policy']}{lines})\n")
+        term.print(
+            f"verdict [{VERDICT_STYLE[v['verdict']]}]{v['verdict'].upper()}[/]  risk {v['score']}/100  "
+            f"[dim](policy {e(v['policy'])}{e(lines)})[/]"
+        )
     if result.destinations:
-        out.write("\nWhere it talks to\n")
-        out.write(f"  {'host':34} {'ip':39} {'owner':30} {'owner c.':8} {'server c.':9} {'AS':>7} {'up B':>9} clear\n")
+        term.print("\n[bold]Where it talks to[/]")
+        table = Table(box=None, show_header=True, pad_edge=False)
+        for col in ("host", "ip", "owner", "network (hosting)", "server", "up B", "clear"):
+            table.add_column(col, justify="right" if col == "up B" else "left")
         for d in result.destinations:
-            out.write(
-                f"  {str(d['host'] or '-')[:34]:34} {d['ip'][:39]:39} {str(d['owner'] or 'unknown')[:30]:30} "
-                f"{d['owner_country'] or '-':8} {d['server_country'] or '-':9} {d['asn'] or '-':>7} "
-                f"{d['bytes_up']:>9} {'yes' if d['cleartext'] else 'no'}\n"
+            table.add_row(
+                e(str(d["host"] or "-")),
+                e(d["ip"]),
+                e(owner_cell(d)),
+                e(network_cell(d)),
+                d["server_country"] or "-",
+                str(d["bytes_up"]),
+                "yes" if d["cleartext"] else "no",
             )
+        term.print(table)
     if result.findings:
-        out.write("\nFindings\n")
+        term.print("\n[bold]Findings[/]")
         for f in result.findings:
-            out.write(f"  {f.severity!s:8} {f.rule} {f.title}\n")
-            for e in f.evidence[:3]:
-                out.write(f"      {e.detail}\n")
-    out.write("\n")
+            term.print(f"  [{SEVERITY_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}")
+            for ev in f.evidence[:3]:
+                term.print(f"      {e(ev.detail)}")
+    term.print()
 
 
 __all__ = ["run_traffic"]

@@ -1,0 +1,35 @@
+"""How a destination's facts read in a table cell, the same in every format (text, Markdown, HTML).
+
+The owner cell says whose the *name* is, or that no one is known (with the only fact there is: the
+registry a .cn name is under); the network cell says whose the *server's network* is. They are two
+columns because they answer two questions: a small developer's site on Alibaba Cloud is owned by the
+developer and hosted by Alibaba.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def owner_cell(row: dict[str, Any]) -> str:
+    """ "Tencent Holdings Ltd. (CN)", "unknown (name registered in CN)" or "unknown"."""
+    owner, country = row.get("owner"), row.get("owner_country")
+    if owner:
+        return f"{owner} ({country})" if country else str(owner)
+    registry = row.get("registry_country")
+    return f"unknown (name registered in {registry})" if registry else "unknown"
+
+
+def network_cell(row: dict[str, Any]) -> str:
+    """ "Alibaba Group Holding Ltd. (CN), AS45102", "AS4134 CHINANET-BACKBONE" or "-" (a name that was
+    never resolved has no network)."""
+    asn, owner, country = row.get("asn"), row.get("network_owner"), row.get("network_owner_country")
+    if owner:
+        where = f"{owner} ({country})" if country else str(owner)
+        return f"{where}, AS{asn}" if asn else where
+    if asn:
+        return f"AS{asn} {row.get('network') or ''}".rstrip()
+    return "-"
+
+
+__all__ = ["network_cell", "owner_cell"]
