@@ -26,7 +26,7 @@ DRONE_EXPECTED = {
     ("TV301", "jpush"),
     ("TV301", "mobtech"),
     ("TV301", "weibo"),
-    ("TV302", "Bugly"),
+    ("TV302", "bugly"),  # LibChecker's "Bugly" by Tencent is the catalogue's Tencent Bugly
     ("TV602", "Tencent"),  # Bugly's vendor, on the DoD 1260H list
     ("TV410", "weak-cipher"),
     ("TV411", "hardcoded-key"),

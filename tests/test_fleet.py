@@ -109,7 +109,10 @@ def test_model_companion_apps_stand_in_when_the_row_has_none() -> None:
 
 def test_bad_rows_are_reported_and_the_rest_decided(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
-    path.write_bytes(b"make,model\nDJI,Mini 2\nBad\xff,Mini 2\n" + b"x" * 600 + b",y\nSkydio,X10D\n")
+    # a UTF-8 file (its unit column is Chinese) with one damaged row: that row is reported, not the file
+    path.write_bytes(
+        "make,model,unit\nDJI,Mini 2,测绘队\n".encode() + b"Bad\xff,Mini 2,\n" + b"x" * 600 + b",y,\nSkydio,X10D,\n"
+    )
     result = run("fleet", str(path), "-f", "json")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     rows = {d["row"]: d for d in json.loads(result.stdout)["devices"]}

@@ -47,7 +47,7 @@ def test_sdk_vendor_and_destination_owner_on_the_fixture() -> None:
     result = techvet.scan(fixture_app("drone_companion.apk"))
     vendor = [f for f in result.findings if f.rule == "TV602"]
     assert [(f.subject, f.extra["list"]) for f in vendor] == [("Tencent", "us-dod-1260h")]
-    assert "Bugly" in vendor[0].evidence[0].detail
+    assert "bugly" in vendor[0].evidence[0].detail
     assert not [f for f in result.findings if f.rule in ("TV601", "TV603")]  # skyfleet is on no list
 
 

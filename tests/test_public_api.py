@@ -15,12 +15,17 @@ def test_exported_members() -> None:
             "LimitExceededError",
             "MalformedAppError",
             "NotAnAppError",
+            "NothingToAnalyseError",
             "ScanResult",
             "Severity",
             "TechvetError",
+            "UsageError",
             "__version__",
+            "fleet",
             "iter_scan",
             "scan",
+            "screen",
+            "traffic",
         ]
     )
     for name in techvet.__all__:

@@ -137,11 +137,12 @@ def test_screen_csv_goes_on_past_bad_rows(tmp_path: Path) -> None:
         + ("x" * 600 + ",CN,,,\n").encode()  # too long to be a name
         + b'Small Widget Co,CN,"No. 5 Road, Shihezi, 832000",,\n'
         + b"Acme Robotics,US,,,\n"
+        + "Zürcher Präzisions AG,CH,,,\n".encode()  # the file is UTF-8: one damaged row does not change that
     )
     result = run("screen", str(path), "--format", "json")
     assert result.returncode == 2  # some rows were unreadable: the file was still screened
     rows = json.loads(result.stdout)
-    assert [r["row"] for r in rows] == [2, 3, 4, 5, 6, 7]
+    assert [r["row"] for r in rows] == [2, 3, 4, 5, 6, 7, 8]
     assert rows[0]["matches"][0]["list"] == "us-dhs-uflpa"
     assert {r["row"]: r["error"] for r in rows if r["error"]} == {
         3: "no name",

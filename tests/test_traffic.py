@@ -140,15 +140,17 @@ def test_garbage_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert run.returncode == 2 and "Traceback" not in run.stderr
 
 
-def test_unknown_link_type_is_a_warning(tmp_path: Path) -> None:
+def test_a_capture_of_an_unknown_link_type_is_nothing_to_analyse_and_says_why(tmp_path: Path) -> None:
     import dpkt
+
+    from techvet.errors import NothingToAnalyseError
 
     path = tmp_path / "odd.pcap"
     with path.open("wb") as handle:
         writer = dpkt.pcap.Writer(handle, linktype=147)  # a user-defined link type
         writer.writepkt(b"\x00" * 60, ts=1.0)
-    result = analyze(str(path))
-    assert result.flows == [] and "link types techvet does not decode: 147" in result.stats.warnings[0]
+    with pytest.raises(NothingToAnalyseError, match="link types techvet does not decode: 147"):
+        analyze(str(path))
 
 
 def test_giant_http_body_and_malformed_tls_are_bounded(tmp_path: Path) -> None:

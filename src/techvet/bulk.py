@@ -32,10 +32,16 @@ class Rendered:
 
 
 def render_one(
-    path: str, fmt: str, verbose: bool, traffic: dict[str, Any] | None = None, policy: str | None = None
+    path: str,
+    fmt: str,
+    verbose: bool,
+    traffic: dict[str, Any] | None = None,
+    policy: str | None = None,
+    color: bool = False,
 ) -> Rendered:
     """Scan and render one app (runs in a worker process, or inline for a single app); with
-    ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms."""
+    ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms;
+    ``color``: the text is for a terminal (the worker's buffer is not one, the parent's output is)."""
     import io
 
     from techvet.scan import iter_scan
@@ -46,12 +52,10 @@ def render_one(
         return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
     if not result.ok:
         return Rendered(path, False, None, result.errors[0])
-    from techvet.verdict import decide
-
     app = result.app
-    certificates = [c.sha256 for c in app.certificates] if app else []
     package = app.package if app else None
-    result.verdict = decide(result.findings, package, certificates, _policy(policy)).to_dict()
+    result.judge(_policy(policy))
+    verdict = result.verdict or {}
     if traffic is not None:
         from techvet.traffic.correlate import correlate
 
@@ -78,7 +82,7 @@ def render_one(
         from techvet.report.text import render as render_text
 
         buffer = io.StringIO()
-        render_text(result, buffer, verbose=verbose)
+        render_text(result, buffer, verbose=verbose, color=color)
         text = buffer.getvalue() + "\n"
     summary = None
     if fmt == "html":
@@ -87,11 +91,11 @@ def render_one(
             "title": result.title,
             "package": package or "",
             "version": manifest.version_name if manifest and manifest.version_name else "",
-            "verdict": result.verdict["verdict"],
-            "score": result.verdict["score"],
+            "verdict": verdict["verdict"],
+            "score": verdict["score"],
             "top": [f"{f.severity} {f.rule} {f.title}" for f in result.findings[:3]],
         }
-    return Rendered(path, True, result.max_severity, text, tuple(result.errors), result.verdict["verdict"], summary)
+    return Rendered(path, True, result.max_severity, text, tuple(result.errors), verdict["verdict"], summary)
 
 
 @lru_cache(maxsize=4)
@@ -102,7 +106,7 @@ def _policy(path: str | None) -> Any:
     return AppPolicy.load(path)
 
 
-def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None]) -> Rendered:
+def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None, bool]) -> Rendered:
     return render_one(*args)
 
 
@@ -113,12 +117,13 @@ def render_many(
     jobs: int = 0,
     traffic: dict[str, Any] | None = None,
     policy: str | None = None,
+    color: bool = False,
 ) -> Iterator[Rendered]:
     """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core)."""
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) <= 1:
         for path in paths:
-            yield render_one(path, fmt, verbose, traffic, policy)
+            yield render_one(path, fmt, verbose, traffic, policy, color)
         return
     with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        yield from pool.map(_render_args, [(p, fmt, verbose, traffic, policy) for p in paths], chunksize=4)
+        yield from pool.map(_render_args, [(p, fmt, verbose, traffic, policy, color) for p in paths], chunksize=4)

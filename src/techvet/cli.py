@@ -1,8 +1,11 @@
 """The ``techvet`` command: parse arguments, call the library, pick the renderer.
 
-Every error a user can cause becomes one line on stderr and a non-zero exit: 2 for unreadable
-input, an incomplete scan (a detector failed; the report is still written) or a usage error, 1 when
-``--fail-on`` is reached, 3 for a bug in techvet itself (still no traceback).
+One command line, the same habits everywhere: ``-f/--format`` (text, json, and csv where the result
+is a table), ``-o/--output FILE``, ``-v/--verbose`` (more detail), ``-q/--quiet`` (no progress, no
+warnings; errors still), and ``--fail-on LEVEL`` on every command that decides (scan, traffic,
+diff, screen, fleet). Exit codes: 0 fine, 1 ``--fail-on`` reached, 2 unreadable input, nothing to
+analyse, an incomplete scan or a usage error, 3 a bug in techvet itself (still no traceback). Every
+error a user can cause is one line on stderr; a usage error points at the command's own help.
 
 Why argparse and not typer: analysts run ``techvet scan`` once per app in shell loops over
 thousands of apps, so start-up is part of every scan. Measured here, typer 0.29 adds about 45 ms
@@ -13,42 +16,66 @@ click eagerly); argparse costs under 5 ms. rich is still used, imported only to 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn
 
 from techvet import __version__
-from techvet.errors import TechvetError
+from techvet.errors import TechvetError, UsageError
 
-FORMATS = ("text", "json")
-REPORT_FORMATS = (*FORMATS, "sarif", "md", "html")  # the reports of scan, traffic and diff
+REPORT_FORMATS = ("text", "json", "sarif", "md", "html")  # the reports of scan, traffic and diff
+TABLE_FORMATS = ("text", "json", "csv")  # results that are one row per input
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line, like every other techvet error."""
+    """An argument parser whose usage errors are one line, like every other techvet error, and
+    point at the help of the command they concern."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"techvet: {message} (see {self.prog} --help)\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _common(parser: argparse.ArgumentParser, formats: tuple[str, ...], output: bool = True) -> None:
+    """The options every command has, meaning the same thing everywhere."""
+    parser.add_argument(
+        "-f", "--format", choices=formats, default="text", help=f"output format: {', '.join(formats)} (default: text)"
+    )
+    if output:
+        parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail (evidence, explanations, sources)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no warnings on stderr (errors are still shown)"
+    )
+
+
+def _verdict_options(parser: argparse.ArgumentParser, judged: str) -> None:
+    """--policy and --fail-on, the same for every command that judges by the app policy."""
+    parser.add_argument(
+        "--fail-on",
+        metavar="LEVEL",
+        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical), "
+        "or when the policy's verdict is at least warn or fail; never: exit 0 whatever is found (the default)",
+    )
+    parser.add_argument(
+        "--policy", metavar="FILE", help=f"app policy {judged} are judged by (default: app_policy.yaml)"
+    )
+
+
+def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = _Parser(
-        prog="techvet", description="Vet Android apps with evidence: SDKs, capabilities, destinations, anti-analysis."
+        prog="techvet",
+        description="Vet foreign technology with evidence: apps, captures, supplier files, drone fleets.",
+        epilog="Exit codes: 0 fine, 1 --fail-on reached, 2 unreadable input or nothing to analyse, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"techvet {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    scan = sub.add_parser(
-        "scan", help="scan apps and report what they can do, which SDKs they embed, where they send data"
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    scan = commands["scan"] = sub.add_parser(
+        "scan", help="scan apps: what they can do, which SDKs they embed, where they send data, a verdict"
     )
-    scan.add_argument("paths", nargs="+", help="APK, XAPK/APKS/APKM bundle, DEX file, or a folder of them")
-    scan.add_argument(
-        "-f",
-        "--format",
-        choices=REPORT_FORMATS,
-        default="text",
-        help="output format (default: text)",
-    )
-    scan.add_argument("-o", "--output", help="write the report to this file instead of standard output")
-    scan.add_argument("-v", "--verbose", action="store_true", help="show the evidence of every finding")
+    scan.add_argument("paths", nargs="+", metavar="APP", help="APK, XAPK/APKS/APKM bundle, DEX file, or a folder")
+    _common(scan, REPORT_FORMATS)
     scan.add_argument(
         "--traffic",
         action="append",
@@ -64,89 +91,124 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="scan N apps at a time (default: one per CPU core; 1: no worker processes)",
     )
-    whois = sub.add_parser("whois", help="who owns a host or IP and in which country, offline, with sources")
-    whois.add_argument("targets", nargs="+", metavar="HOST_OR_IP")
-    whois.add_argument("-f", "--format", choices=FORMATS, default="text", help="output format (default: text)")
-    screen = sub.add_parser(
-        "screen",
-        help="screen companies (a CSV, XLSX or JSON party file, or --name) against restriction and ban lists",
-        description="Exit codes: 0 nothing matched, 1 possible matches or Xinjiang exposure to review, "
-        "2 unreadable input (some rows or the whole file).",
-    )
-    screen.add_argument("file", nargs="?", help="party file: CSV, XLSX or JSON with a name column")
-    screen.add_argument("-n", "--name", action="append", default=[], help="screen this name (repeatable)")
-    screen.add_argument("--country", help="with --name: the party's country (ISO 3166 alpha-2)")
-    screen.add_argument("-f", "--format", choices=("text", "json", "csv"), default="text")
-    screen.add_argument("-o", "--output", help="write to this file instead of standard output")
-    screen.add_argument("-v", "--verbose", action="store_true", help="explain every match")
-    screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
-    screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
-    fleet = sub.add_parser(
-        "fleet",
-        help="decide per drone of an inventory (CSV, XLSX, JSON): ground, restrict, review or allow, with the rule",
-        description="Exit codes: 0 every device allowed, 1 some grounded, restricted or to review, 2 unreadable rows.",
-    )
-    fleet.add_argument("file", help="inventory: make, model, serial, firmware, unit, companion app, components")
-    fleet.add_argument("--policy", help="policy file (default: the US federal rules, fleet_policy.yaml)")
-    fleet.add_argument("--columns", help="map columns: model=Aircraft,make=Brand,camera_maker=Camera OEM")
-    fleet.add_argument("--apps", help="folder of companion APKs to scan and attach by package id")
-    fleet.add_argument(
-        "--app-policy", help="app policy the companion apps are judged by (default: app_policy.yaml, as in scan)"
-    )
-    fleet.add_argument("-f", "--format", choices=("text", "json", "csv", "html"), default="text")
-    fleet.add_argument("-o", "--output", help="write to this file instead of standard output")
-    traffic = sub.add_parser(
+
+    traffic = commands["traffic"] = sub.add_parser(
         "traffic",
         help="read network captures (pcap, pcapng, HAR, mitmproxy dumps): flows, destinations, cleartext, weak TLS",
     )
-    traffic.add_argument("captures", nargs="+", metavar="CAPTURE")
-    traffic.add_argument(
-        "-f",
-        "--format",
-        choices=REPORT_FORMATS,
-        default="text",
-        help="text, JSON (one object per capture), SARIF (a run per capture), Markdown, or HTML (one page)",
-    )
+    traffic.add_argument("captures", nargs="+", metavar="CAPTURE", help="a capture file, or a folder of them")
+    _common(traffic, REPORT_FORMATS)
     _verdict_options(traffic, "the captures")
-    traffic.add_argument("-o", "--output", help="write to this file instead of standard output")
     traffic.add_argument(
         "--device",
         metavar="IDS.yaml",
         help="the test device's own identifiers (imei: ..., android_id: ...), to find them hashed",
     )
-    changes = sub.add_parser("diff", help="what changed between two versions of an app (APKs or saved JSON results)")
+
+    changes = commands["diff"] = sub.add_parser(
+        "diff", help="what changed between two versions of an app (apps, or saved JSON / JSON Lines results)"
+    )
     changes.add_argument("old", help="the earlier version: an app, or a techvet scan --format json result")
     changes.add_argument("new", help="the later version")
-    changes.add_argument("-f", "--format", choices=REPORT_FORMATS, default="text")
-    changes.add_argument("-o", "--output", help="write to this file instead of standard output")
-    changes.add_argument("--policy", help="app policy for the verdicts (default: app_policy.yaml)")
-    lists = sub.add_parser("lists", help="the bundled restriction and ban lists")
+    _common(changes, REPORT_FORMATS)
+    changes.add_argument(
+        "--fail-on",
+        metavar="LEVEL",
+        help="exit 1 when the update adds a finding at least this severe (info ... critical), or when the new "
+        "verdict is at least warn or fail; never: exit 0 (the default)",
+    )
+    changes.add_argument("--policy", metavar="FILE", help="app policy for the verdicts (default: app_policy.yaml)")
+
+    screen = commands["screen"] = sub.add_parser(
+        "screen",
+        help="screen companies (a CSV, XLSX or JSON party file, or names) against restriction and ban lists",
+        description="Exit codes: 0 nothing to review, 1 possible matches or Xinjiang exposure (--fail-on), "
+        "2 unreadable input (some rows or the whole file) or nothing to screen.",
+    )
+    screen.add_argument(
+        "file", nargs="?", help="party file: CSV (any delimiter; UTF-8, GBK ...), XLSX or JSON; - reads CSV from stdin"
+    )
+    screen.add_argument("-n", "--name", action="append", default=[], help="screen this name (repeatable)")
+    screen.add_argument(
+        "--names-from", metavar="FILE", help="screen the names in FILE, one per line (- for standard input)"
+    )
+    screen.add_argument("--country", help="with --name or --names-from: the parties' country (ISO 3166 alpha-2)")
+    _common(screen, TABLE_FORMATS)
+    screen.add_argument(
+        "--fail-on",
+        metavar="LEVEL",
+        default="match",
+        help="exit 1 on: match (any possible match or Xinjiang exposure, the default), a score such as 0.95 "
+        "(a match at least that close, or exposure), or never",
+    )
+    screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
+    screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
+
+    fleet = commands["fleet"] = sub.add_parser(
+        "fleet",
+        help="decide per drone of an inventory (CSV, XLSX, JSON): ground, restrict, review or allow, with the rule",
+        description="Exit codes: 0 every device allowed, 1 a device at or above --fail-on (default review), "
+        "2 unreadable rows or no devices.",
+    )
+    fleet.add_argument("file", help="inventory: make, model, serial, firmware, unit, companion app, components")
+    _common(fleet, ("text", "json", "csv", "html"))
+    fleet.add_argument(
+        "--fail-on",
+        metavar="DECISION",
+        default="review",
+        help="exit 1 when a device is decided at least this strictly: review (the default), restrict, ground; never",
+    )
+    fleet.add_argument("--policy", metavar="FILE", help="fleet policy (default: US federal rules, fleet_policy.yaml)")
+    fleet.add_argument("--columns", help="map columns: model=Aircraft,make=Brand,camera_maker=Camera OEM")
+    fleet.add_argument("--apps", metavar="FOLDER", help="folder of companion APKs to scan and attach by package id")
+    fleet.add_argument(
+        "--app-policy", metavar="FILE", help="app policy the companion apps are judged by (default: app_policy.yaml)"
+    )
+
+    whois = commands["whois"] = sub.add_parser(
+        "whois",
+        help="who owns a host or IP, which network it is on, in which country: offline, with sources",
+        description="Takes host names, IP addresses, URLs and host:port; what names none of them is an error "
+        "for that input (exit 2), and the others are still answered.",
+    )
+    whois.add_argument("targets", nargs="*", metavar="HOST_OR_IP", help="hosts, IPs or URLs; - reads standard input")
+    whois.add_argument("--from", dest="from_file", metavar="FILE", help="one input per line from FILE (- for stdin)")
+    _common(whois, TABLE_FORMATS)
+
+    lists = commands["lists"] = sub.add_parser("lists", help="the bundled restriction and ban lists")
     lists.add_argument(
         "action",
         choices=("show", "update"),
         help="show: what is in use, counts, dates, staleness; update: download the lists from their authorities",
     )
-    sub.add_parser("rules", help="list every rule: id, severity, category and title")
-    explain = sub.add_parser("explain", help="explain a rule: what it catches, why it matters, its sources")
-    explain.add_argument("rule_id", help="a rule id such as TV201")
-    return parser
+    _common(lists, ("text", "json"))
 
-
-def _verdict_options(parser: argparse.ArgumentParser, judged: str) -> None:
-    """--policy and --fail-on, the same for every command that gives a verdict."""
-    parser.add_argument(
-        "--fail-on",
-        metavar="LEVEL",
-        help="exit 1 when a finding is at least this severe (info, low, medium, high, critical), "
-        "or when the policy's verdict is at least warn or fail",
+    rules = commands["rules"] = sub.add_parser("rules", help="list every rule: id, severity, category and title")
+    _common(rules, ("text", "json"))
+    explain = commands["explain"] = sub.add_parser(
+        "explain", help="explain a rule or a policy line: what it catches, why it matters, its sources"
     )
-    parser.add_argument("--policy", help=f"app policy {judged} are judged by (default: app_policy.yaml, US federal)")
+    explain.add_argument("rule_id", help="a rule id such as TV201, or a policy line such as APP-SIDELOAD")
+    _common(explain, ("text", "json"))
+    return parser, commands
+
+
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    """The arguments, and the parser of the command they are for (its help is where errors point)."""
+    parser, commands = _build_parser()
+    args, extra = parser.parse_known_args(argv)
+    command = commands[args.command]
+    if extra:
+        command.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args, command
 
 
 def _scan(args: argparse.Namespace) -> int:
-    import os
-
     from techvet.bulk import render_many
+    from techvet.errors import NothingToAnalyseError
+    from techvet.report import opened_output
+    from techvet.report.progress import Feedback
+    from techvet.report.terminal import wants_color
     from techvet.scan import find_apps
     from techvet.verdict import AppPolicy, FailOn
 
@@ -154,21 +216,21 @@ def _scan(args: argparse.Namespace) -> int:
     if args.policy is not None:
         AppPolicy.load(args.policy)  # a bad policy is one error line before any app is read
     if args.jobs < 0:
-        return _error("--jobs must be 0 (one per core) or more")
+        raise UsageError("--jobs must be 0 (one per core) or more")
     targets: list[str] = []
     for p in args.paths:
         if os.path.isdir(p):
-            targets.extend(find_apps(p))
+            found = find_apps(p)
+            if not found:
+                raise NothingToAnalyseError(f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex)")
+            targets.extend(found)
         elif os.path.exists(p):
             targets.append(p)
         else:
-            return _error(f"{p}: no such file or folder")
+            raise TechvetError(f"{p}: no such file or folder")
+    feedback = Feedback(args.quiet)
     if args.format == "html" and len(targets) > 1:
-        return _html_folder(args, targets)
-    try:
-        out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    except OSError as exc:
-        return _error(f"{args.output}: cannot write ({exc.strerror})")
+        return _html_folder(args, targets, feedback)
     traffic = None
     if args.traffic:
         from techvet.traffic import analyze
@@ -178,12 +240,15 @@ def _scan(args: argparse.Namespace) -> int:
         for capture in args.traffic:
             results.append(analyze(capture))
             for warning in results[-1].stats.warnings:
-                print(f"techvet: {capture}: warning: {warning}", file=sys.stderr)
+                feedback.warn(f"{capture}: {warning}")
         traffic = observed(results)
+    color = args.format == "text" and not args.output and wants_color(sys.stdout)
     failed = unreadable = incomplete = 0
+    verdicts: dict[str, int] = {}
     runs = []  # SARIF: one log holding a run per app
-    try:
-        for item in render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy):
+    with opened_output(args.output) as out:
+        rendered = render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy, color)
+        for item in feedback.track(rendered, "scanning apps", len(targets) if len(targets) > 1 else None):
             if not item.ok:
                 unreadable += 1
                 print(f"techvet: {item.output}", file=sys.stderr)
@@ -196,40 +261,48 @@ def _scan(args: argparse.Namespace) -> int:
             for err in item.errors:
                 incomplete += 1
                 print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
+            if item.verdict:
+                verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
             if fail_on.reached(item.max_severity, item.verdict):
                 failed += 1
         if args.format == "sarif":
             from techvet.report.sarif import wrap
 
             out.write(wrap(runs) + "\n")
-    finally:
-        if args.output:
-            out.close()
+    if len(targets) > 1 and not args.quiet:
+        counts = ", ".join(f"{verdicts[v]} {v}" for v in ("fail", "warn", "pass") if verdicts.get(v))
+        print(
+            f"techvet: {len(targets)} apps: {counts or 'none judged'}; {unreadable} unreadable, "
+            f"{incomplete} incomplete{'; ' + str(failed) + ' reach --fail-on' if args.fail_on else ''}",
+            file=sys.stderr,
+        )
     if unreadable or incomplete:
         return 2
     return 1 if failed else 0
 
 
-def _html_folder(args: argparse.Namespace, targets: list[str]) -> int:
+def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) -> int:
     """Many apps as HTML: a page per app and a sortable index, in the folder given with -o."""
     from pathlib import Path
 
     from techvet.bulk import render_many
     from techvet.report.html_index import page_name, write_index
+    from techvet.verdict import FailOn
 
     if not args.output:
-        return _error("--format html for several apps writes a folder: give it with -o FOLDER")
+        raise UsageError("--format html for several apps writes a folder: give it with -o FOLDER")
+    fail_on = FailOn.parse(args.fail_on)
     folder = Path(args.output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return _error(f"{folder}: cannot create ({exc.strerror})")
+        raise TechvetError(f"{folder}: cannot create ({exc.strerror})") from None
     rows: list[dict[str, Any]] = []
     unreadable: list[str] = []
     used: set[str] = set()
-    progress = _progress_bar(len(targets))
-    for item in render_many(targets, "html", False, args.jobs, None, args.policy):
-        progress.advance()
+    failed = 0
+    rendered = render_many(targets, "html", False, args.jobs, None, args.policy)
+    for item in feedback.track(rendered, "scanning apps", len(targets)):
         if not item.ok:
             unreadable.append(Path(item.path).name)
             print(f"techvet: {item.output}", file=sys.stderr)
@@ -237,31 +310,11 @@ def _html_folder(args: argparse.Namespace, targets: list[str]) -> int:
         name = page_name(item.path, used)
         (folder / name).write_text(item.output, encoding="utf-8")
         rows.append({"page": name, **(item.summary or {})})
-    progress.close()
+        failed += fail_on.reached(item.max_severity, item.verdict)
     write_index(folder, rows, unreadable)
-    print(f"{len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
-    return 2 if unreadable else 0
-
-
-class _progress_bar:  # noqa: N801 - used like a function
-    """A progress line on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, total: int) -> None:
-        self.bar = None
-        if sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("scanning", total=total)
-
-    def advance(self) -> None:
-        if self.bar is not None:
-            self.bar.advance(self.task)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+    if not args.quiet:
+        print(f"techvet: {len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
+    return 2 if unreadable else 1 if failed else 0
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -269,7 +322,11 @@ def _diff(args: argparse.Namespace) -> int:
 
     from techvet.diff import diff, load_side, render_text
     from techvet.report import write_report
+    from techvet.verdict import AppPolicy, FailOn
 
+    fail_on = FailOn.parse(args.fail_on)
+    if args.policy is not None:
+        AppPolicy.load(args.policy)  # checked before either side is scanned
     old, new = load_side(args.old, args.policy), load_side(args.new, args.policy)
     changes = diff(old, new)
     if args.format == "json":
@@ -277,7 +334,7 @@ def _diff(args: argparse.Namespace) -> int:
     elif args.format == "md":
         from techvet.report.markdown import md
 
-        text = "".join(f"- {md(line)}\n" for line in render_text(changes).splitlines())
+        text = "".join(f"- {md(line)}\n" for line in render_text(changes, args.verbose).splitlines())
     elif args.format == "html":
         from techvet.report.html import render_diff
 
@@ -287,91 +344,133 @@ def _diff(args: argparse.Namespace) -> int:
 
         text = wrap([json.dumps(diff_run(old, new), ensure_ascii=False)]) + "\n"
     else:
-        text = render_text(changes)
+        text = render_text(changes, args.verbose)
     write_report(text, args.output)
-    return 0
+    from techvet.findings import Severity
+
+    worst = max((Severity.parse(f["severity"]) for f in changes["findings_added"]), default=None)
+    new_verdict = (changes["verdict"]["new"] or {}).get("verdict")
+    return 1 if fail_on.reached(worst, new_verdict) else 0
 
 
-def _whois(targets: list[str], fmt: str) -> int:
+def _whois(args: argparse.Namespace) -> int:
+    from techvet.place import attribute
+    from techvet.place.targets import TargetError, target
+    from techvet.report.whois import render
+    from techvet.tables import read_lines
+
+    inputs = [t for t in args.targets if t != "-"]
+    if "-" in args.targets:
+        inputs += read_lines("-")
+    if args.from_file:
+        inputs += read_lines(args.from_file)
+    if not inputs:
+        raise UsageError("give hosts, IPs or URLs, or --from FILE (- reads them from standard input)")
+    answers: list[tuple[str, Any]] = []
+    bad = 0
+    for text in inputs:
+        try:
+            answers.append((text, attribute(target(text))))
+        except TargetError as exc:
+            bad += 1
+            answers.append((text, str(exc)))
+            print(f"techvet: {text!r}: {exc}", file=sys.stderr)
+    from techvet.report import write_report
+
+    write_report(render(answers, args.format, args.verbose), args.output)
+    return 2 if bad else 0
+
+
+def _rules(args: argparse.Namespace) -> int:
     import json
 
-    from techvet.place import attribute
-
-    results = [attribute(t) for t in targets]
-    if fmt == "json":
-        print(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=1))
-        return 0
-    print("offline attribution: no name is resolved and no service is asked")
-    for r in results:
-        print(f"\n{r.input}")
-        rows: list[tuple[str, str | None]] = [
-            ("registrable domain", r.registrable_domain),
-            ("owner", r.owner),
-            ("parent", r.parent),
-            ("owner country", r.owner_country),
-            ("server country", r.server_country),
-        ]
-        if r.kind == "ip":
-            rows.append(("network", f"AS{r.asn} {r.network or ''}".rstrip() if r.asn else None))
-        for label, value in rows:
-            print(f"  {label:19} {value if value is not None else 'unknown'}")
-        for reason in r.reasons:
-            print(f"  because            {reason}")
-        for s in r.sources:
-            print(f"  source             {s['name']} (as of {s['as_of']})")
-    return 0
-
-
-def _rules() -> int:
     from techvet.knowledge import load
     from techvet.policy_docs import policy_lines
+    from techvet.report import write_report
 
-    for rule in load().rules.values():
-        print(f"{rule.id}  {rule.severity!s:8}  {rule.category:14}  {rule.title}")
-    print("\npolicy lines of the default policies (app_policy.yaml, fleet_policy.yaml; yours may differ)")
-    for line in policy_lines():
-        print(f"{line['id']:20}  {line['effect']:8}  {line['why']}")
+    rules = list(load().rules.values())
+    lines = policy_lines()
+    if args.format == "json":
+        doc = {
+            "rules": [
+                {"id": r.id, "name": r.name, "severity": str(r.severity), "category": r.category, "title": r.title}
+                for r in rules
+            ],
+            "policy_lines": [{"id": x["id"], "effect": x["effect"], "why": x["why"], "file": x["file"]} for x in lines],
+        }
+        write_report(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", args.output)
+        return 0
+    out = [
+        f"{r.id}  {r.severity!s:8}  {r.category:14}  {r.title}" + (f"\n      {r.what}" if args.verbose else "")
+        for r in rules
+    ]
+    out.append("\npolicy lines of the default policies (app_policy.yaml, fleet_policy.yaml; yours may differ)")
+    out += [f"{line['id']:26}  {line['effect']:8}  {line['why']}" for line in lines]
+    write_report("\n".join(out) + "\n", args.output)
     return 0
 
 
-def _explain(rule_id: str) -> int:
-    from techvet.knowledge import load
+def _explain(args: argparse.Namespace) -> int:
+    import json
 
-    rule = load().rules.get(rule_id.strip().upper())
+    from techvet.knowledge import load
+    from techvet.report import write_report
+
+    rule = load().rules.get(args.rule_id.strip().upper())
     if rule is None:
         from techvet.policy_docs import explain_line
 
-        text = explain_line(rule_id)
+        text = explain_line(args.rule_id)
         if text is None:
-            return _error(f"no rule or policy line {rule_id!r} (techvet rules lists them)")
-        print("\n".join(text))
+            raise UsageError(f"no rule or policy line {args.rule_id!r} (techvet rules lists them)")
+        if args.format == "json":
+            write_report(json.dumps({"id": args.rule_id.upper(), "text": text}, ensure_ascii=False) + "\n", args.output)
+        else:
+            write_report("\n".join(text) + "\n", args.output)
         return 0
-    print(f"{rule.id} {rule.name}: {rule.title}")
-    print(f"severity: {rule.severity}   category: {rule.category}")
-    print(f"\nWhat it catches\n  {rule.what}")
-    print(f"\nWhy it matters\n  {rule.why}")
+    if args.format == "json":
+        doc = {
+            "id": rule.id,
+            "name": rule.name,
+            "title": rule.title,
+            "severity": str(rule.severity),
+            "category": rule.category,
+            "what": rule.what,
+            "why": rule.why,
+            "refs": list(rule.refs),
+            "source": rule.source,
+            "as_of": rule.as_of,
+        }
+        write_report(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", args.output)
+        return 0
+    out = [f"{rule.id} {rule.name}: {rule.title}", f"severity: {rule.severity}   category: {rule.category}"]
+    out += [f"\nWhat it catches\n  {rule.what}", f"\nWhy it matters\n  {rule.why}"]
     if rule.refs:
-        print("\nReferences")
-        for ref in rule.refs:
-            print(f"  {ref}")
-    print(f"\nKnowledge source: {rule.source} (as of {rule.as_of})")
+        out.append("\nReferences")
+        out += [f"  {ref}" for ref in rule.refs]
+    out.append(f"\nKnowledge source: {rule.source} (as of {rule.as_of})")
+    write_report("\n".join(out) + "\n", args.output)
     return 0
-
-
-def _error(message: str, code: int = 2) -> int:
-    print(f"techvet: {message}", file=sys.stderr)
-    return code
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv``; return the exit code."""
-    args = _build_parser().parse_args(argv)
+    args, command = _parse(argv)
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        raise UsageError(f"{exc} (see {command.prog} --help)") from None
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "scan":
         return _scan(args)
-    if args.command == "rules":
-        return _rules()
-    if args.command == "whois":
-        return _whois(args.targets, args.format)
+    if args.command == "traffic":
+        from techvet.traffic.command import run_traffic
+
+        return run_traffic(args)
+    if args.command == "diff":
+        return _diff(args)
     if args.command == "screen":
         from techvet.screen.command import run_screen
 
@@ -380,29 +479,72 @@ def run(argv: list[str] | None = None) -> int:
         from techvet.fleet.command import run_fleet
 
         return run_fleet(args)
-    if args.command == "traffic":
-        from techvet.traffic.command import run_traffic
-
-        return run_traffic(args)
-    if args.command == "diff":
-        return _diff(args)
+    if args.command == "whois":
+        return _whois(args)
     if args.command == "lists":
         from techvet.screen.command import show_lists, update
 
-        return show_lists() if args.action == "show" else update()
-    return _explain(args.rule_id)
+        return show_lists(args) if args.action == "show" else update(args)
+    if args.command == "rules":
+        return _rules(args)
+    return _explain(args)
 
 
-def main() -> None:
+def _error(message: str, code: int = 2) -> int:
+    print(f"techvet: {message}", file=sys.stderr)
+    return code
+
+
+class _PipeSafe:
+    """Standard output that swallows a closed pipe: ``techvet screen -n DJI | head -1`` must exit
+    with the code the run earns (1: a possible match), not lose it to BrokenPipeError. Output after
+    the reader went away is dropped; the run finishes and decides."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._broke()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._broke()
+
+    def _broke(self) -> None:
+        self.broken = True
+        # later flushes (and the interpreter's own at exit) go nowhere instead of raising again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console entry point: run, turning every error into one line."""
+    sys.stdout = _PipeSafe(sys.stdout)
     try:
-        code = run()
+        code = run(argv)
     except TechvetError as exc:
         code = _error(str(exc))
     except KeyboardInterrupt:
         code = 130
-    except BrokenPipeError:  # `techvet scan ... | head` closed the pipe: not an error
-        code = 0
+    except BrokenPipeError:  # a pipe closed under a write the wrapper did not see (stderr)
+        code = 2
     except Exception as exc:  # noqa: BLE001 - the edge: a bug in techvet, reported without a traceback
         code = _error(f"internal error: {type(exc).__name__}: {exc}", 3)
     sys.exit(code)

@@ -17,20 +17,20 @@ from techvet.errors import InputError
 from techvet.place import PLACE_KEYS
 from techvet.report.cells import network_cell, owner_cell
 
+MAX_RESULT_BYTES = 256 << 20  # a saved result is JSON text; an app is a zip or a DEX
+
 
 def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
-    """A scan result as JSON: read from a saved result, or made by scanning the app now."""
+    """A scan result as JSON: read from a saved result (``techvet scan --format json``: one JSON
+    object, or JSON Lines holding one app's result), or made by scanning the app now. Which it is
+    is told by the content, not the name: ``results.jsonl`` is a result, ``app.json.apk`` an app."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
-    if p.suffix.lower() == ".json":
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8").splitlines()[0])
-        except (ValueError, IndexError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not a techvet JSON result ({exc})") from None
-        if not isinstance(doc, dict) or "findings" not in doc or "sdks" not in doc:
-            raise InputError(f"{path}: not a techvet JSON result")
-        return doc
+    with p.open("rb") as handle:
+        head = handle.read(64).lstrip()
+    if head[:1] == b"{":
+        return _saved_result(p)
     from techvet.bulk import render_one
 
     rendered = render_one(path, "json", False, None, policy)
@@ -40,17 +40,46 @@ def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
     return result
 
 
+def _saved_result(path: Path) -> dict[str, Any]:
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        raise InputError(f"{path}: refused: larger than {MAX_RESULT_BYTES >> 20} MiB")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a techvet JSON result (not UTF-8 text)") from None
+    docs: list[Any] = []
+    try:
+        docs = [json.loads(text)]
+    except ValueError:
+        try:  # JSON Lines: one result per line
+            docs = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{path}: not a techvet JSON result ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: not a techvet JSON result (nested too deeply)") from None
+    results = [d for d in docs if isinstance(d, dict) and "path" in d and "ok" in d]
+    if len(results) != len(docs) or not results:
+        raise InputError(f"{path}: not a techvet JSON result")
+    if len(results) > 1:
+        raise InputError(f"{path}: holds {len(results)} results; diff compares one app with one app")
+    doc = results[0]
+    if not doc.get("ok") or "findings" not in doc:
+        raise InputError(f"{path}: a result of a scan that failed ({'; '.join(map(str, doc.get('errors', [])))})")
+    return doc
+
+
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     def sdk_info(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        out = {}
-        for f in doc["findings"]:
+        """SDK id -> what is known of it: TV301 (found by its classes) first, as it says most;
+        a native library (TV302) or a code-replacing SDK (TV303) of the same id is the same SDK."""
+        out: dict[str, dict[str, Any]] = {}
+        ranked = sorted(doc["findings"], key=lambda f: f["rule"] != "TV301")
+        for f in ranked:
             if f["rule"] in ("TV301", "TV302", "TV303") and f.get("subject"):
-                out[f["subject"]] = {
-                    "id": f["subject"],
-                    "title": f["title"],
-                    "vendor": f.get("party"),
-                    "country": f.get("country"),
-                }
+                out.setdefault(
+                    f["subject"],
+                    {"id": f["subject"], "title": f["title"], "vendor": f.get("party"), "country": f.get("country")},
+                )
         for sdk in doc.get("sdks", []):
             out.setdefault(sdk, {"id": sdk, "title": sdk, "vendor": None, "country": None})
         return out
@@ -109,10 +138,16 @@ def _verdict(doc: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _short(f: dict[str, Any]) -> dict[str, Any]:
-    return {"rule": f["rule"], "subject": f.get("subject"), "title": f["title"], "severity": f["severity"]}
+    return {
+        "rule": f["rule"],
+        "subject": f.get("subject"),
+        "title": f["title"],
+        "severity": f["severity"],
+        "evidence": f.get("evidence", [])[:8],
+    }
 
 
-def render_text(d: dict[str, Any]) -> str:
+def render_text(d: dict[str, Any], verbose: bool = False) -> str:
     lines = [f"{d['old']['package']} {d['old']['version']} -> {d['new']['package']} {d['new']['version']}"]
     v = d["verdict"]
     if v["old"] and v["new"]:
@@ -121,8 +156,8 @@ def render_text(d: dict[str, Any]) -> str:
         )
     for label, key in (("SDKs added", "sdks_added"), ("SDKs removed", "sdks_removed")):
         for s in d[key]:
-            who = f" ({s['vendor']}, {s['country']})" if s["vendor"] else ""
-            lines.append(f"{label}: {s['id']}{who}")
+            known = [str(x) for x in (s["vendor"], s["country"]) if x]  # never print an unknown as None
+            lines.append(f"{label}: {s['id']}{' (' + ', '.join(known) + ')' if known else ''}")
     for label, key in (
         ("capabilities gained", "capabilities_gained"),
         ("capabilities lost", "capabilities_lost"),
@@ -142,9 +177,40 @@ def render_text(d: dict[str, Any]) -> str:
         lines.append(f"destination gone: {h['host']}")
     for f in d["findings_added"]:
         lines.append(f"new finding: {f['severity']} {f['rule']} {f['title']}")
+        if verbose:
+            lines += [f"    {_where(e)}: {e.get('detail', '')}" for e in f.get("evidence", [])]
     for f in d["findings_removed"]:
         lines.append(f"finding gone: {f['rule']} {f['title']}")
+    if not any(d[k] for k in _CHANGES):
+        same = d["old"]["sha256"] and d["old"]["sha256"] == d["new"]["sha256"]
+        lines.append(
+            "no changes: the same file" if same else "no changes: the same SDKs, capabilities, destinations, "
+            "permissions, packers and findings"
+        )
     return "\n".join(lines) + "\n"
+
+
+_CHANGES = (
+    "sdks_added",
+    "sdks_removed",
+    "capabilities_gained",
+    "capabilities_lost",
+    "destinations_added",
+    "destinations_removed",
+    "permissions_added",
+    "permissions_removed",
+    "packers_added",
+    "packers_removed",
+    "findings_added",
+    "findings_removed",
+)
+
+
+def _where(evidence: dict[str, Any]) -> str:
+    where = str(evidence.get("file", ""))
+    if evidence.get("class_name"):
+        where += f" {evidence['class_name']}" + (f".{evidence['method']}" if evidence.get("method") else "")
+    return where
 
 
 __all__ = ["diff", "load_side", "render_text"]

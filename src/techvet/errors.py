@@ -4,7 +4,11 @@ Every error a user can cause with bad input is a :class:`TechvetError`; the CLI 
 red line and a non-zero exit, and a directory scan records it against the file and goes on::
 
     TechvetError
+    ├── UsageError            the command was asked something it cannot do (options that clash,
+    │                         a value out of range): the message points at the command's --help
     ├── InputError            the input is not something techvet reads
+    │   ├── NothingToAnalyseError  readable, but empty: a folder without apps, a capture without
+    │   │                     packets, a file without rows (never a pass)
     │   ├── NotAnAppError     a readable file that is not an Android app (no zip, no DEX)
     │   ├── MalformedAppError an app whose structure is broken (truncated zip, bad DEX, bad AXML)
     │   └── LimitExceededError an app that asks for more than the reading bounds (zip bomb, huge DEX,
@@ -19,8 +23,16 @@ class TechvetError(Exception):
     """Base of every error techvet raises deliberately."""
 
 
+class UsageError(TechvetError):
+    """The command line asks for something the command cannot do."""
+
+
 class InputError(TechvetError):
-    """The input cannot be read as an app."""
+    """The input cannot be read: an app, a capture, a table or a saved result that is not one."""
+
+
+class NothingToAnalyseError(InputError):
+    """The input is readable but holds nothing to judge: saying so is never a pass."""
 
 
 class NotAnAppError(InputError):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
@@ -20,6 +20,9 @@ from techvet.errors import InputError
 from techvet.findings import Finding, Severity
 from techvet.knowledge import Knowledge, load
 from techvet.place import PLACE_KEYS
+
+if TYPE_CHECKING:
+    from techvet.verdict import AppPolicy
 
 
 @dataclass
@@ -48,6 +51,17 @@ class ScanResult:
     @property
     def max_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
+
+    def judge(self, policy: AppPolicy | None = None) -> dict[str, Any]:
+        """The verdict under ``policy`` (the default app policy when None), kept on the result and
+        returned: the same verdict whichever command asks (scan, fleet, the Python API)."""
+        from techvet.verdict import AppPolicy, decide
+
+        app = self.app
+        package = app.package if app else None
+        certificates = [c.sha256 for c in app.certificates] if app else []
+        self.verdict = decide(self.findings, package, certificates, policy or AppPolicy.load()).to_dict()
+        return self.verdict
 
     def by_rule(self, rule: str) -> list[Finding]:
         return [f for f in self.findings if f.rule == rule]

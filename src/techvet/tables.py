@@ -10,17 +10,29 @@ whose bytes were not UTF-8 keep them as surrogates, for the caller to report (:f
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
+import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from techvet.errors import TechvetError
 
 MAX_JSON_BYTES = 64 << 20
+MAX_STDIN_BYTES = 256 << 20
+_SAMPLE_BYTES = 64 << 10
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+_DELIMITERS = (",", ";", "\t", "|")
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+# what spreadsheet exports are written in when not UTF-8: Chinese (GB18030 covers GBK and GB2312),
+# Traditional Chinese, Japanese, Korean, Western European and Cyrillic Windows code pages
+_ENCODINGS = ("gb18030", "big5", "shift_jis", "euc_kr", "cp1252", "cp1251")
 MAX_XLSX_INFLATED = 512 << 20
 MAX_XLSX_RATIO = 200
 
@@ -33,17 +45,46 @@ class Record:
 
 
 def read_table(path: str, array_key: str) -> tuple[list[str], Iterator[Record]]:
-    """The header and the rows of a CSV, XLSX or JSON file (by extension; CSV otherwise). A JSON
-    file is an array of objects, or an object holding that array under ``array_key``."""
+    """The header and the rows of a CSV, XLSX or JSON file, or of CSV on standard input (``-``).
+    A JSON file is an array of objects, or an object holding that array under ``array_key``.
+
+    The kind is told by the name (.csv, .tsv, .txt, .xlsx, .json) and otherwise by the content (a
+    zip is a workbook, ``[`` or ``{`` starts JSON). A CSV file may use any common delimiter (comma,
+    semicolon, tab, bar: European and Chinese spreadsheet exports differ) and encoding (UTF-8,
+    UTF-16 with its mark, GB18030/GBK, Big5, Shift-JIS, EUC-KR, Windows-1252, Windows-1251)."""
+    if path == "-":
+        return _csv("standard input", io.BytesIO(_stdin_bytes()))
     p = Path(path)
+    if p.is_dir():
+        raise TechvetError(f"{path}: a folder, not a table (give a CSV, XLSX or JSON file)")
     if not p.is_file():
         raise TechvetError(f"{path}: no such file")
+    with p.open("rb") as handle:
+        head = handle.read(16)
     suffix = p.suffix.lower()
-    if suffix == ".xlsx":
+    if suffix == ".xlsx" or (suffix not in _TEXT_SUFFIXES and head.startswith(b"PK\x03\x04")):
         return _xlsx(p)
-    if suffix == ".json":
+    if suffix == ".json" or (suffix not in _TEXT_SUFFIXES and head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")):
         return _json(p, array_key)
-    return _csv(p)
+    return _csv(str(path), p.open("rb"))
+
+
+def read_lines(source: str) -> list[str]:
+    """The non-empty, non-comment (#) lines of a text file, or of standard input for ``-``: the
+    names ``techvet screen --names-from`` screens, the hosts ``techvet whois --from`` attributes."""
+    try:
+        if source == "-":
+            data = _stdin_bytes()
+        else:
+            with open(source, "rb") as handle:
+                data = handle.read(MAX_STDIN_BYTES + 1)
+            if len(data) > MAX_STDIN_BYTES:
+                raise TechvetError(f"{source}: refused: more than {MAX_STDIN_BYTES >> 20} MiB of lines")
+    except OSError as exc:
+        raise TechvetError(f"{source}: cannot read ({exc.strerror})") from None
+    name = "standard input" if source == "-" else source
+    text = data.decode(_encoding(name, data[:_SAMPLE_BYTES]), "replace") if data.strip() else ""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
 def clean(value: Any) -> str:
@@ -52,23 +93,84 @@ def clean(value: Any) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def printable(value: Any, limit: int = 40) -> str:
+    """A cell or header fit for a one-line error message: control characters and undecodable bytes
+    out, long text cut (a binary file's "header" must not fill a terminal with noise)."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in clean(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def bad_text(text: str) -> bool:
-    """Whether a cell held bytes that were not UTF-8."""
+    """Whether a cell held bytes its file's encoding could not decode."""
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
-def _csv(path: Path) -> tuple[list[str], Iterator[Record]]:
-    # surrogateescape: a row with bytes that are not UTF-8 is reported, not the whole file refused
-    handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
-    reader = csv.reader(handle)
+def _stdin_bytes() -> bytes:
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise TechvetError(f"standard input: refused: more than {MAX_STDIN_BYTES >> 20} MiB (give a file)")
+    return data
+
+
+def _encoding(name: str, sample: bytes) -> str:
+    """The text encoding of a CSV file, from its first bytes: a byte-order mark, else strict
+    UTF-8, else charset-normalizer's best guess among the encodings spreadsheet exports use."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\0" in sample:
+        raise TechvetError(f"{name}: not a CSV, XLSX or JSON file (binary content)")
+    # UTF-8 when it decodes, or when its real UTF-8 characters outnumber its stray bytes (a
+    # damaged row is reported as that row's error; it does not make the whole file another encoding)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)  # a cut last character is fine
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    characters = len(_UTF8_MULTIBYTE.findall(sample))
+    if characters and sample.decode("utf-8", "replace").count("\ufffd") <= characters:
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample, cp_isolation=list(_ENCODINGS)).best()
+    if best is None:
+        raise TechvetError(f"{name}: not a CSV, XLSX or JSON file (no known text encoding fits)")
+    return str(best.encoding)
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter the header line uses most (outside quotes), comma when none appears."""
+    line = next((x for x in text.splitlines() if x.strip()), "")
+    unquoted = "".join(part for i, part in enumerate(line.split('"')) if i % 2 == 0)
+    counts = {d: unquoted.count(d) for d in _DELIMITERS}
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties: the earlier, comma first
+    return best if counts[best] else ","
+
+
+def _csv(name: str, raw: BinaryIO) -> tuple[list[str], Iterator[Record]]:
+    sample = raw.read(_SAMPLE_BYTES)
+    raw.seek(0)
+    if not sample.strip():
+        raw.close()
+        raise TechvetError(f"{name}: empty file")
+    try:
+        encoding = _encoding(name, sample)
+    except TechvetError:
+        raw.close()
+        raise
+    delimiter = _delimiter(sample.decode(encoding, "replace"))
+    # surrogateescape: a row with bytes the encoding cannot read is reported, not the whole file refused
+    handle = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+    reader = csv.reader(handle, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         handle.close()
-        raise TechvetError(f"{path}: empty file") from None
+        raise TechvetError(f"{name}: empty file") from None
     except csv.Error as exc:
         handle.close()
-        raise TechvetError(f"{path}: not a CSV file ({exc})") from None
+        raise TechvetError(f"{name}: not a CSV file ({exc})") from None
 
     def rows() -> Iterator[Record]:
         with handle:
@@ -141,4 +243,4 @@ def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
     return header, rows()
 
 
-__all__ = ["Record", "bad_text", "clean", "read_table"]
+__all__ = ["Record", "bad_text", "clean", "printable", "read_lines", "read_table"]

@@ -218,15 +218,15 @@ def decide(
 
 @dataclass(frozen=True)
 class FailOn:
-    """``--fail-on LEVEL``: a finding severity (exit 1 when a finding is at least that severe) or a
-    verdict (``warn``: exit 1 on warn or fail; ``fail``: on fail only)."""
+    """``--fail-on LEVEL``: a finding severity (exit 1 when a finding is at least that severe), a
+    verdict (``warn``: exit 1 on warn or fail; ``fail``: on fail only), or ``never``."""
 
     severity: Severity | None = None
     verdict: str | None = None
 
     @classmethod
     def parse(cls, text: str | None) -> FailOn:
-        if text is None:
+        if text is None or text.strip().lower() == "never":
             return cls()
         level = text.strip().lower()
         if level in ("warn", "fail"):
@@ -234,7 +234,9 @@ class FailOn:
         try:
             return cls(severity=Severity.parse(level))
         except ValueError as exc:
-            raise TechvetError(f"{exc} (or warn, fail: the policy's verdict)") from None
+            from techvet.errors import UsageError
+
+            raise UsageError(f"--fail-on: {exc} (or warn, fail: the policy's verdict; or never)") from None
 
     def reached(self, worst: Severity | None, verdict: str | None) -> bool:
         if self.severity is not None and worst is not None and worst >= self.severity:

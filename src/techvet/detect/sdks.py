@@ -14,7 +14,7 @@ from techvet.app.dex import java_name
 from techvet.app.reader import App
 from techvet.detect._common import finding
 from techvet.findings import Evidence, Finding
-from techvet.knowledge import Knowledge
+from techvet.knowledge import Knowledge, Rule, Sdk
 
 
 def own_namespaces(app: App) -> list[str]:
@@ -99,24 +99,16 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     lib_rule = kb.rules["TV302"]
     found = set(counts)
     claimed: set[str] = set()  # library paths already reported under a catalogue SDK
+    shipped: set[str] = set()  # catalogue SDKs with a TV302 finding
     for sdk in kb.sdks.values():
-        if not sdk.native_libs or sdk.id in found:
-            continue
         libs = [lib for lib in app.native_libraries if lib.name in sdk.native_libs]
-        if libs:
+        if not libs:
+            continue
+        claimed.update(lib.path for lib in libs)  # an SDK found by its classes is not found again
+        if sdk.id not in found:
             found.add(sdk.id)
-            out.append(
-                finding(
-                    lib_rule,
-                    tuple(Evidence(lib.path, "native library", sdk=sdk.id) for lib in libs[:4]),
-                    subject=sdk.id,
-                    title=f"Ships {sdk.name} native code",
-                    confidence="firm",
-                    country=sdk.country,
-                    party=sdk.vendor,
-                )
-            )
-            claimed.update(lib.path for lib in libs)
+            shipped.add(sdk.id)
+            out.append(_native(lib_rule, sdk, [lib.path for lib in libs]))
     # Native libraries LibChecker knows, grouped by the SDK or engine they belong to.
     by_label: dict[str, list[str]] = {}
     facts: dict[str, dict[str, str]] = {}
@@ -127,6 +119,12 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             facts[known["label"]] = known
     for label, paths in sorted(by_label.items()):
         team = facts[label].get("team") or "unknown maker"
+        same = _catalogue_sdk(label, team, kb)
+        if same is not None:  # LibChecker's "Bugly" by Tencent is the catalogue's Tencent Bugly
+            if same.id not in shipped:
+                shipped.add(same.id)
+                out.append(_native(lib_rule, same, paths))
+            continue
         out.append(
             finding(
                 lib_rule,
@@ -140,3 +138,31 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             )
         )
     return out
+
+
+def _native(rule: Rule, sdk: Sdk, paths: list[str]) -> Finding:
+    """TV302 under a catalogue SDK's id, so the SDK is one SDK whether seen by classes or libraries."""
+    return finding(
+        rule,
+        tuple(Evidence(p, "native library", sdk=sdk.id) for p in sorted(set(paths))[:4]),
+        subject=sdk.id,
+        title=f"Ships {sdk.name} native code",
+        confidence="firm",
+        country=sdk.country,
+        party=sdk.vendor,
+    )
+
+
+def _catalogue_sdk(label: str, team: str, kb: Knowledge) -> Sdk | None:
+    """The catalogue SDK a LibChecker label names: the same name (with or without the vendor in
+    front: "Bugly" is "Tencent Bugly") from the same vendor. LibChecker and the catalogue are kept
+    by different people; without this link one SDK was listed twice, once without its country."""
+    key = label.casefold()
+    for sdk in kb.sdks.values():
+        vendor = (sdk.vendor or "").casefold()
+        if not vendor or vendor.split()[0] not in team.casefold():
+            continue
+        name = sdk.name.casefold()
+        if key in (sdk.id.casefold(), name, name.removeprefix(vendor.split()[0] + " ")):
+            return sdk
+    return None

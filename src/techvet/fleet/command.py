@@ -1,19 +1,19 @@
-"""``techvet fleet FILE``: decisions per device, a summary, text / CSV / JSON, exit codes."""
+"""``techvet fleet FILE``: decisions per device, a summary, text / CSV / JSON / HTML, exit codes."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import sys
-from collections import Counter
-from pathlib import Path
 from typing import Any, TextIO
 
-from techvet.errors import TechvetError
-from techvet.fleet import DECISIONS, Policy, Verdict, vet
-from techvet.fleet.inventory import parse_columns, read_inventory
+from techvet.errors import NothingToAnalyseError, UsageError
+from techvet.fleet import DECISIONS, Policy, Verdict
 from techvet.fleet.models import names_someone
+from techvet.fleet.register import Summary, decide_register, open_register, scan_apps
+from techvet.report.terminal import DECISION_STYLE, VERDICT_STYLE, paint
 from techvet.verdict import AppPolicy
 
 CSV_COLUMNS = (
@@ -33,51 +33,61 @@ CSV_COLUMNS = (
 
 
 MAX_HTML_DEVICES = 5_000  # a page a person reads; the summary still counts every device
+FAIL_ON = ("review", "restrict", "ground", "never")
 
 
 def run_fleet(args: argparse.Namespace) -> int:
-    """Exit 0 when every device may fly (allow), 1 when some are grounded, restricted or need
-    review, 2 when rows could not be read (the rest are still decided). Devices are decided and
-    written one at a time (the summary is counted on the way), so memory does not grow with the
-    inventory; the HTML page holds its first MAX_HTML_DEVICES devices and counts the rest."""
+    """Exit 0 when every device may fly (allow), 1 when some are decided at least as strictly as
+    ``--fail-on`` (default review), 2 when rows could not be read (the rest are still decided) or
+    the file holds no device. Devices are decided and written one at a time (the summary is counted
+    on the way), so memory does not grow with the inventory; the HTML page holds its first
+    MAX_HTML_DEVICES devices and counts the rest."""
     from techvet.knowledge import load
+    from techvet.report import opened_output
+    from techvet.report.progress import Feedback
+    from techvet.report.terminal import wants_color
 
+    fail_on = args.fail_on.strip().lower()
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on: {args.fail_on!r} is not one of {', '.join(FAIL_ON)}")
     kb = load()
     policy = Policy.load(args.policy)
     app_policy = AppPolicy.load(args.app_policy)
-    app_results = _scan_apps(args.apps) if args.apps else None
-    devices = read_inventory(args.file, parse_columns(args.columns))
-    try:
-        out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
-    except OSError as exc:
-        raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
-    summary = _Summary()
-    writer = csv.writer(out) if args.format == "csv" else None
+    feedback = Feedback(args.quiet)
+    register = open_register(args.file, args.columns)
+    for note in register.notes:
+        feedback.warn(f"{args.file}: {note}")
+    app_results = scan_apps(args.apps, kb) if args.apps else None
+    color = args.format == "text" and not args.output and wants_color(sys.stdout)
+    summary = Summary()
     shown: list[dict[str, Any]] = []  # HTML: the page is written at the end, from these
-    try:
-        if args.format == "html":
-            pass
-        elif args.format == "json":
+    verdicts = decide_register(register, policy, app_policy, app_results, kb)
+    first_verdict = next(verdicts, None)
+    if first_verdict is None:  # said before any output is opened: no empty report is left behind
+        raise NothingToAnalyseError(f"{args.file}: no rows below the header")
+    with opened_output(args.output) as out:
+        writer = csv.writer(out) if args.format == "csv" else None
+        if args.format == "json":
             head = json.dumps({"id": policy.id, "title": policy.title}, ensure_ascii=False)
             out.write(f'{{"policy": {head},\n"devices": [')
         elif writer is not None:
             writer.writerow(CSV_COLUMNS)
-        else:
+        elif args.format == "text":
             out.write(f"policy: {policy.title} ({policy.id})\n")
-        for n, device in enumerate(devices):
-            verdict = vet(device, policy, kb, app_results, app_policy)
-            if device.error:
-                print(f"techvet: {args.file}: row {device.line}: {device.error}", file=sys.stderr)
+        for verdict in feedback.track(itertools.chain([first_verdict], verdicts), "deciding devices"):
+            if verdict.device.error:
+                feedback.row_problem(args.file, verdict.device.line, verdict.device.error)
+            first = summary.decisions.total() + summary.unreadable == 0
             summary.add(verdict)
             if args.format == "html":
                 if len(shown) < MAX_HTML_DEVICES:
                     shown.append(verdict.to_dict())
             elif args.format == "json":
-                out.write(("\n" if n == 0 else ",\n") + json.dumps(verdict.to_dict(), ensure_ascii=False))
+                out.write(("\n" if first else ",\n") + json.dumps(verdict.to_dict(), ensure_ascii=False))
             elif writer is not None:
                 _csv_row(verdict, writer)
             else:
-                _text(verdict, out)
+                _text(verdict, out, args.verbose, color)
         if args.format == "html":
             from techvet.report.html import render_fleet
 
@@ -86,50 +96,15 @@ def run_fleet(args: argparse.Namespace) -> int:
             out.write(f'\n],\n"summary": {json.dumps(summary.as_dict(), ensure_ascii=False)}}}\n')
         elif writer is None:
             _text_summary(summary.as_dict(), out)
-    finally:
-        if args.output:
-            out.close()
+    feedback.row_summary(args.file)
+    if not summary.decisions.total():
+        raise NothingToAnalyseError(f"{args.file}: no device rows (a header and {summary.unreadable} unusable rows)")
     if summary.unreadable:
         return 2
-    return 1 if summary.decisions.total() > summary.decisions["allow"] else 0
-
-
-class _Summary:
-    def __init__(self) -> None:
-        self.decisions: Counter[str] = Counter()
-        self.makers: Counter[str] = Counter()
-        self.rules: Counter[str] = Counter()
-        self.unreadable = 0
-
-    def add(self, v: Verdict) -> None:
-        if v.device.error:
-            self.unreadable += 1
-            return
-        self.decisions[v.decision] += 1
-        self.makers[v.brand or "unknown"] += 1
-        self.rules.update(r["rule"] for r in v.reasons)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "devices": self.decisions.total(),
-            "unreadable_rows": self.unreadable,
-            "by_decision": {d: self.decisions[d] for d in DECISIONS},
-            "by_maker": dict(self.makers.most_common()),
-            "by_rule": dict(self.rules.most_common()),
-        }
-
-
-def _scan_apps(folder: str) -> dict[str, Any]:
-    """Scan the companion apps given with --apps: package id -> result."""
-    from techvet.scan import iter_scan
-
-    if not Path(folder).is_dir():
-        raise TechvetError(f"--apps {folder}: not a folder")
-    out = {}
-    for result in iter_scan([folder]):
-        if result.ok and result.app is not None and result.app.package:
-            out[result.app.package] = result
-    return out
+    if fail_on == "never":
+        return 0
+    strict = DECISIONS[: DECISIONS.index(fail_on) + 1]
+    return 1 if any(summary.decisions[d] for d in strict) else 0
 
 
 def _csv_row(v: Verdict, writer: Any) -> None:
@@ -141,7 +116,7 @@ def _csv_row(v: Verdict, writer: Any) -> None:
     )  # fmt: skip
 
 
-def _text(v: Verdict, out: TextIO) -> None:
+def _text(v: Verdict, out: TextIO, verbose: bool = False, color: bool = False) -> None:
     d, m = v.device, v.match
     if d.error:
         return  # reported on stderr with its line number
@@ -154,7 +129,8 @@ def _text(v: Verdict, out: TextIO) -> None:
     else:
         model = "unknown model"
     serial = f" #{d.serial}" if d.serial else ""
-    out.write(f"\nrow {d.line}{serial}: {d.make} {d.model} -> {model}\n  {v.decision.upper()}")
+    decision = paint(v.decision.upper(), DECISION_STYLE[v.decision], color)
+    out.write(f"\nrow {d.line}{serial}: {d.make} {d.model} -> {model}\n  {decision}")
     out.write(f"  maker {maker_shown(v)}{f' ({v.country})' if v.country else ''}")
     out.write(f"{'; on ' + ', '.join(v.maker_lists) if v.maker_lists else ''}\n")
     for r in v.reasons:
@@ -166,13 +142,14 @@ def _text(v: Verdict, out: TextIO) -> None:
         out.write(
             f"    companion apps of this model: {', '.join(v.companion_apps)} (scanned only if given with --apps)\n"
         )
-    for f in v.app_findings[:5]:
+    for f in v.app_findings if verbose else v.app_findings[:5]:
         out.write(f"    app: {f.get('rule', '')} {f.get('title', f.get('error', ''))}\n")
+    if len(v.app_findings) > 5 and not verbose:
+        out.write(f"    app: ... and {len(v.app_findings) - 5} more findings (-v shows them)\n")
     for a in v.app_verdicts:
         lines = f": {', '.join(a['decided_by'])}" if a["decided_by"] else ""
-        out.write(
-            f"    app verdict: {a['app']} {a['verdict'].upper()} (risk {a['score']}, policy {a['policy']}{lines})\n"
-        )
+        word = paint(a["verdict"].upper(), VERDICT_STYLE[a["verdict"]], color)
+        out.write(f"    app verdict: {a['app']} {word} (risk {a['score']}, policy {a['policy']}{lines})\n")
 
 
 def maker_shown(v: Verdict) -> str:

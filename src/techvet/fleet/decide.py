@@ -17,7 +17,7 @@ from techvet.findings import Severity
 from techvet.fleet.models import ModelCatalogue, ModelMatch, names_someone
 from techvet.fleet.policy import DECISIONS, Policy
 from techvet.knowledge import Knowledge, load
-from techvet.verdict import AppPolicy, decide
+from techvet.verdict import AppPolicy
 
 
 @dataclass
@@ -195,9 +195,8 @@ def _facts(
             for f in result.findings:
                 verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
                 worst = f.severity if worst is None or f.severity > worst else worst
-            certificates = [c.sha256 for c in result.app.certificates] if result.app else []
             app_policy = app_policy or AppPolicy.load()  # read only when an app is there to judge
-            judged = decide(result.findings, package, certificates, app_policy).to_dict()
+            judged = result.judge(app_policy)
             verdict.app_verdicts.append(
                 {
                     "app": package,

@@ -10,15 +10,19 @@ a make is reported by its line number and the rest go on.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from techvet.errors import TechvetError
 from techvet.fleet.decide import Device
 from techvet.fleet.policy import PARTS
-from techvet.tables import bad_text, clean, read_table
+from techvet.tables import bad_text, clean, printable, read_table
 
 _NAMES = {
-    "make": ("make", "manufacturer", "brand", "maker", "vendor", "oem"),
-    "model": ("model", "aircraft", "platform", "uas model", "drone model", "type", "product"),
+    "make": ("make", "manufacturer", "brand", "maker", "vendor", "oem", "drone make", "aircraft make", "uas make"),
+    "model": (
+        "model", "aircraft", "platform", "uas model", "drone model", "aircraft model", "model name", "type",
+        "drone type", "uas type", "aircraft type", "drone", "uas", "product",
+    ),  # fmt: skip
     "serial": ("serial", "serial number", "serial no", "sn", "s/n"),
     "firmware": ("firmware", "firmware version", "fw"),
     "unit": ("unit", "owner unit", "owner", "department", "office", "bureau"),
@@ -44,14 +48,42 @@ def parse_columns(spec: str | None) -> dict[str, str]:
     return out
 
 
-def read_inventory(path: str, columns: dict[str, str] | None = None) -> Iterator[Device]:
+@dataclass
+class Inventory:
+    """An inventory being read: its columns as recognised, what to warn about them, and the
+    devices (read one at a time from ``devices``)."""
+
+    header: list[str]
+    mapping: dict[str, str]  # field -> header cell
+    devices: Iterator[Device]
+    notes: list[str] = field(default_factory=list)  # warnings about the file as a whole
+
+
+def open_inventory(path: str, columns: dict[str, str] | None = None) -> Inventory:
+    """The inventory at ``path`` with its column mapping; a file without a model column is read
+    (every device will be an unknown model, for a person to review) but said to be so."""
     header, records = read_table(path, "devices")
     mapping = _mapping(header, columns or {})
-    for record in records:
-        if record.cells is None:
-            yield Device(record.line, error=record.error)
-            continue
-        yield _device(record.line, record.cells, mapping)
+    notes = []
+    if "model" not in mapping:
+        shown = ", ".join(repr(printable(h)) for h in header[:12])
+        notes.append(
+            f"no model column among {shown}: every device is an unknown model (map one with --columns model=HEADER)"
+        )
+
+    def devices() -> Iterator[Device]:
+        for record in records:
+            if record.cells is None:
+                yield Device(record.line, error=record.error)
+                continue
+            yield _device(record.line, record.cells, mapping)
+
+    return Inventory(header, mapping, devices(), notes)
+
+
+def read_inventory(path: str, columns: dict[str, str] | None = None) -> Iterator[Device]:
+    """The devices of the inventory at ``path``, one at a time."""
+    return open_inventory(path, columns).devices
 
 
 def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
@@ -74,7 +106,8 @@ def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
             if key not in out and hit is not None:
                 out[key] = hit
     if "model" not in out and "make" not in out:
-        raise TechvetError(f"no make or model column among {header[:12]} (map one with --columns model=HEADER)")
+        shown = ", ".join(repr(printable(h)) for h in header[:12])
+        raise TechvetError(f"no make or model column among {shown} (map one with --columns model=HEADER)")
     return out
 
 
@@ -100,4 +133,4 @@ def _device(line: int, cells: dict[str, object], mapping: dict[str, str]) -> Dev
     return device
 
 
-__all__ = ["parse_columns", "read_inventory"]
+__all__ = ["Inventory", "open_inventory", "parse_columns", "read_inventory"]

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from typing import Any
 
 from techvet.errors import TechvetError
+
+
+def opened_output(output: str | None) -> Any:
+    """A context manager giving where a command writes: the file ``-o`` names, or standard output.
+    Commands open it only once their input was found to hold something, so a refused run leaves
+    no empty file behind."""
+    if not output:
+        return contextlib.nullcontext(sys.stdout)
+    try:
+        return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - the caller's with closes it
+    except OSError as exc:
+        raise TechvetError(f"{output}: cannot write ({exc.strerror})") from None
 
 
 def write_report(text: str, output: str | None) -> None:
@@ -19,4 +33,4 @@ def write_report(text: str, output: str | None) -> None:
         raise TechvetError(f"{output}: cannot write ({exc.strerror})") from None
 
 
-__all__ = ["write_report"]
+__all__ = ["opened_output", "write_report"]

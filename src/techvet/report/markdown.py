@@ -20,9 +20,20 @@ def md(text: object) -> str:
     return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
+def code(text: object) -> str:
+    """A code span: its content is shown as it is (a backslash escape there would show up as a
+    backslash, ``us\\-federal``), so nothing is escaped; the fence is one backtick longer than the
+    longest run of backticks inside, as CommonMark allows, so the text cannot end the span."""
+    plain = " ".join(str(text).split())
+    longest = max((len(run) for run in re.findall(r"`+", plain)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if plain.startswith("`") or plain.endswith("`") else ""
+    return f"{fence}{pad}{plain}{pad}{fence}"
+
+
 def render(result: ScanResult) -> str:
     app = result.app
-    lines = [f"## techvet: {md(result.title)} (`{md(app.package) if app and app.package else '-'}`)"]
+    lines = [f"## techvet: {md(result.title)} ({code(app.package if app and app.package else '-')})"]
     lines += _verdict(result.verdict)
     lines += _destinations(result.destinations(), "Where it talks to")
     lines += _findings(result.findings)
@@ -41,7 +52,7 @@ def render_traffic(result: Any) -> str:
 def _verdict(v: dict[str, Any] | None) -> list[str]:
     if v is None:
         return []
-    lines = [f"\n**Verdict: {v['verdict'].upper()}** · risk score {v['score']}/100 · policy `{md(v['policy'])}`"]
+    lines = [f"\n**Verdict: {v['verdict'].upper()}** · risk score {v['score']}/100 · policy {code(v['policy'])}"]
     lines.append(f"\n_score = {md(v['score_formula'])}_\n")
     for d in v["decided_by"]:
         shown = ", ".join(f"{md(f['rule'])} {md(f['subject'] or '')}".strip() for f in d["findings"][:5])
@@ -72,4 +83,4 @@ def _findings(findings: list[Any]) -> list[str]:
     return lines
 
 
-__all__ = ["md", "render", "render_traffic"]
+__all__ = ["code", "md", "render", "render_traffic"]

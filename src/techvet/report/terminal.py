@@ -46,4 +46,15 @@ def console(out: TextIO, color: bool | None = None) -> Console:
     return Console(soft_wrap=True, file=out, no_color=not color, force_terminal=color, highlight=False, width=width)
 
 
-__all__ = ["DECISION_STYLE", "SEVERITY_STYLE", "VERDICT_STYLE", "console", "wants_color"]
+def paint(text: str, style: str, color: bool) -> str:
+    """``text`` in ``style`` as terminal escape codes when ``color``, else as it is (for plain writes
+    that do not go through a console)."""
+    if not color:
+        return text
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    return Style.parse(style).render(text, color_system=ColorSystem.STANDARD)
+
+
+__all__ = ["DECISION_STYLE", "SEVERITY_STYLE", "VERDICT_STYLE", "console", "paint", "wants_color"]

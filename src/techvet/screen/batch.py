@@ -7,7 +7,8 @@ row plus the index. Output shapes:
   ``matches`` (at or above the threshold, best first), ``xinjiang_exposure`` and ``error`` (why a
   row could not be read, else null);
 - ``csv``: one line per match (a row without matches gets one line with empty match columns);
-- ``text``: rows with something to say, then a summary.
+- ``text``: rows with something to say, matches grouped by listed party and family
+  (techvet.screen.groups), then a summary.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 
 from techvet.knowledge import Knowledge, load
 from techvet.screen import DEFAULT_THRESHOLD, Match, screen
+from techvet.screen.groups import group
 from techvet.screen.inputs import Row
 from techvet.screen.regions import Exposure, xinjiang_exposure
 
@@ -49,6 +51,7 @@ class Totals:
     matched: int = 0
     exposed: int = 0
     unreadable: int = 0
+    best: float = 0.0  # the closest match of the run (for --fail-on SCORE)
 
 
 def screen_rows(
@@ -72,8 +75,11 @@ def screen_rows(
         yield Screened(row, matches, xinjiang_exposure(fields, row.country, kb))
 
 
-def write(results: Iterable[Screened], fmt: str, out: TextIO, verbose: bool = False) -> Totals:
+def write(
+    results: Iterable[Screened], fmt: str, out: TextIO, verbose: bool = False, kb: Knowledge | None = None
+) -> Totals:
     """Write ``results`` in ``fmt`` as they come; return the counts for the summary and exit code."""
+    kb = kb or load()
     totals = Totals()
     writer = csv.writer(out) if fmt == "csv" else None
     if writer is not None:
@@ -85,12 +91,13 @@ def write(results: Iterable[Screened], fmt: str, out: TextIO, verbose: bool = Fa
         totals.matched += bool(screened.matches)
         totals.exposed += bool(screened.exposure)
         totals.unreadable += bool(screened.row.error)
+        totals.best = max([totals.best, *(m.score for m in screened.matches)])
         if fmt == "json":
             out.write(("\n" if totals.rows == 1 else ",\n") + json.dumps(screened.to_dict(), ensure_ascii=False))
         elif writer is not None:
             _write_csv(writer, screened)
         else:
-            _write_text(out, screened, verbose)
+            _write_text(out, screened, verbose, kb)
     if fmt == "json":
         out.write("\n]\n")
     return totals
@@ -117,19 +124,39 @@ def _write_csv(writer: Any, screened: Screened) -> None:
         )
 
 
-def _write_text(out: TextIO, screened: Screened, verbose: bool) -> None:
+SHOWN_PER_FAMILY = 2  # listed parties shown per family before the rest are counted (-v: all)
+
+
+def _write_text(out: TextIO, screened: Screened, verbose: bool, kb: Knowledge) -> None:
+    """A row with something to say: its possible matches grouped by listed party and family (the
+    best few of each family, the rest counted), then its Xinjiang exposure."""
     row = screened.row
     if row.error:
         return  # reported on stderr by the caller, with the line number
     if not screened.matches and not screened.exposure:
         return
     out.write(f"\nrow {row.line}: {row.name}\n")
-    for m in screened.matches:
-        dated = f", listed {m.listed_on}" if m.listed_on else ""
-        program = f", {m.program}" if m.program else ""
-        out.write(f"  possible match {m.score:.2f}  {m.list}: {m.name}{program}{dated}\n")
-        if verbose or m.via != "name" or m.matched_alias != m.name:
-            out.write(f"      {m.why}\n")
+    for family in group(screened.matches, kb):
+        shown = family.parties if verbose else family.parties[:SHOWN_PER_FAMILY]
+        for n, party in enumerate(shown):
+            out.write(f"  possible match {party.score:.2f}  {party.name}  [{', '.join(party.lists)}]\n")
+            best = party.matches[0]
+            if verbose:
+                for m in party.matches:
+                    program = f"{m.program}, " if m.program else ""
+                    out.write(f"      {m.list}: {program}listed {m.listed_on or 'date not given'}\n")
+                out.write(f"      {best.why}\n")
+            elif n == 0 and (best.via != "name" or best.matched_alias != best.name):
+                out.write(f"      {best.why}\n")
+        rest = family.parties[len(shown) :]
+        if rest:
+            low, high = min(p.score for p in rest), max(p.score for p in rest)
+            scores = f"{low:.2f}" if round(low, 2) == round(high, 2) else f"{low:.2f}-{high:.2f}"
+            lists = ", ".join(dict.fromkeys(lst for p in rest for lst in p.lists))
+            out.write(
+                f"  ... and {len(rest)} more listed parties met through {family.word!r} ({scores}; {lists}): "
+                "-v shows them\n"
+            )
     for e in screened.exposure:
         context = f" ({e.context})" if e.context else ""
         out.write(f"  Xinjiang region exposure: {e.place}, {e.kind}, named in the {e.field} as {e.found!r}{context}\n")

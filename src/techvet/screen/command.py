@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import sys
 from collections.abc import Iterator
 from datetime import date
-from typing import TextIO
+from typing import Any
 
-from techvet.errors import TechvetError
+from techvet.errors import NothingToAnalyseError, UsageError
+from techvet.report import opened_output
+from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Screened, screen_rows, summary, write
 from techvet.screen.inputs import MAX_NAME, Row, read_parties
+from techvet.tables import read_lines
 
 STALE_DAYS = 90
 
 
 def run_screen(args: argparse.Namespace) -> int:
+    """Exit 1 when a possible match or Xinjiang exposure reaches ``--fail-on`` (default: any), 2
+    when rows could not be read or there was nothing to screen, else 0."""
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     if not 0.0 < threshold <= 1.0:
-        raise TechvetError("--threshold must be above 0 and at most 1")
-    if bool(args.file) == bool(args.name):
-        raise TechvetError("give a party file or --name, not both and not neither")
-    if args.name:
+        raise UsageError("--threshold must be above 0 and at most 1")
+    fail_score = _fail_on(args.fail_on)
+    names = list(args.name)
+    if args.names_from:
+        names += read_lines(args.names_from)
+    if bool(args.file) == bool(names or args.names_from):
+        raise UsageError("give a party file, or names (--name, --names-from), not both and not neither")
+    feedback = Feedback(args.quiet)
+    if names or args.names_from:
         rows: Iterator[Row] = iter(
             [
                 Row(
@@ -31,60 +43,61 @@ def run_screen(args: argparse.Namespace) -> int:
                     country=args.country,
                     error=None if 0 < len(n.strip()) <= MAX_NAME else "bad name",
                 )
-                for i, n in enumerate(args.name, 1)
+                for i, n in enumerate(names, 1)
             ]
         )
+        source = "--name"
     else:
         rows = read_parties(args.file)
-    try:
-        out: TextIO = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
-    except OSError as exc:
-        raise TechvetError(f"{args.output}: cannot write ({exc.strerror})") from None
-    source = args.file or "--name"
-    try:
-        results = _report_unreadable(screen_rows(_progress(rows), threshold, args.include_people), source)
-        totals = write(results, args.format, out, args.verbose)
-    finally:
-        if args.output:
-            out.close()
-    if args.format == "text":
-        print(f"\n{summary(totals)}", file=out if not args.output else sys.stdout)
-    stale = _stale_lists(date.today())
+        source = args.file if args.file != "-" else "standard input"
+    first = next(rows, None)
+    if first is None:  # said before any output is opened: no empty report is left behind
+        raise NothingToAnalyseError(f"{source}: no rows to screen")
+    rows = itertools.chain([first], rows)
+    with opened_output(args.output) as out:
+        screened = screen_rows(feedback.track(rows, "screening rows"), threshold, args.include_people)
+        totals = write(_report_unreadable(screened, source, feedback), args.format, out, args.verbose)
+        if args.format == "text" and totals.rows:
+            print(f"\n{summary(totals)}", file=out if not args.output else sys.stdout)
+    feedback.row_summary(source)
+    stale = stale_lists(date.today())
     if stale:
-        print(
-            f"techvet: warning: {len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): "
-            "a party listed since is not found; `techvet lists update` refreshes them",
-            file=sys.stderr,
+        feedback.warn(
+            f"{len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): a party listed since is not "
+            "found; `techvet lists update` refreshes them",
+            key="stale-lists",
         )
     if totals.unreadable:
         return 2
-    return 1 if totals.matched or totals.exposed else 0
+    if fail_score is None:
+        return 0
+    return 1 if totals.exposed or (totals.matched and totals.best >= fail_score) else 0
 
 
-def _report_unreadable(results: Iterator[Screened], source: str) -> Iterator[Screened]:
+def _fail_on(text: str) -> float | None:
+    """``--fail-on``: match (any possible match: 0.0), a score in (0, 1], or never (None)."""
+    level = text.strip().lower()
+    if level == "never":
+        return None
+    if level == "match":
+        return 0.0
+    try:
+        score = float(level)
+    except ValueError:
+        raise UsageError(f"--fail-on: {text!r} is not match, never or a score between 0 and 1") from None
+    if not 0.0 < score <= 1.0:
+        raise UsageError("--fail-on: a score must be above 0 and at most 1")
+    return score
+
+
+def _report_unreadable(results: Iterator[Screened], source: str, feedback: Feedback) -> Iterator[Screened]:
     for screened in results:
         if screened.row.error:
-            print(f"techvet: {source}: row {screened.row.line}: {screened.row.error}", file=sys.stderr)
+            feedback.row_problem(source, screened.row.line, screened.row.error)
         yield screened
 
 
-def _progress(rows: Iterator[Row]) -> Iterator[Row]:
-    """Count rows on a live line when stderr is a terminal (files of 100,000 rows take a while)."""
-    if not sys.stderr.isatty():
-        yield from rows
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        SpinnerColumn(), TextColumn("screening: {task.completed} rows"), TimeElapsedColumn(), transient=True
-    ) as bar:
-        task = bar.add_task("screen", total=None)
-        for row in rows:
-            yield row
-            bar.advance(task)
-
-
-def update() -> int:
+def update(args: argparse.Namespace | None = None) -> int:
     """Download the lists with a machine-readable source; exit 0 if every one was refreshed, 2 if
     some kept their copy in use (each says why)."""
     from techvet.screen.update import update_lists
@@ -99,33 +112,72 @@ def update() -> int:
     return 2 if report.kept else 0
 
 
-def _stale_lists(today: date) -> list[str]:
+def closed_lists() -> dict[str, str]:
+    """Lists that can no longer change (a set of orders already issued), with why: never stale."""
+    from techvet.knowledge import DATA_DIR, _read
+
+    doc = _read(DATA_DIR, "restriction_sources.yaml")
+    return {k: str(v["closed"]) for k, v in doc.get("lists", {}).items() if isinstance(v, dict) and v.get("closed")}
+
+
+def stale_lists(today: date) -> list[str]:
+    """Lists older than STALE_DAYS that could have changed since (closed lists never are)."""
     from techvet.knowledge import load
 
     lists = load().restriction_lists["lists"]
-    return [k for k, v in lists.items() if (today - date.fromisoformat(v["as_of"])).days > STALE_DAYS]
+    closed = closed_lists()
+    return [
+        k for k, v in lists.items() if k not in closed and (today - date.fromisoformat(v["as_of"])).days > STALE_DAYS
+    ]
 
 
-def show_lists(today: date | None = None) -> int:
+def show_lists(args: argparse.Namespace | None = None, today: date | None = None) -> int:
     from techvet.knowledge import load
 
+    args = args or argparse.Namespace(format="text", output=None, verbose=False, quiet=False)
     kb = load()
     doc = kb.restriction_lists
     today = today or date.today()
-    print(f"lists in use: {kb.lists_folder} ({doc['source']})")
-    print(f"{'list':20} {'entries':>7}  {'as of':10}  {'age':>6}  title")
-    stale = []
+    closed = closed_lists()
+    stale = stale_lists(today)
+    rows: list[dict[str, Any]] = []
     for list_id, meta in doc["lists"].items():
         age = (today - date.fromisoformat(meta["as_of"])).days
-        flag = "  STALE" if age > STALE_DAYS else ""
-        if flag:
-            stale.append(list_id)
-        print(f"{list_id:20} {meta['count']:7}  {meta['as_of']:10}  {age:5}d  {meta['title']}{flag}")
-        print(f"{'':20} {'':7}  source: {meta['url']}")
+        rows.append(
+            {
+                "id": list_id,
+                "title": meta["title"],
+                "entries": meta["count"],
+                "as_of": meta["as_of"],
+                "age_days": age,
+                "stale": list_id in stale,
+                "closed": closed.get(list_id),
+                "url": meta["url"],
+                "inputs": meta.get("inputs", {}),
+            }
+        )
+    with opened_output(args.output) as out:
+        if args.format == "json":
+            snapshot = {"folder": str(kb.lists_folder), "source": doc["source"], "lists": rows}
+            out.write(json.dumps(snapshot, ensure_ascii=False, indent=1) + "\n")
+        else:
+            out.write(f"lists in use: {kb.lists_folder} ({doc['source']})\n")
+            out.write(f"{'list':20} {'entries':>7}  {'as of':10}  {'age':>6}  title\n")
+            for r in rows:
+                flag = "  STALE" if r["stale"] else "  (closed: cannot change)" if r["closed"] else ""
+                out.write(f"{r['id']:20} {r['entries']:7}  {r['as_of']:10}  {r['age_days']:5}d  {r['title']}{flag}\n")
+                out.write(f"{'':20} {'':7}  source: {r['url']}\n")
+                if args.verbose:
+                    for name, sha in r["inputs"].items():
+                        out.write(f"{'':20} {'':7}  input: {name} sha256 {sha}\n")
+                    if r["closed"]:
+                        out.write(f"{'':20} {'':7}  closed: {r['closed']}\n")
     if stale:
-        print(
-            f"\nwarning: {len(stale)} lists are older than {STALE_DAYS} days: {', '.join(stale)}. "
-            "Lists change often; check the sources before relying on a negative result.",
-            file=sys.stderr,
+        Feedback(args.quiet).warn(
+            f"{len(stale)} lists are older than {STALE_DAYS} days: {', '.join(stale)}. "
+            "Lists change often; check the sources before relying on a negative result."
         )
     return 0
+
+
+__all__ = ["closed_lists", "run_screen", "show_lists", "stale_lists", "update"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from techvet.detect._common import finding
+from techvet.errors import NothingToAnalyseError
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, _read, load
 from techvet.place import PLACE_KEYS
@@ -80,6 +81,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
             from techvet.traffic.mitm import read_mitm
 
             result.flows = read_mitm(path, result.stats, _data(kb.directory, "traffic.yaml")["version_names"])
+        _something_read(result, "requests")
         return _finish(result, kb, device)
     flows: dict[tuple[Any, ...], tuple[Flow, bool]] = {}
     for packet in read_packets(path, result.stats):
@@ -89,6 +91,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
         result.stats.warnings.append(f"link types techvet does not decode: {kinds}")
     unique = {id(f): f for f, _ in flows.values()}
     result.flows = sorted(unique.values(), key=lambda f: f.id)
+    _something_read(result, "packets")
     for flow in result.flows:
         _inspect(flow, result)
     for flow in result.flows:
@@ -97,6 +100,22 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
             if names:
                 flow.host, flow.host_from = names[-1], "dns"
     return _finish(result, kb, device)
+
+
+def _something_read(result: TrafficResult, unit: str) -> None:
+    """Refuse a capture that holds nothing to judge: a pcap of only its header, a HAR without
+    entries, packets of no kind techvet decodes. Found nothing there is not nothing there, and
+    must never read as a pass."""
+    if result.flows:
+        return
+    stats = result.stats
+    if not stats.packets:
+        why = f"it holds no {unit}"
+    else:
+        why = f"none of its {stats.packets} {unit} could be decoded"
+        if stats.warnings:
+            why += f" ({stats.warnings[0]})"
+    raise NothingToAnalyseError(f"{result.path}: nothing to analyse: {why}")
 
 
 def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> TrafficResult:

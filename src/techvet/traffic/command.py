@@ -7,47 +7,71 @@ import argparse
 import io
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from techvet.errors import InputError, TechvetError
+from techvet.errors import InputError, NothingToAnalyseError, TechvetError
 from techvet.report import write_report
 from techvet.report.cells import network_cell, owner_cell
-from techvet.traffic import TrafficResult, analyze
+from techvet.traffic import TrafficResult
+
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".har", ".mitm", ".flows", ".dump")
+
+
+def find_captures(paths: list[str]) -> list[str]:
+    """The captures ``paths`` name: files as given, folders searched (recursive, sorted) for files
+    with a capture's suffix. A folder without one, or a path that does not exist, is an error."""
+    found: list[str] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            inside = sorted(str(f) for f in p.rglob("*") if f.is_file() and f.suffix.lower() in CAPTURE_SUFFIXES)
+            if not inside:
+                raise NothingToAnalyseError(f"{path}: no captures in this folder ({', '.join(CAPTURE_SUFFIXES)})")
+            found += inside
+        elif p.exists():
+            found.append(path)
+        else:
+            raise TechvetError(f"{path}: no such file or folder")
+    return found
 
 
 def run_traffic(args: argparse.Namespace) -> int:
     """Exit 0 when every capture was read whole, 1 when ``--fail-on`` is reached, 2 when one could
-    not be read or had damaged parts (what was read is still reported). Each capture is judged by
-    the app policy, as an app's scan is: its findings are the same kind."""
-    from techvet.verdict import AppPolicy, FailOn, decide
+    not be read, had damaged parts (what was read is still reported) or held nothing to analyse.
+    Each capture is judged by the app policy, as an app's scan is: its findings are the same kind."""
+    from techvet.api import traffic
+    from techvet.report.progress import Feedback
+    from techvet.report.terminal import wants_color
+    from techvet.verdict import AppPolicy, FailOn
 
     fail_on = FailOn.parse(args.fail_on)
     policy = AppPolicy.load(args.policy)
     device = _device(args.device) if args.device else None
+    captures = find_captures(args.captures)
+    feedback = Feedback(args.quiet)
     results: list[TrafficResult] = []
     code = failed = 0
-    for path in args.captures:
+    for path in feedback.track(captures, "reading captures", len(captures) if len(captures) > 1 else None):
         try:
-            result = analyze(path, device=device)
+            result = traffic(path, policy=policy, device=device)
         except InputError as exc:
             print(f"techvet: {exc}", file=sys.stderr)
             code = 2
             continue
         for warning in result.stats.warnings:
-            print(f"techvet: {path}: warning: {warning}", file=sys.stderr)
+            feedback.warn(f"{path}: {warning}")
             code = 2
-        result.verdict = decide(result.findings, None, [], policy).to_dict()
         worst = max((f.severity for f in result.findings), default=None)
-        failed += fail_on.reached(worst, result.verdict["verdict"])
+        failed += fail_on.reached(worst, (result.verdict or {}).get("verdict"))
         results.append(result)
-    from techvet.report.terminal import wants_color
-
-    color = args.format == "text" and not args.output and wants_color(sys.stdout)
-    write_report(_render(results, args.format, color), args.output)
+    if results:
+        color = args.format == "text" and not args.output and wants_color(sys.stdout)
+        write_report(_render(results, args.format, color, args.verbose), args.output)
     return code or (1 if failed else 0)
 
 
-def _render(results: list[TrafficResult], fmt: str, color: bool = False) -> str:
+def _render(results: list[TrafficResult], fmt: str, color: bool = False, verbose: bool = False) -> str:
     if fmt == "json":
         return "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in results)
     if fmt == "sarif":
@@ -64,7 +88,7 @@ def _render(results: list[TrafficResult], fmt: str, color: bool = False) -> str:
         return render_html(results)
     out = io.StringIO()
     for r in results:
-        _text(r, out, color)
+        _text(r, out, color, verbose)
     return out.getvalue()
 
 
@@ -82,7 +106,7 @@ def _device(path: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in doc.items()}
 
 
-def _text(result: TrafficResult, out: TextIO, color: bool | None = None) -> None:
+def _text(result: TrafficResult, out: TextIO, color: bool | None = None, verbose: bool = False) -> None:
     from rich.markup import escape as e
     from rich.table import Table
 
@@ -118,9 +142,11 @@ def _text(result: TrafficResult, out: TextIO, color: bool | None = None) -> None
         term.print("\n[bold]Findings[/]")
         for f in result.findings:
             term.print(f"  [{SEVERITY_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}")
-            for ev in f.evidence[:3]:
+            for ev in f.evidence if verbose else f.evidence[:3]:
                 term.print(f"      {e(ev.detail)}")
+            if len(f.evidence) > 3 and not verbose:
+                term.print(f"      [dim]... {len(f.evidence) - 3} more (-v shows them)[/]")
     term.print()
 
 
-__all__ = ["run_traffic"]
+__all__ = ["CAPTURE_SUFFIXES", "find_captures", "run_traffic"]

@@ -30,7 +30,9 @@ def read_har(path: str, stats: ReadStats) -> list[Flow]:
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise InputError(f"{path}: not a HAR file ({type(exc).__name__})") from None
     flows = []
-    for number, entry in enumerate(entries if isinstance(entries, list) else [], 1):
+    if not isinstance(entries, list):  # not an empty capture: not a HAR at all
+        raise InputError(f"{path}: not a HAR file (log.entries is not a list)")
+    for number, entry in enumerate(entries, 1):
         stats.packets += 1
         try:
             flows.append(_flow(number, entry))
