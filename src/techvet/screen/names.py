@@ -9,6 +9,11 @@ each run of which becomes one pinyin token (``pypinyin``: 华为 -> huawei, 宝�
 
 A parenthesised short form is a name of its own ("Shenzhen DJI Technology Co., Ltd. (DJI)" is also
 "DJI"); a parenthesised place or qualifier is not.
+
+Pinyin syllables (:func:`pinyin_syllables`): a token made wholly of pinyin syllables is a Chinese
+name written in Latin letters, where one letter more or less is another syllable and so another
+name (tianye 天业 is not tianyi 天翼, tanyuan 碳元 is not taiyuan 太原). Such a token is never
+taken for a typing slip of another such token (:func:`distinct_pinyin`).
 """
 
 from __future__ import annotations
@@ -74,7 +79,9 @@ class NameWords:
             if shorter in self.vocabulary:
                 candidates.append(shorter)  # a letter added to a vocabulary word
         for word in candidates:
-            if word and _one_edit(token, word):
+            # a slip between two pinyin spellings is another name, not a slip (changzhou 常州 is not
+            # hangzhou 杭州, changxin 长鑫 is not chuangxin 创新 = innovation)
+            if word and _one_edit(token, word) and not distinct_pinyin(token, word):
                 return word
         return None
 
@@ -97,6 +104,54 @@ def _one_edit(a: str, b: str) -> bool:
     while i < len(short) and short[i] == long[i]:
         i += 1
     return short[i:] == long[i + 1 :]
+
+
+@lru_cache(maxsize=1)
+def _syllables() -> tuple[frozenset[str], int]:
+    """The pinyin syllables (pinyin_syllables.json, derived from the pinned pypinyin's dictionary),
+    with the longest one's length. pypinyin writes ü as v (lv 绿, nve 虐); Latin keyboards write u,
+    so lue and nue are accepted too (lu and nu are syllables of their own already). Read from the
+    bundled data folder, not a knowledge override: the inventory belongs to pypinyin's output, not
+    to a list a user edits."""
+    from techvet.knowledge import DATA_DIR, _read
+
+    doc = _read(DATA_DIR, "pinyin_syllables.json")
+    found = {str(s) for s in doc["syllables"]}
+    found.update(s.replace("v", "u") for s in list(found))
+    return frozenset(found), max(map(len, found))
+
+
+@lru_cache(maxsize=1 << 16)
+def pinyin_syllables(token: str) -> tuple[str, ...] | None:
+    """``token`` cut into pinyin syllables ("haikangweishi" -> hai kang wei shi), or None when it
+    cannot be cut wholly into them ("hikvision", "huawie"). Where several cuts exist (xian: xi an
+    or xian) the one with the longest first syllables is given; callers only need to know that
+    one exists."""
+    if not token.isascii() or not token.isalpha():
+        return None
+    syllables, longest = _syllables()
+    n = len(token)
+    # cut[i]: a cut of token[i:], built from the end so each position is tried once
+    cut: list[tuple[str, ...] | None] = [None] * n + [()]
+    for i in range(n - 1, -1, -1):
+        for size in range(min(longest, n - i), 0, -1):
+            rest = cut[i + size]
+            if rest is not None and token[i : i + size] in syllables:
+                cut[i] = (token[i : i + size], *rest)
+                break
+    return cut[0]
+
+
+def distinct_pinyin(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are both written wholly in pinyin syllables and spell different
+    syllables, so are different names however alike they look (tianye 天业 / tianyi 天翼). Since
+    both strings cut into syllables, any difference between them is a difference of syllables;
+    only ü, which pypinyin writes v and people write u (lv / lu), is not one. English words that
+    happen to cut into syllables ("china", "mining") are held to the same rule: a one-letter
+    change between two of them is as likely another word as a slip."""
+    if a == b or a.replace("v", "u") == b.replace("v", "u"):
+        return False
+    return pinyin_syllables(a) is not None and pinyin_syllables(b) is not None
 
 
 def _fold(token: str, synonyms: dict[str, str]) -> str:
@@ -241,4 +296,12 @@ def _cut(text: str, words: NameWords, pinyin: Any) -> list[str]:
     return [t for t in out if t]
 
 
-__all__ = ["NameWords", "han_key", "has_han", "name_forms", "tokens"]
+__all__ = [
+    "NameWords",
+    "distinct_pinyin",
+    "han_key",
+    "has_han",
+    "name_forms",
+    "pinyin_syllables",
+    "tokens",
+]
