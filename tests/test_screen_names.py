@@ -1,5 +1,6 @@
-"""Written variants of listed names (issue 11 item 7): a different pinyin syllable is a different
-name, not a typing slip."""
+"""Written variants of listed names (issue 11 item 7): pinyin written in spaced syllables meets the
+one token a listed Han run became; a different syllable is a different name, not a typing slip;
+Han-script names reach the entries of every list that names the company."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ def _tool(name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def parties_of(name: str) -> set[str]:
+    return {m.party_id for m in screen(name)}
 
 
 # --- the syllable inventory and its rules ------------------------------------------------------------
@@ -71,7 +76,38 @@ def test_different_syllables_are_different_names(a: str, b: str, distinct: bool)
     assert distinct_pinyin(a, b) is distinct
 
 
-# --- screening: different syllables do not meet ------------------------------------
+# --- screening: spaced syllables meet, different syllables do not ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "party"),
+    [
+        ("Haikang Weishi", "us-bis-entity-list:1522"),  # listed 海康威视 -> haikangweishi
+        ("Hai Kang Wei Shi Digital Technology", "us-bis-entity-list:1522"),
+        ("Da Jiang Innovations", "us-bis-entity-list:1455"),  # listed Da-Jiang -> dajiang
+    ],
+)
+def test_spaced_pinyin_syllables_meet_the_listed_token(query: str, party: str) -> None:
+    assert party in parties_of(query)
+
+
+def test_a_join_where_every_piece_is_listed_keeps_the_spaced_reading() -> None:
+    index = load().screening_index
+    readings = index.query_tokens("Da Jiang Innovations")
+    assert readings[0] == ("dajiang", "innovation")  # the join first
+    assert ("da", "jiang", "innovation") in readings  # "da" and "jiang" are listed words too
+    assert index.query_tokens("Hikvision") == [("hikvision",)]
+
+
+def test_form_words_that_are_syllables_join_or_go() -> None:
+    index = load().screening_index
+    # "an" (安) and "zao" (造) are legal-form words too (the article, the Russian ZAO)
+    assert index.query_tokens("Zhongdianke Network An Quan Technology") == [
+        ("zhongdianke", "network", "anquan", "technology")
+    ]
+    assert ("shenzhen", "huadazhizao", "technology") in index.query_tokens("Shenzhen Hua Da Zhi Zao Technology")
+    assert index.query_tokens("An Apple Company") == [("apple",)]  # joined nothing: dropped as ever
+    assert index.query_tokens("ZAO Zhi") == [("zhi",)]
 
 
 @pytest.mark.parametrize(

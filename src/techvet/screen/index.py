@@ -12,10 +12,11 @@ names. A query word that is a listed word matches it exactly; one that is not is
 one edit (optimal string alignment, for words of 5+ letters, similarity >= 0.8) and earns its
 similarity as credit, unless both words are written wholly in pinyin syllables: then the edit
 changes a syllable, and a different syllable is a different name (tianye 天业 is not tianyi 天翼),
-while slips in other words ("Hikvison", "Huawie") keep their credit. Adjacent short query words
-are joined when the join is a listed word ("Da Jiang" -> dajiang).
-The default threshold, 0.80, was set on tests/data/screening_eval.tsv (bench/screen.py prints
-precision and recall around it).
+while slips in other words ("Hikvison", "Huawie") keep their credit. Adjacent query words are
+joined when the join is a listed word: runs of pinyin syllables ("Haikang Weishi", "Da Jiang",
+"Hai Neng Da"), since a Han run of a listed name became one pinyin token, and two short pieces
+of which one is no listed word ("Hik Vision"). The default threshold, 0.80, was set on
+tests/data/screening_eval.tsv (bench/screen.py prints precision and recall around it).
 
 Speed (a supplier file has 100,000 rows, each searched against the whole snapshot): names with the
 same tokens are scored once (150 Huawei affiliates share "huawei technology"); a query is compared
@@ -33,7 +34,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
-from techvet.screen.names import NameWords, distinct_pinyin, name_forms
+from techvet.screen.names import NameWords, distinct_pinyin, name_forms, pinyin_syllables
 
 _FUZZY_MIN_LEN = 5
 _FUZZY_MIN_SIM = 0.8
@@ -162,25 +163,73 @@ class ScreeningIndex:
         return out
 
     def query_tokens(self, name: str) -> list[tuple[str, ...]]:
-        """The query's token lists (one per form of the name), with adjacent short tokens joined
-        where the join is a listed token."""
-        out = []
-        for form in name_forms(name, self.words):
-            toks = list(form)
-            i = 0
-            while i < len(toks) - 1:
-                first, second = toks[i], toks[i + 1]
-                joined = first + second
-                # "da jiang" -> dajiang, "hik vision" -> hikvision: two short pieces, one of them
-                # no listed word, whose join is listed ("low temperature" stays two words)
-                syllables = len(first) <= 6 and len(second) <= 6
-                split_word = first not in self.postings or second not in self.postings
-                if joined in self.postings and syllables and split_word:
-                    toks[i : i + 2] = [joined]
-                else:
-                    i += 1
-            out.append(tuple(toks))
+        """The query's token lists: one per form of the name, with adjacent pieces joined where
+        the join is a listed token (see :meth:`_join_at`). A join replaces its pieces, except
+        where every piece is itself a listed word and the join names a company: then the spaced
+        reading is as likely ("Li Ming" the person, "liming" the brand) and both are searched.
+        Legal-form words that are also syllables ("an", "zao") take part in joins ("An Quan" ->
+        anquan) and are dropped where they join nothing, as in any other name."""
+        out: list[tuple[str, ...]] = []
+        forms = self.words.forms
+        for form in name_forms(name, self.words, syllables=True):
+            for reading in self._readings(form) if len(form) > 1 else (form,):
+                if any(t in forms for t in reading):  # a form word kept as a syllable that joined nothing
+                    reading = tuple(t for t in reading if t not in forms)
+                if reading and reading not in out:
+                    out.append(reading)
         return out
+
+    def _readings(self, form: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+        """``form`` with its joins made, and the spaced reading too where a join is optional."""
+        pinyin = [pinyin_syllables(t) is not None for t in form]
+        joined: list[str] = []
+        spaced: list[str] = []
+        both = False
+        i = 0
+        while i < len(form):
+            end = self._join_at(form, i, pinyin)
+            if end is None:
+                joined.append(form[i])
+                spaced.append(form[i])
+                i += 1
+                continue
+            pieces = form[i:end]
+            token = "".join(pieces)
+            joined.append(token)
+            if token not in self.words.generic and all(p in self.postings for p in pieces):
+                spaced.extend(pieces)
+                both = True
+            else:
+                spaced.append(token)
+            i = end
+        return (tuple(joined), tuple(spaced)) if both else (tuple(joined),)
+
+    def _join_at(self, toks: tuple[str, ...], i: int, pinyin: list[bool]) -> int | None:
+        """Where a join of the pieces starting at ``i`` ends, or None (``pinyin``: which pieces
+        are made of pinyin syllables). Two kinds of pieces join:
+
+        - pinyin syllables, as many as form a listed token, longest first: a listed Han run became
+          one pinyin token (海康威视 -> haikangweishi), and people write it spaced by syllable or
+          word ("Haikang Weishi", "Hai Kang Wei Shi", "Da Jiang"). Pieces that are listed words
+          themselves join too ("da" and "jiang" are both listed somewhere).
+        - two short pieces of which one is no listed word ("Hik Vision"): short, because long words
+          are words of their own ("low temperature" stays two), and one unlisted, because two
+          listed words side by side are more likely meant as two."""
+        if i + 1 >= len(toks):
+            return None
+        postings = self.postings
+        if pinyin[i] and pinyin[i + 1]:
+            run = i + 2
+            while run < len(toks) and pinyin[run]:
+                run += 1
+            for end in range(run, i + 1, -1):  # at least two pieces
+                if "".join(toks[i:end]) in postings:
+                    return end
+        first, second = toks[i], toks[i + 1]
+        short = len(first) <= 6 and len(second) <= 6
+        if short and first + second in postings and (first not in postings or second not in postings):
+            return i + 2
+        return None
 
     def best_per_party(self, query: tuple[str, ...], threshold: float) -> dict[int, Scored]:
         """For every candidate party, its best-scoring listed name, where that reaches ``threshold``."""

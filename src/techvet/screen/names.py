@@ -13,7 +13,8 @@ A parenthesised short form is a name of its own ("Shenzhen DJI Technology Co., L
 Pinyin syllables (:func:`pinyin_syllables`): a token made wholly of pinyin syllables is a Chinese
 name written in Latin letters, where one letter more or less is another syllable and so another
 name (tianye 天业 is not tianyi 天翼, tanyuan 碳元 is not taiyuan 太原). Such a token is never
-taken for a typing slip of another such token (:func:`distinct_pinyin`).
+taken for a typing slip of another such token (:func:`distinct_pinyin`), and spaced syllables
+("Haikang Weishi") can be joined back into the one token a Han run became (techvet.screen.index).
 """
 
 from __future__ import annotations
@@ -196,38 +197,44 @@ def han_key(name: str, words: NameWords) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def name_forms(name: str, words: NameWords) -> list[tuple[str, ...]]:
+def name_forms(name: str, words: NameWords, *, syllables: bool = False) -> list[tuple[str, ...]]:
     """Token lists of a name: the name without its parenthesised parts, and each parenthesised
     part whose words all appear in the name (a trade name or short form: "Shenzhen DJI Technology
-    (DJI)"), but not a part that adds words ("Huawei Technologies (Australia)": not "Australia")."""
+    (DJI)"), but not a part that adds words ("Huawei Technologies (Australia)": not "Australia").
+    ``syllables``: see :func:`tokens`."""
     if not name.isascii():
         name = unicodedata.normalize("NFKC", name)
     if "(" not in name and "[" not in name and "\uff08" not in name:
-        plain = tokens(name, words)
+        plain = tokens(name, words, syllables=syllables)
         return [plain] if plain else []
-    outer = tokens(_PARENS.sub(" ", name), words)
+    outer = tokens(_PARENS.sub(" ", name), words, syllables=syllables)
     forms = [outer] if outer else []
     for inner in _PARENS.findall(name):
-        inner_tokens = tokens(inner, words)
+        inner_tokens = tokens(inner, words, syllables=syllables)
         if inner_tokens and set(inner_tokens) <= set(outer) and inner_tokens not in forms:
             forms.append(inner_tokens)
     return forms
 
 
-def tokens(name: str, words: NameWords) -> tuple[str, ...]:
-    """Comparable tokens of one name (no parenthesis handling: see :func:`name_forms`)."""
+def tokens(name: str, words: NameWords, *, syllables: bool = False) -> tuple[str, ...]:
+    """Comparable tokens of one name (no parenthesis handling: see :func:`name_forms`).
+
+    ``syllables``: keep the legal-form words that are also pinyin syllables of two letters or
+    more (an 安, sa 萨, zao 造: "An Quan", "Zhi Zao" are syllables of a spaced name, not the
+    article or the Russian ZAO). A query asks for them so the index can join them with their
+    neighbours ("zhi zao" -> zhizao); it drops those that join nothing."""
     if name.isascii():
-        return tuple(_latin_tokens(name, words))
+        return tuple(_latin_tokens(name, words, syllables))
     out: list[str] = []
     for run in _HAN_RUN.findall(name):
         if has_han(run):
             out.extend(_han_tokens(run, words))
         else:
-            out.extend(_latin_tokens(run, words))
+            out.extend(_latin_tokens(run, words, syllables))
     return tuple(out)
 
 
-def _latin_tokens(text: str, words: NameWords) -> list[str]:
+def _latin_tokens(text: str, words: NameWords, syllables: bool = False) -> list[str]:
     if not text.isascii():  # accents off: Ürümqi -> urumqi
         text = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in text if not unicodedata.combining(c))
@@ -239,7 +246,14 @@ def _latin_tokens(text: str, words: NameWords) -> list[str]:
     out: list[str] = []
     initials = ""
     for raw in _NON_WORD.split(text):
-        if not raw or raw in words.forms:
+        if not raw:
+            continue
+        if raw in words.forms:
+            if syllables and len(raw) > 1 and pinyin_syllables(raw) == (raw,):
+                if initials:
+                    out.append(initials)
+                    initials = ""
+                out.append(raw)
             continue
         if len(raw) == 1 and raw.isalpha():
             initials += raw  # M.V. -> mv, R&D -> rd
