@@ -85,7 +85,8 @@ def test_decisions_and_reasons() -> None:
     assert decide(make="Anzu", model="Raptor") == ("ground", {"FLEET-1709"})  # US company, DJI design
     assert decide(make="Skydio", model="X10D") == ("allow", {"FLEET-BLUE-UAS"})
     assert decide(make="Skydio", model="X10") == ("allow", {"default"})  # US-made, not cleared: no rule
-    assert decide(make="Parrot", model="ANAFI USA") == ("allow", {"FLEET-BLUE-UAS"})
+    # foreign-made, and on the Blue UAS list: the FCC entry applies and the Blue UAS rule lifts it
+    assert decide(make="Parrot", model="ANAFI USA") == ("allow", {"FLEET-FCC-FOREIGN", "FLEET-BLUE-UAS"})
     assert decide(make="Parrot", model="Anafi") == ("restrict", {"FLEET-FCC-FOREIGN"})
     camera = {"camera": {"maker": "Hikvision", "country": "CN"}}
     assert decide(make="Teal", model="Teal 2", components=camera)[0] == "ground"
@@ -96,7 +97,7 @@ def test_decisions_and_reasons() -> None:
 def test_reasons_carry_their_evidence() -> None:
     reasons = {r["rule"]: r["evidence"] for r in vet(Device(1, make="DJI", model="Mini 2"), Policy.load()).reasons}
     assert "on us-fcc-covered: SZ DJI Technology Co., Ltd., since 2025-12-22" in reasons["FLEET-LISTED-MAKER"]
-    assert reasons["FLEET-FCC-FOREIGN"] == "made in CN; not on the Blue UAS Cleared List"
+    assert reasons["FLEET-FCC-FOREIGN"] == "made in CN"
     teal = vet(Device(1, make="Teal", model="Teal 2", components={"radio": {"maker": "DJI"}}), Policy.load())
     assert {r["rule"]: r["evidence"] for r in teal.reasons}["FLEET-848-COMPONENT"].startswith("radio: DJI (CN")
 

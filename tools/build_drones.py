@@ -134,8 +134,8 @@ def main(src: str) -> None:
         models.append(entry)
     doc = {
         "source": (
-            "shared/knowledge/drones (uas_models.tsv, blue_uas.tsv): public reporting, firmware-tools projects "
-            "and regulators' pages, each row with its own sources"
+            "public reporting, firmware-tools projects (o-gs/dji-firmware-tools) and regulators' pages "
+            "(FCC, DIU/DCMA Blue UAS Cleared List), each row with its own sources"
         ),
         "as_of": "2026-11",
         "blue_uas_note": (

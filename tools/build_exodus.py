@@ -46,8 +46,8 @@ def main(src: str) -> None:
             entry["skipped_signatures"] = skipped
         out.append(entry)
     doc = {
-        "source": "Exodus Privacy tracker list (ETIP), https://reports.exodus-privacy.eu.org/api/trackers, "
-        "via shared/knowledge/exodus/trackers.json (MobSF copy of 2025-08-30)",
+        "source": "Exodus Privacy tracker list (ETIP), https://reports.exodus-privacy.eu.org/api/trackers "
+        "(the copy MobSF ships, of 2025-08-30)",
         "as_of": "2025-08-30",
         "licence": "Open Database License 1.0 (ODbL); contents under the Database Contents License (DbCL). "
         "Attribution: Exodus Privacy (exodus-privacy.eu.org). This derived database is shared under the ODbL.",

@@ -27,8 +27,7 @@ def main(src: str) -> None:
             "url": rule.get("relativeUrl", ""),
         }
     doc = {
-        "source": "LibChecker-Rules (github.com/LibChecker/LibChecker-Rules) native-libs, "
-        "via shared/knowledge/libchecker-rules",
+        "source": "LibChecker-Rules (github.com/LibChecker/LibChecker-Rules) native-libs",
         "as_of": "2024-06",
         "licence": "Apache-2.0 (see LIBCHECKER-LICENSE.txt)",
         "libraries": libs,

@@ -49,7 +49,7 @@ def main(src: str) -> None:
                 continue
             owners[domain] = key
     doc = {
-        "source": "v2fly/domain-list-community data/ (MIT), via shared/knowledge/v2fly-domain-list",
+        "source": "v2fly/domain-list-community data/ (github.com/v2fly/domain-list-community, MIT)",
         "as_of": "2026-08",
         "licence": "MIT (v2fly/domain-list-community)",
         "domains": dict(sorted(owners.items())),

@@ -184,8 +184,9 @@ def render_text(d: dict[str, Any], verbose: bool = False) -> str:
     if not any(d[k] for k in _CHANGES):
         same = d["old"]["sha256"] and d["old"]["sha256"] == d["new"]["sha256"]
         lines.append(
-            "no changes: the same file" if same else "no changes: the same SDKs, capabilities, destinations, "
-            "permissions, packers and findings"
+            "no changes: the same file"
+            if same
+            else "no changes: the same SDKs, capabilities, destinations, permissions, packers and findings"
         )
     return "\n".join(lines) + "\n"
 

@@ -36,7 +36,7 @@ def explain_line(line_id: str) -> list[str] | None:
     conditions = {
         k: v
         for k, v in line.items()
-        if k not in ("id", "why", "rules", "effect", "policy", "file", "when", "decision", "since", "lifts")
+        if k not in ("id", "why", "rules", "effect", "policy", "file", "when", "decision", "since", "lifts", "until")
     }
     conditions.update(line.get("when") or {})
     if conditions:
@@ -44,8 +44,10 @@ def explain_line(line_id: str) -> list[str] | None:
         out += [f"  {k}: {_shown(v)}" for k, v in conditions.items()]
     if line.get("lifts"):
         out.append(f"\nSets aside\n  {', '.join(line['lifts'])}")
-    if line.get("since"):
-        out.append(f"\nIn force since {line['since']}")
+    if line.get("since") or line.get("until"):
+        since = f" since {line['since']}" if line.get("since") else ""
+        until = f" until {line['until']} (it no longer applies from that day)" if line.get("until") else ""
+        out.append(f"\nIn force{since}{until}")
     out.append(f"\nPolicy source: {policy.get('source')} (as of {policy.get('as_of')}); yours may differ (--policy)")
     return out
 

@@ -135,7 +135,8 @@ def _text(v: Verdict, out: TextIO, verbose: bool = False, color: bool = False) -
     out.write(f"{'; on ' + ', '.join(v.maker_lists) if v.maker_lists else ''}\n")
     for r in v.reasons:
         lifted = f", set aside by {r['lifted_by']}" if r.get("lifted_by") else ""
-        out.write(f"    {r['rule']} ({r['decision']}{lifted}): {r['why']}\n")
+        until = f", until {r['until']}" if r.get("until") else ""
+        out.write(f"    {r['rule']} ({r['decision']}{until}{lifted}): {r['why']}\n")
         if r.get("evidence"):
             out.write(f"      evidence: {r['evidence']}\n")
     if v.companion_apps and not d.app:

@@ -10,6 +10,7 @@ federal rules). The decision is the strictest of the rules that hold, each given
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from techvet.errors import TechvetError
@@ -79,6 +80,7 @@ def vet(
     kb: Knowledge | None = None,
     app_results: dict[str, Any] | None = None,
     app_policy: AppPolicy | None = None,
+    today: date | None = None,
 ) -> Verdict:
     """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run;
     ``app_policy``: the policy companion apps are judged by (the app verdict's default if None), so
@@ -103,7 +105,10 @@ def vet(
         verdict.country = maker_entry["country"]
     facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy)
     fired = []
+    today = today or date.today()
     for rule in policy.rules:
+        if rule.get("until") and date.fromisoformat(str(rule["until"])) <= today:
+            continue  # an exception whose time is up no longer applies (what it lifted applies again)
         if all(_holds(name, value, facts) for name, value in rule.get("when", {}).items()):
             fired.append(rule)
             evidence = [_evidence(name, value, facts) for name, value in rule.get("when", {}).items()]
@@ -114,6 +119,7 @@ def vet(
                     "why": rule.get("why", ""),
                     "since": str(rule.get("since", "")),
                     "evidence": "; ".join(e for e in evidence if e),
+                    **({"until": str(rule["until"])} if rule.get("until") else {}),
                 }
             )
     lifted_by = {rid: r["id"] for r in fired for rid in r.get("lifts", [])}

@@ -20,8 +20,20 @@ from techvet.tables import bad_text, clean, printable, read_table
 _NAMES = {
     "make": ("make", "manufacturer", "brand", "maker", "vendor", "oem", "drone make", "aircraft make", "uas make"),
     "model": (
-        "model", "aircraft", "platform", "uas model", "drone model", "aircraft model", "model name", "type",
-        "drone type", "uas type", "aircraft type", "drone", "uas", "product",
+        "model",
+        "aircraft",
+        "platform",
+        "uas model",
+        "drone model",
+        "aircraft model",
+        "model name",
+        "type",
+        "drone type",
+        "uas type",
+        "aircraft type",
+        "drone",
+        "uas",
+        "product",
     ),  # fmt: skip
     "serial": ("serial", "serial number", "serial no", "sn", "s/n"),
     "firmware": ("firmware", "firmware version", "fw"),

@@ -8,6 +8,7 @@ of the wrong kind, are the policy's error, never a silently ignored rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from techvet.errors import TechvetError
@@ -79,6 +80,11 @@ def _rule(rule: Any, name: str) -> dict[str, Any]:
         raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: {what}")
     if not isinstance(rule.get("lifts", []), list):
         raise TechvetError(f"policy {name}: rule {rule['id']}: lifts must be a list of rule ids")
+    if rule.get("until") is not None:
+        try:
+            date.fromisoformat(str(rule["until"]))
+        except ValueError:
+            raise TechvetError(f"policy {name}: rule {rule['id']}: until {rule['until']!r} is not a date") from None
     when = {}
     for condition, value in conditions.items():
         try:

@@ -60,6 +60,7 @@ def render(result: ScanResult) -> str:
             version=manifest.version_name if manifest and manifest.version_name else "",
             file=result.path,
             sha256=app.sha256 if app else "",
+            signers=[c.subject for c in app.certificates[:2]] if app else [],
             techvet_version=__version__,
             verdict=result.verdict,
             map=_map(destinations),

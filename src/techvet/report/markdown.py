@@ -34,6 +34,9 @@ def code(text: object) -> str:
 def render(result: ScanResult) -> str:
     app = result.app
     lines = [f"## techvet: {md(result.title)} ({code(app.package if app and app.package else '-')})"]
+    signers = [c.subject for c in app.certificates[:2]] if app else []
+    unsigned = "\n**not signed**: no readable v1, v2 or v3 signature"
+    lines.append(f"\nsigned by {md('; '.join(signers))}" if signers else unsigned)
     lines += _verdict(result.verdict)
     lines += _destinations(result.destinations(), "Where it talks to")
     lines += _findings(result.findings)

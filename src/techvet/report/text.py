@@ -14,6 +14,8 @@ from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
 from techvet.scan import ScanResult
 
+UNSIGNED = "no v1, v2 or v3 signature with a readable certificate: anyone could have built it"
+
 
 def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
     # soft_wrap: long evidence lines (class names, URLs) stay whole, so they can be copied and grepped
@@ -34,6 +36,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         )
     for cert in app.certificates[:2]:
         console.print(f"  signer   {e(cert.subject)} ({', '.join(cert.schemes)}, sha256 {cert.sha256[:16]}…)")
+    if not app.certificates:
+        console.print(f"  signer   [bold]not signed[/] [dim]({e(UNSIGNED)})[/]")
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
     summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)
     console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")

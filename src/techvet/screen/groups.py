@@ -14,6 +14,7 @@ under aliases. Printed one per line they bury the answer. So matches are grouped
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,9 +29,15 @@ if TYPE_CHECKING:
 class ListedParty:
     """One company name as listed, on every list that has it, with the matches behind it."""
 
-    name: str
     score: float
     matches: list[Match] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The name the lists write most often (then the fullest): "Huawei Technologies Co., Ltd.
+        (Huawei)" rather than one list's short "Huawei Technology"."""
+        counts = Counter(m.name.casefold() for m in self.matches)
+        return max(self.matches, key=lambda m: (counts[m.name.casefold()], len(m.name))).name
 
     @property
     def lists(self) -> list[str]:
@@ -61,7 +68,7 @@ def group(matches: list[Match], kb: Knowledge) -> list[Family]:
         key = " ".join(dict.fromkeys(tokens(m.name, words))) or m.name.casefold()
         party = parties.get((word, key))
         if party is None:
-            party = parties[(word, key)] = ListedParty(m.name, m.score)
+            party = parties[(word, key)] = ListedParty(m.score)
             family.parties.append(party)
         party.matches.append(m)
         party.score = max(party.score, m.score)
