@@ -9,12 +9,13 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from techvet.knowledge import DATA_DIR, load
 from techvet.screen import screen
-from techvet.screen.names import distinct_pinyin, name_forms, pinyin_syllables
+from techvet.screen.names import distinct_pinyin, name_forms, pinyin_syllables, qualified_tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,8 +29,15 @@ def _tool(name: str) -> ModuleType:
     return module
 
 
+ALL_FOUR = {"us-bis-entity-list", "us-dod-1260h", "us-fcc-covered", "us-ofac-ns-cmic"}
+
+
 def parties_of(name: str) -> set[str]:
     return {m.party_id for m in screen(name)}
+
+
+def lists_of(name: str) -> set[str]:
+    return {m.list for m in screen(name)}
 
 
 # --- the syllable inventory and its rules ------------------------------------------------------------
@@ -85,6 +93,7 @@ def test_different_syllables_are_different_names(a: str, b: str, distinct: bool)
         ("Haikang Weishi", "us-bis-entity-list:1522"),  # listed 海康威视 -> haikangweishi
         ("Hai Kang Wei Shi Digital Technology", "us-bis-entity-list:1522"),
         ("Da Jiang Innovations", "us-bis-entity-list:1455"),  # listed Da-Jiang -> dajiang
+        ("Hai Neng Da Communications", "us-fcc-covered:hytera-communications-corporation"),
     ],
 )
 def test_spaced_pinyin_syllables_meet_the_listed_token(query: str, party: str) -> None:
@@ -140,3 +149,68 @@ def test_slips_fold_into_business_words_but_not_across_syllables() -> None:
     assert name_forms("Tanyuan Technology Co. Ltd.", words) == [("tanyuan", "technology")]
     assert name_forms("Hongkong Inkson Technology Limited", words) == [("hongkong", "inkson", "technology")]
     assert name_forms("Acme Teahnologies Compnay Limtied", words) == [("acme", "technology")]
+
+
+# --- Han-script names of listed parties ---------------------------------------------------------------
+
+
+def test_hytera_chinese_name_meets_its_entity_list_and_fcc_entries() -> None:
+    assert {"us-bis-entity-list", "us-fcc-covered"} <= lists_of("海能达通信股份有限公司")
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # given by the DoD list, shared with the entries of the same name on other lists
+        ("杭州海康威视数字技术股份有限公司", ALL_FOUR),
+        ("深圳市道通智能航空技术股份有限公司", {"us-dod-1260h", "us-fcc-covered"}),
+        # from party_native_names.yaml: no list gives these Chinese names
+        ("曙光信息产业股份有限公司", {"us-bis-entity-list", "us-ofac-ns-cmic"}),
+        ("闻泰科技股份有限公司", {"us-bis-entity-list"}),
+    ],
+)
+def test_han_names_reach_every_list_naming_the_company(query: str, expected: set[str]) -> None:
+    assert expected <= lists_of(query)
+
+
+def test_a_shared_han_name_says_where_it_came_from() -> None:
+    parties = {p["id"]: p for p in load().restriction_lists["parties"]}
+    fcc = parties["us-fcc-covered:hangzhou-hikvision-digital-technology-company"]
+    assert "杭州海康威视数字技术股份有限公司" in fcc["aliases"]
+    assert "us-dod-1260h:144" in fcc["alias_sources"]["杭州海康威视数字技术股份有限公司"]
+    hytera = parties["us-fcc-covered:hytera-communications-corporation"]
+    assert "stock-exchange filings" in hytera["alias_sources"]["海能达通信股份有限公司"]
+
+
+def _party(pid: str, name: str, *aliases: str) -> dict[str, Any]:
+    return {"id": pid, "list": pid.split(":")[0], "type": "entity", "name": name, "aliases": list(aliases)}
+
+
+def test_han_names_are_shared_only_between_primary_names_of_one_company() -> None:
+    build = _tool("build_lists")
+    words = load().name_words
+    parties = [
+        _party("dod:1", "Hangzhou Hikvision Digital Technology (Hikvision)", "杭州海康威视数字技术股份有限公司"),
+        _party("fcc:1", "Hangzhou Hikvision Digital Technology Company", "Hikvision"),
+        _party("bis:1", "Hangzhou Hikvision Digital Technology Co., Ltd."),  # no Han name of its own
+        _party("bis:2", "Hangzhou Hikvision Digital Technology (Australia) Pty Ltd."),  # a subsidiary
+        _party("dod:2", "BGI Group", "深圳华大基因科技有限公司"),
+        _party("bis:3", "Beijing Graphene Institute Co., Ltd", "BGI"),  # the acronym only as an alias
+        _party("dod:3", "China Telecom Corporation Limited", "中国电信股份有限公司"),
+        _party("cmic:1", "China Telecommunications Corporation"),  # generic words only
+        _party("dod:4", "Dahua Technology", "大华"),
+        _party("dod:5", "Dahua Technology Co."),  # the same list keeps them apart
+    ]
+    assert build.share_han_names(parties, words) == 2
+    by_id = {p["id"]: p for p in parties}
+    for pid in ("fcc:1", "bis:1"):
+        assert "杭州海康威视数字技术股份有限公司" in by_id[pid]["aliases"]
+        assert "dod:1" in by_id[pid]["alias_sources"]["杭州海康威视数字技术股份有限公司"]
+    for pid in ("bis:2", "bis:3", "cmic:1", "dod:5"):
+        assert by_id[pid]["aliases"] == [a for a in by_id[pid]["aliases"] if a.isascii()], pid
+
+
+def test_qualified_tokens_keep_places_and_leave_short_forms() -> None:
+    words = load().name_words
+    assert qualified_tokens("Huawei Technologies (Australia) Pty Ltd.", words) == ("huawei", "technology", "australia")
+    assert qualified_tokens("Shenzhen DJI Technology Co., Ltd. (DJI)", words) == ("shenzhen", "dji", "technology")

@@ -216,6 +216,23 @@ def name_forms(name: str, words: NameWords, *, syllables: bool = False) -> list[
     return forms
 
 
+def qualified_tokens(name: str, words: NameWords) -> tuple[str, ...]:
+    """The tokens of a whole name, its parenthesised qualifiers kept ("Huawei Technologies
+    (Australia)" -> huawei technology australia) and its short forms left out ("Shenzhen DJI
+    Technology (DJI)" -> shenzhen dji technology). :func:`name_forms` asks what a name may be
+    called; this asks which company it names, so two names with the same qualified tokens name
+    the same company, and a subsidiary named after its place does not pass for its parent."""
+    if not name.isascii():
+        name = unicodedata.normalize("NFKC", name)
+    outer = set(tokens(_PARENS.sub(" ", name), words))
+
+    def keep_qualifier(part: re.Match[str]) -> str:
+        inner = tokens(part.group(1), words)
+        return " " if inner and set(inner) <= outer else f" {part.group(1)} "
+
+    return tokens(_PARENS.sub(keep_qualifier, name), words)
+
+
 def tokens(name: str, words: NameWords, *, syllables: bool = False) -> tuple[str, ...]:
     """Comparable tokens of one name (no parenthesis handling: see :func:`name_forms`).
 
@@ -317,5 +334,6 @@ __all__ = [
     "has_han",
     "name_forms",
     "pinyin_syllables",
+    "qualified_tokens",
     "tokens",
 ]
