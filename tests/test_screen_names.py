@@ -214,3 +214,18 @@ def test_qualified_tokens_keep_places_and_leave_short_forms() -> None:
     words = load().name_words
     assert qualified_tokens("Huawei Technologies (Australia) Pty Ltd.", words) == ("huawei", "technology", "australia")
     assert qualified_tokens("Shenzhen DJI Technology Co., Ltd. (DJI)", words) == ("shenzhen", "dji", "technology")
+
+
+# --- provenance shown to users ------------------------------------------------------------------------
+
+
+def test_snapshot_sources_name_public_origins_not_a_development_folder() -> None:
+    kb = load()
+    sources = [
+        kb.restriction_lists["source"],
+        kb.restriction_forms and kb.sources["restriction_scan.json"][0],
+        kb.xinjiang_places["source"],
+    ]
+    for source in sources:
+        assert source and "shared/" not in source and "shared\\" not in source, source
+    assert "casslab-kaist/restricted-parties-db" in sources[0]

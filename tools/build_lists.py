@@ -21,6 +21,9 @@ Native-script names a list lacks (the UFLPA list and the FCC Covered List have n
 gives few) come from party_native_names.yaml, each with its source. Then a Han-script name one list
 gives a party is shared with the parties other lists give the same name (:func:`share_han_names`),
 recording where it came from.
+
+What the snapshot says of its origin names the lists' authorities and the public copies they were
+read from, never a folder of this repository's development setup (a user's snapshot shows it).
 """
 
 from __future__ import annotations
@@ -280,7 +283,8 @@ def share_han_names(parties: list[dict[str, Any]], words: NameWords) -> int:
 
 
 def xinjiang_places(path: Path) -> dict[str, Any]:
-    """shared/lists/xinjiang_places.tsv as knowledge: its comment lines become the file's notes."""
+    """xinjiang_places.tsv as knowledge: its comment lines become the file's notes. Its source
+    names the gazetteers it restates, not the file's folder here."""
     lines = path.read_text(encoding="utf-8").splitlines()
     notes = [line.lstrip("# ").strip() for line in lines if line.startswith("#")]
     rows = csv.DictReader([line for line in lines if line and not line.startswith("#")], delimiter="\t")
@@ -289,7 +293,8 @@ def xinjiang_places(path: Path) -> dict[str, Any]:
         for r in rows
     ]
     return {
-        "source": "public gazetteers, as restated in shared/lists/xinjiang_places.tsv",
+        "source": "public gazetteers of the Xinjiang Uyghur Autonomous Region's and the XPCC's places, "
+        "restated by techvet maintainers",
         "as_of": "2026-11-27",
         "notes": notes,
         # Latin names that also name places (or companies) elsewhere: the file's fourth note lists
@@ -344,7 +349,10 @@ def main(src: str) -> None:
             "inputs": {name: _sha(folder / name) for name in inputs[list_id]},
         }
     doc = {
-        "source": "official US and Indian lists via the copies in shared/lists (see each list's inputs)",
+        "source": "official US and Indian lists (each list's authority and page below), read from public copies: "
+        "casslab-kaist/restricted-parties-db (BIS Entity and MEU lists, DoD 1260H, UFLPA), moov-io/watchman and "
+        "jackdwyer/specially-designated-nationals-list (OFAC NS-CMIC and SDN), the FCC Covered List page, "
+        "and press reports of MeitY's s.69A orders; each input's sha256 under its list",
         "as_of": max(as_of.values()),
         "native_names": curated["source"],
         "lists": manifest,
