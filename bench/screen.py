@@ -12,6 +12,12 @@ predicts a match when logic-v2's score reaches 0.7, the threshold yente uses. Pr
 recall and F1 for both, recall by kind of query, and speed: techvet's names per second (each a
 search of the whole snapshot, one core) and nomenklatura's pairs per second (one comparison each).
 
+Written variants, apart from the labelled file (its builder is tools/build_screening_eval.py): the
+listed Han names as people write them in Latin letters, the brand spaced by syllable ("Hangzhou Hai
+Kang Wei Shi Digital Technology"), which should meet the party, and the brand with one syllable
+changed by one letter into another ("Tianye" for "Tianyi"), which names another company and should
+not. Both matchers are scored on them.
+
 Then supplier files of 10,000 and 100,000 rows are screened through ``techvet screen`` (CSV out): time,
 rows per second and peak memory, which must not grow with the number of rows.
 """
@@ -62,6 +68,45 @@ def _rows() -> list[tuple[str, str, int, str]]:
     return [(r["query"], r["party_id"], int(r["label"]), r["kind"]) for r in reader]
 
 
+def _written_variants(
+    parties: list[dict], vocabulary: frozenset[str], rng: random.Random, n: int = 150
+) -> list[tuple[str, str, int, str]]:
+    """(query, party id, label, kind) rows made from the listed Han names' tokens: each pinyin brand
+    token (two syllables or more, no business word) spaced by syllable, label 1; the same token with
+    one syllable replaced by a syllable one letter away, written as one word, label 0."""
+    from techvet.knowledge import DATA_DIR
+    from techvet.screen.names import has_han, pinyin_syllables
+
+    inventory = set(json.loads((DATA_DIR / "pinyin_syllables.json").read_text(encoding="utf-8"))["syllables"])
+    spaced: list[tuple[str, str, int, str]] = []
+    changed: list[tuple[str, str, int, str]] = []
+    for party in parties:
+        if party.get("type", "entity") != "entity":
+            continue
+        for text, form in party["forms"]:
+            tokens = form.split()
+            cuts = [pinyin_syllables(t) if has_han(text) else None for t in tokens]
+            brands = [i for i, cut in enumerate(cuts) if cut and len(cut) >= 2 and tokens[i] not in vocabulary]
+            if not brands:
+                continue
+            i = rng.choice(brands)
+            cut = cuts[i]
+            assert cut is not None
+            words = [t.capitalize() for t in tokens]
+            syllables = [s.capitalize() for s in cut]
+            spaced.append((" ".join([*words[:i], *syllables, *words[i + 1 :]]), party["id"], 1, "spaced"))
+            k = rng.randrange(len(cut))
+            near = sorted(o for o in inventory if len(o) == len(cut[k]) and _letters_apart(o, cut[k]) == 1)
+            if near:
+                brand = "".join([*cut[:k], rng.choice(near), *cut[k + 1 :]]).capitalize()
+                changed.append((" ".join([*words[:i], brand, *words[i + 1 :]]), party["id"], 0, "changed"))
+    return rng.sample(spaced, min(n, len(spaced))) + rng.sample(changed, min(n, len(changed)))
+
+
+def _letters_apart(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
 def _prf(predicted: list[bool], labels: list[int]) -> tuple[float, float, float]:
     tp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and y)
     fp = sum(1 for p, y in zip(predicted, labels, strict=True) if p and not y)
@@ -101,9 +146,16 @@ def main() -> int:
     tv_seconds = time.perf_counter() - t
     ours = [party in found[q] for q, party, _, _ in rows]
 
+    variants = _written_variants(index.parties, index.words.vocabulary, random.Random(20261202))
+    t = time.perf_counter()
+    variant_found = {q: {m.party_id for m in screen(q, threshold=threshold, kb=kb)} for q, _, _, _ in variants}
+    variant_seconds = time.perf_counter() - t
+    ours_variants = [party in variant_found[q] for q, party, _, _ in variants]
+
     by_id = {p["id"]: p for p in index.parties}
-    pairs = [(q, [by_id[party]["name"], *by_id[party]["aliases"]]) for q, party, _, _ in rows]
+    pairs = [(q, [by_id[party]["name"], *by_id[party]["aliases"]]) for q, party, _, _ in [*rows, *variants]]
     theirs: list[bool] | None = None
+    theirs_variants: list[bool] = []
     nk_seconds = 0.0
     if NOMENKLATURA.exists():
         with tempfile.TemporaryDirectory() as tmp:
@@ -112,8 +164,10 @@ def main() -> int:
             run = subprocess.run([str(NOMENKLATURA), "-c", DRIVER, str(data)], capture_output=True, text=True)
         if run.returncode == 0:
             result = json.loads(run.stdout.strip().splitlines()[-1])
-            theirs = [s >= 0.7 for s in result["scores"]]
-            nk_seconds = result["seconds"]
+            scores = result["scores"]
+            theirs = [s >= 0.7 for s in scores[: len(rows)]]
+            theirs_variants = [s >= 0.7 for s in scores[len(rows) :]]
+            nk_seconds = result["seconds"] * len(rows) / len(scores)
         else:
             print(f"nomenklatura failed: {run.stderr.strip().splitlines()[-1:]}")
     else:
@@ -138,6 +192,15 @@ def main() -> int:
     for kind, value in mine.items():
         extra = f" / {other[kind]:.3f}" if kind in other else ""
         print(f"  {kind:18} {value:.3f}{extra}")
+    for kind, meaning in (("spaced", "meet their party"), ("changed", "wrongly meet it")):
+        picked = [i for i, row in enumerate(variants) if row[3] == kind]
+        mine_share = sum(ours_variants[i] for i in picked) / len(picked)
+        theirs_share = f" / {sum(theirs_variants[i] for i in picked) / len(picked):.3f}" if theirs_variants else ""
+        print(
+            f"written variants, {kind:7} ({len(picked)}): {mine_share:.3f}{theirs_share} {meaning} "
+            f"(techvet{' / nomenklatura' if theirs_variants else ''})"
+        )
+    print(f"  techvet: {len(variants) / variant_seconds:,.0f} names/s on the written variants")
     for t_sweep in (0.70, 0.75, 0.80, 0.85, 0.90):
         got = {q: {m.party_id for m in screen(q, threshold=t_sweep, kb=kb)} for q in queries}
         p, r, f1 = _prf([party in got[q] for q, party, _, _ in rows], labels)
