@@ -53,7 +53,7 @@ class Feedback:
                 yield item
                 done += 1
                 if bar is None and time.monotonic() - started >= DELAY:
-                    bar, task = _start(what, total, done)
+                    bar, task = _start(what, total, done, started)
                 elif bar is not None:
                     bar.update(task, completed=done)
         finally:
@@ -97,7 +97,7 @@ def _terminal() -> bool:
         return False
 
 
-def _start(what: str, total: int | None, done: int) -> tuple[Any, Any]:
+def _start(what: str, total: int | None, done: int, started: float) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -106,6 +106,7 @@ def _start(what: str, total: int | None, done: int) -> tuple[Any, Any]:
     bar = Progress(*columns, TimeElapsedColumn(), transient=True, console=Console(stderr=True))
     bar.start()
     task = bar.add_task(what, total=total, completed=done)
+    bar.tasks[-1].start_time = started  # the time shown is the run's, not the bar's (it came later)
     return bar, task
 
 

@@ -54,7 +54,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         console.print("\n[bold]Embedded SDKs[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
         for col in ("SDK", "vendor", "country", "category", "collects / does"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # a host or class name is never cut short
         for f in sdk_findings:
             x = f.extra
             table.add_row(
@@ -79,7 +79,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         console.print("\n[bold]Where it talks to[/] [dim](hosts named in the code, attributed offline)[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
         for col in ("host", "owner", "network (hosting)", "server country", "cleartext", "named by"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # a host or class name is never cut short
         for row in destinations:
             first = row["first_evidence"] or {}
             by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"

@@ -126,7 +126,7 @@ def _text(result: TrafficResult, out: TextIO, color: bool | None = None, verbose
         term.print("\n[bold]Where it talks to[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
         for col in ("host", "ip", "owner", "network (hosting)", "server", "up B", "clear"):
-            table.add_column(col, justify="right" if col == "up B" else "left")
+            table.add_column(col, justify="right" if col == "up B" else "left", overflow="fold")
         for d in result.destinations:
             table.add_row(
                 e(str(d["host"] or "-")),
