@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -232,7 +233,9 @@ def _big_file(n: int, rows: list[tuple[str, str, int, str]]) -> None:
         t = time.perf_counter()
         done = subprocess.run([*timer, *command], capture_output=True, text=True)
         seconds = time.perf_counter() - t
-    unreadable = done.stderr.count("no name")
+    # the first rows of a kind are reported by line number, then one line counts them all
+    counted = re.search(r"([\d,]+) rows in all: no name", done.stderr)
+    unreadable = int(counted.group(1).replace(",", "")) if counted else done.stderr.count("no name")
     peak = next((line.split(":")[1].strip() for line in done.stderr.splitlines() if "Maximum resident" in line), "?")
     peak_mib = f"{int(peak) / 1024:.0f} MiB" if peak.isdigit() else "unknown (no /usr/bin/time)"
     print(

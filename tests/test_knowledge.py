@@ -43,6 +43,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "screening.yaml",
         "restriction_lists.json.gz",
         "name_words.yaml",
+        "pinyin_syllables.json",
         "xinjiang_places.json",
         "traffic.yaml",
         "personal_data.yaml",

@@ -34,7 +34,6 @@ import io
 import json
 import re
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,15 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from techvet.screen.names import NameWords, has_han, qualified_tokens  # noqa: E402
-from techvet.screen.snapshot import add_forms, add_native_names, identifiers_in, make_party, write_snapshot  # noqa: E402
+from techvet.screen.names import NameWords  # noqa: E402
+from techvet.screen.snapshot import (  # noqa: E402
+    add_forms,
+    add_native_names,
+    identifiers_in,
+    make_party,
+    share_han_names,
+    write_snapshot,
+)
 
 DATA = ROOT / "src/techvet/knowledge/data"
 
@@ -233,53 +239,6 @@ def india(path: Path) -> list[dict[str, Any]]:
             )
         )
     return parties
-
-
-def share_han_names(parties: list[dict[str, Any]], words: NameWords) -> int:
-    """Give a party the Han-script names another list gives the same company; returns how many.
-
-    The Entity List and the DoD 1260H list give some parties a Chinese name; the FCC Covered List,
-    NS-CMIC and the SDN entries give none, so 杭州海康威视数字技术 met Hikvision on two lists of four.
-    Two entities on different lists are taken for one company when their primary names have the
-    same qualified tokens (:func:`techvet.screen.names.qualified_tokens`: parenthesised places
-    kept, so "Semiconductor Manufacturing International (Beijing)" is not its parent; short forms
-    left out, so "Hangzhou Hikvision Digital Technology (Hikvision)" is "Hangzhou Hikvision Digital
-    Technology Company"), provided that:
-
-    - it is the primary name on both sides, not an alias: aliases hold acronyms and short names
-      that several companies share ("BGI" is BGI Group on one list and the Beijing Graphene
-      Institute on another; "China Mobile" is the group, its listed company and its US carrier);
-    - the name holds a word that names a company, not only generic ones ("China Telecommunications"
-      is the group on one list and its listed subsidiary on another);
-    - the lists differ (two entries of one list are two parties the list keeps apart).
-
-    Only names a list or party_native_names.yaml gave are shared, never names shared in turn,
-    and each keeps its origin in ``alias_sources``.
-    """
-    entities = [p for p in parties if p.get("type", "entity") == "entity" and not has_han(p["name"])]
-    named: dict[str, list[dict[str, Any]]] = defaultdict(list)  # primary name's form -> parties
-    for party in entities:
-        form = " ".join(qualified_tokens(party["name"], words))
-        if any(t not in words.generic for t in form.split()):
-            named[form].append(party)
-    given = {p["id"]: [n for n in p["aliases"] if has_han(n)] for p in entities}
-    shared = 0
-    for group in named.values():
-        for donor in group:
-            for taker in group:
-                if taker["list"] == donor["list"]:
-                    continue
-                for han in given[donor["id"]]:
-                    if han in taker["aliases"]:
-                        continue
-                    taker["aliases"].append(han)
-                    curated = donor.get("alias_sources", {}).get(han)
-                    origin = f"{curated}; given" if curated else f"given by {donor['list']}"
-                    taker.setdefault("alias_sources", {})[han] = (
-                        f"{origin} for {donor['id']} ({donor['name']}), whose name is this entry's"
-                    )
-                    shared += 1
-    return shared
 
 
 def xinjiang_places(path: Path) -> dict[str, Any]:

@@ -269,6 +269,8 @@ def _scan(args: argparse.Namespace) -> int:
             from techvet.report.sarif import wrap
 
             out.write(wrap(runs) + "\n")
+    if unreadable < len(targets):  # some answer came from the lists
+        _warn_stale(feedback)
     if len(targets) > 1 and not args.quiet:
         counts = ", ".join(f"{verdicts[v]} {v}" for v in ("fail", "warn", "pass") if verdicts.get(v))
         print(
@@ -312,9 +314,20 @@ def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) ->
         rows.append({"page": name, **(item.summary or {})})
         failed += fail_on.reached(item.max_severity, item.verdict)
     write_index(folder, rows, unreadable)
+    if rows:
+        _warn_stale(feedback)
     if not args.quiet:
         print(f"techvet: {len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
     return 2 if unreadable else 1 if failed else 0
+
+
+def _warn_stale(feedback: Any) -> None:
+    """Say once, after the reports, when the lists the answers came from may be out of date."""
+    from techvet.screen.staleness import stale_warning
+
+    warning = stale_warning()
+    if warning:
+        feedback.warn(warning, key="stale-lists")
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -347,6 +360,9 @@ def _diff(args: argparse.Namespace) -> int:
         text = render_text(changes, args.verbose)
     write_report(text, args.output)
     from techvet.findings import Severity
+    from techvet.report.progress import Feedback
+
+    _warn_stale(Feedback(args.quiet))
 
     worst = max((Severity.parse(f["severity"]) for f in changes["findings_added"]), default=None)
     new_verdict = (changes["verdict"]["new"] or {}).get("verdict")

@@ -97,6 +97,11 @@ def run_fleet(args: argparse.Namespace) -> int:
         elif writer is None:
             _text_summary(summary.as_dict(), out)
     feedback.row_summary(args.file)
+    from techvet.screen.staleness import stale_warning
+
+    warning = stale_warning()  # makers were screened against the lists
+    if warning:
+        feedback.warn(warning, key="stale-lists")
     if not summary.decisions.total():
         raise NothingToAnalyseError(f"{args.file}: no device rows (a header and {summary.unreadable} unusable rows)")
     if summary.unreadable:

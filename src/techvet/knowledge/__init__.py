@@ -259,6 +259,8 @@ class Knowledge:
 
         doc = _read(self.directory, "name_words.yaml")
         self.sources["name_words.yaml"] = (doc["source"], str(doc["as_of"]))
+        syllables = _read(DATA_DIR, "pinyin_syllables.json")  # read by screen.names; its provenance kept here
+        self.sources["pinyin_syllables.json"] = (syllables["source"], str(syllables["as_of"]))
         return NameWords.from_doc(doc)
 
     @cached_property

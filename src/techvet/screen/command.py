@@ -16,9 +16,8 @@ from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Screened, screen_rows, summary, write
 from techvet.screen.inputs import MAX_NAME, Row, read_parties
+from techvet.screen.staleness import STALE_DAYS, closed_lists, stale_lists, stale_warning
 from techvet.tables import read_lines
-
-STALE_DAYS = 90
 
 
 def run_screen(args: argparse.Namespace) -> int:
@@ -60,13 +59,9 @@ def run_screen(args: argparse.Namespace) -> int:
         if args.format == "text" and totals.rows:
             print(f"\n{summary(totals)}", file=out if not args.output else sys.stdout)
     feedback.row_summary(source)
-    stale = stale_lists(date.today())
-    if stale:
-        feedback.warn(
-            f"{len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): a party listed since is not "
-            "found; `techvet lists update` refreshes them",
-            key="stale-lists",
-        )
+    warning = stale_warning()
+    if warning:
+        feedback.warn(warning, key="stale-lists")
     if totals.unreadable:
         return 2
     if fail_score is None:
@@ -110,25 +105,6 @@ def update(args: argparse.Namespace | None = None) -> int:
     if report.snapshot is not None:
         print(f"snapshot installed: {report.snapshot}")
     return 2 if report.kept else 0
-
-
-def closed_lists() -> dict[str, str]:
-    """Lists that can no longer change (a set of orders already issued), with why: never stale."""
-    from techvet.knowledge import DATA_DIR, _read
-
-    doc = _read(DATA_DIR, "restriction_sources.yaml")
-    return {k: str(v["closed"]) for k, v in doc.get("lists", {}).items() if isinstance(v, dict) and v.get("closed")}
-
-
-def stale_lists(today: date) -> list[str]:
-    """Lists older than STALE_DAYS that could have changed since (closed lists never are)."""
-    from techvet.knowledge import load
-
-    lists = load().restriction_lists["lists"]
-    closed = closed_lists()
-    return [
-        k for k, v in lists.items() if k not in closed and (today - date.fromisoformat(v["as_of"])).days > STALE_DAYS
-    ]
 
 
 def show_lists(args: argparse.Namespace | None = None, today: date | None = None) -> int:
@@ -180,4 +156,4 @@ def show_lists(args: argparse.Namespace | None = None, today: date | None = None
     return 0
 
 
-__all__ = ["closed_lists", "run_screen", "show_lists", "stale_lists", "update"]
+__all__ = ["run_screen", "show_lists", "update"]

@@ -31,7 +31,14 @@ from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.knowledge import DATA_DIR, Knowledge, _read, lists_dir, load
-from techvet.screen.snapshot import add_forms, add_native_names, identifiers_in, make_party, write_snapshot
+from techvet.screen.snapshot import (
+    add_forms,
+    add_native_names,
+    identifiers_in,
+    make_party,
+    share_han_names,
+    write_snapshot,
+)
 
 MAX_DOWNLOAD = 256 << 20
 TIMEOUT_S = 60
@@ -99,6 +106,7 @@ def update_lists(fetch: Fetch = fetch_url, today: date | None = None, kb: Knowle
         party.pop("forms", None)
     curated = _read(DATA_DIR, "party_native_names.yaml")
     add_native_names(parties, curated, strict=False)
+    share_han_names(parties, kb.name_words)  # as the bundled snapshot does: a fresh list keeps its Han names
     add_forms(parties, kb.name_words)
     manifest = {}
     for list_id, meta in current["lists"].items():

@@ -68,6 +68,11 @@ def run_traffic(args: argparse.Namespace) -> int:
     if results:
         color = args.format == "text" and not args.output and wants_color(sys.stdout)
         write_report(_render(results, args.format, color, args.verbose), args.output)
+        from techvet.screen.staleness import stale_warning
+
+        stale = stale_warning()  # owners and networks were screened against the lists
+        if stale:
+            feedback.warn(stale, key="stale-lists")
     return code or (1 if failed else 0)
 
 
