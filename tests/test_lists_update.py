@@ -126,6 +126,8 @@ def test_update_installs_a_new_snapshot(data_dir: Path) -> None:
     assert screen("x", identifiers=["91440300TEST00001X"], kb=fresh)[0].via == "identifier"
     # curated Chinese names survive the update, and scans see the new entry too
     assert screen("合肥宝龙达信息技术有限公司", kb=fresh)[0].list == "us-dhs-uflpa"
+    # and Han names one list gives reach the lists that give none (the FCC page names no Chinese name)
+    assert "us-fcc-covered" in {m.list for m in screen("杭州海康威视数字技术股份有限公司", kb=fresh)}
     from techvet.detect.parties import _listed
 
     assert [p["name"] for p in _listed("Test Robotics Ltd", fresh.name_words, fresh)] == [NEW_NAME]
