@@ -215,6 +215,10 @@ def test_one_date_for_the_blue_uas_exception() -> None:
     before = vet(Device(1, make="Parrot", model="ANAFI USA"), policy, today=date(2026, 12, 31))
     after = vet(Device(1, make="Parrot", model="ANAFI USA"), policy, today=date(2027, 1, 1))
     assert (before.decision, after.decision) == ("allow", "restrict")
+    from techvet.knowledge import load
+
+    programs = [p.get("program") or "" for p in load().restriction_lists["parties"] if p["list"] == "us-fcc-covered"]
+    assert not [p for p in programs if "excepted until" in p]  # the lists do not restate the date
 
 
 def test_closed_lists_are_not_stale() -> None:

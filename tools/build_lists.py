@@ -162,6 +162,14 @@ def ns_cmic(path: Path) -> list[dict[str, Any]]:
     return parties
 
 
+# An exemption from a Covered List entry, with its end date ("Blue UAS cleared list excepted until ..."),
+# is policy: fleet_policy.yaml keeps it, with its date, on the rule that applies it (FLEET-BLUE-UAS
+# until 2027-01-01, after the FCC's Public Notice of 2026-01-07, which exempted Blue UAS items from the
+# foreign-UAS category entry, not from DJI's and Autel's s.1709 entry). Restated here, the date would
+# be a second source of truth, and the copy read gave another date than the notice.
+_EXEMPTION_CLAUSE = re.compile(r";\s*[^;]*\bexcepted until \d{4}-\d{2}-\d{2}")
+
+
 def fcc(path: Path) -> list[dict[str, Any]]:
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
     parties = []
@@ -175,7 +183,7 @@ def fcc(path: Path) -> list[dict[str, Any]]:
                 row["party"],
                 aliases=row["aliases"].split("; "),
                 country=row["country"] if len(row["country"]) == 2 else None,
-                program=f"{row['scope']}; limitation: {row['limitation']}",
+                program=_EXEMPTION_CLAUSE.sub("", f"{row['scope']}; limitation: {row['limitation']}"),
                 listed_on=row["date_added"],
             )
         )
