@@ -37,3 +37,18 @@ def test_error_tree() -> None:
         assert issubclass(cls, techvet.InputError)
     assert issubclass(techvet.InputError, techvet.TechvetError)
     assert issubclass(techvet.KnowledgeError, techvet.TechvetError)
+
+
+def test_the_functions_are_not_hidden_by_their_subpackages() -> None:
+    """techvet.scan, traffic, screen and fleet are both functions and subpackage names: importing
+    the subpackages (as the command line and the library do) must leave the functions in place."""
+    import importlib
+
+    for module in ("techvet.scan", "techvet.traffic", "techvet.screen.command", "techvet.fleet.register"):
+        importlib.import_module(module)
+    for name in ("scan", "traffic", "screen", "fleet"):
+        function = getattr(techvet, name)
+        assert callable(function) and function.__module__ == "techvet.api", name
+    from techvet.scan import find_apps  # the module is still importable by name
+
+    assert callable(find_apps)
