@@ -15,6 +15,7 @@ from techvet.verdict import AppPolicy
 from tests.conftest import fixture_app
 
 ROOT = Path(__file__).resolve().parents[1]
+GROUND = "kind: fleet-policy\ndefault: allow\nrules:\n  - {id: X, decision: ground, when: {"
 APP_POLICY = ROOT / "docs" / "examples" / "app-policy-enterprise.yaml"
 FLEET_POLICY = ROOT / "docs" / "examples" / "fleet-policy-doi-3379.yaml"
 CAPTURE = ROOT / "tests" / "fixtures" / "captures" / "personal_data.pcap"
@@ -69,6 +70,12 @@ def write(tmp_path: Path, text: str) -> str:
         ("kind: app-policy\nblock: {id: X}\n", "block must be a list"),
         ("kind: app-policy\nblock:\n  - TV201\n", "is not a mapping"),
         ("kind: app-policy\nblock:\n  - {id: X, rules: TV201}\n", "rules must be a list"),
+        # lines that could never match: a policy that silently allows
+        ("kind: app-policy\nblock:\n  - {id: X, rules: [TV9999]}\n", "no rule 'TV9999'"),
+        ("kind: app-policy\nblock:\n  - {id: X, rules: [TV601], lists: [us-bis-entitylist]}\n", "no list"),
+        ("kind: app-policy\nblock:\n  - {id: X, rules: [TV401], owner_countries: [China]}\n", "not a country code"),
+        ("kind: app-policy\nblock:\n  - {id: X, rules: []}\n", "not empty"),
+        ("kind: app-policy\nwarn:\n  - {id: X}\naccept:\n  - {rules: [TV2O1], reason: typo}\n", "no rule 'TV2O1'"),
         ("kind: app-policy\nwarn:\n  - {id: X}\naccept:\n  - {rules: [TV201]}\n", "needs a reason"),
         ("kind: app-policy\nwarn:\n  - {id: X}\nallow:\n  apps: [a.b]\n", "allow takes packages"),
         ("kind: security-policy\nwarn:\n  - {id: X}\n", "unknown kind 'security-policy'"),
@@ -88,8 +95,25 @@ def test_an_app_policy_that_cannot_decide_is_an_error(tmp_path: Path, text: str,
         ("kind: fleet-policy\ndefault: allow\nrules: []\n", "has no rules"),
         ("kind: fleet-policy\nblock:\n  - {id: X}\nrules:\n  - {id: X, decision: ground}\n", "unknown section"),
         ("kind: fleet-policy\nrules:\n  - {id: X, decision: ground, when: [cn]}\n", "when must be a mapping"),
-        ("kind: fleet-policy\nrules:\n  - {id: X, decision: allow, lifts: [Y]}\n", "lifts ['Y']"),
+        (
+            GROUND + "dji_design: true}}\n  - {id: Z, decision: allow, lifts: [Y]}\n",
+            "lifts ['Y']",
+        ),
         ("kind: fleet-policy\nrules:\n  - {id: X, decision: fly}\n", "needs an id and a decision"),
+        ("kind: fleet-policy\ndefault: allow\nrules:\n  - {id: X, decision: allow}\n", "no rule that grounds"),
+        ("kind: fleet-policy\nrules:\n  - {id: X, decision: ground, when: {dji_design: true}}\n", "default: allow or"),
+        (
+            GROUND + "maker_on_lists: [us-fcc-coverd]}}\n",
+            "no list 'us-fcc-coverd'",
+        ),
+        (
+            GROUND + "maker_country_in: [PRC]}}\n",
+            "not a country code",
+        ),
+        (
+            GROUND + "app_verdict_in: [bad]}}\n",
+            "expected verdicts",
+        ),
     ],
 )
 def test_a_fleet_policy_that_cannot_decide_is_an_error(tmp_path: Path, text: str, said: str) -> None:
@@ -105,3 +129,20 @@ def test_every_bundled_and_example_policy_says_its_kind() -> None:
         assert AppPolicy.load(str(path)).block
     for path in [DATA_DIR / "fleet_policy.yaml", *ROOT.glob("docs/examples/fleet-policy-*.yaml")]:
         assert Policy.load(str(path)).rules
+
+
+def test_country_codes_are_taken_in_either_case(tmp_path: Path) -> None:
+    """ "cn" in a hand-written policy means CN: it matches, where it used to match nothing."""
+    app = AppPolicy.load(
+        write(tmp_path, "kind: app-policy\nblock:\n  - {id: X, rules: [TV401], owner_countries: [cn]}\n")
+    )
+    assert app.block[0]["owner_countries"] == ["CN"]
+    fleet = Policy.load(
+        write(
+            tmp_path,
+            GROUND + "maker_country_in: [cn]}}\n",
+        )
+    )
+    from techvet.fleet import Device, vet
+
+    assert vet(Device(1, make="DJI", model="Mavic 3E"), fleet).decision == "ground"

@@ -39,16 +39,21 @@ def test_error_tree() -> None:
     assert issubclass(techvet.KnowledgeError, techvet.TechvetError)
 
 
-def test_the_functions_are_not_hidden_by_their_subpackages() -> None:
-    """techvet.scan, traffic, screen and fleet are both functions and subpackage names: importing
-    the subpackages (as the command line and the library do) must leave the functions in place."""
+def test_the_answers_are_callable_and_every_import_form_works() -> None:
+    """techvet.scan, traffic, screen and fleet are their modules, made callable (techvet.entry):
+    calling one answers as techvet.api does, and the usual import forms still give modules."""
     import importlib
 
     for module in ("techvet.scan", "techvet.traffic", "techvet.screen.command", "techvet.fleet.register"):
         importlib.import_module(module)
     for name in ("scan", "traffic", "screen", "fleet"):
-        function = getattr(techvet, name)
-        assert callable(function) and function.__module__ == "techvet.api", name
-    from techvet.scan import find_apps  # the module is still importable by name
+        entry = getattr(techvet, name)
+        assert callable(entry) and entry.__name__ == f"techvet.{name}", name
+    import techvet.screen.names as names  # a submodule under a callable package
+    import techvet.traffic as traffic_module
+    from techvet.scan import find_apps
 
-    assert callable(find_apps)
+    assert callable(names.tokens) and callable(traffic_module.analyze) and callable(find_apps)
+    from tests.conftest import fixture_app
+
+    assert techvet.scan(fixture_app("clean_app.apk")).verdict["verdict"] == "pass"

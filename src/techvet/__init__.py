@@ -9,16 +9,14 @@
 
 Each answer's ``to_dict()`` is what the command line prints with ``--format json`` (techvet.api).
 
-Why the functions load on first use: the command line imports this package on every run, and a
+``scan``, ``traffic``, ``screen`` and ``fleet`` are the modules of those names, made callable
+(techvet.entry), and load on first use: the command line imports this package on every run, and a
 scan in a shell loop over thousands of apps should not pay for the capture, screening and fleet
-code it never uses. ``scan``, ``traffic``, ``screen`` and ``fleet`` share their names with
-subpackages; the package's module type below keeps a subpackage from hiding the function.
+code it never uses. Typed code can call the same functions from techvet.api.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -35,43 +33,23 @@ from techvet.errors import (  # noqa: E402 - the version must exist before submo
 )
 from techvet.findings import Evidence, Finding, Severity  # noqa: E402
 
-if TYPE_CHECKING:  # what the names below are, for type checkers; at run time they load on first use
-    from techvet.api import fleet, scan, screen, traffic
+if TYPE_CHECKING:
     from techvet.scan import ScanResult, iter_scan
 
-_LAZY = {
-    "scan": "techvet.api",
-    "traffic": "techvet.api",
-    "screen": "techvet.api",
-    "fleet": "techvet.api",
-    "ScanResult": "techvet.scan",
-    "iter_scan": "techvet.scan",
-}
-_FUNCTIONS = frozenset({"scan", "traffic", "screen", "fleet"})
+_SUBMODULES = frozenset({"scan", "traffic", "screen", "fleet"})  # callable: techvet.scan(...) (techvet.entry)
+_FROM_SCAN = frozenset({"ScanResult", "iter_scan"})
 
 
 def __getattr__(name: str) -> Any:
-    """The public functions (techvet.api) and ScanResult, iter_scan, imported on first use."""
-    if name in _LAZY:
-        import importlib
+    """scan, traffic, screen and fleet (callable modules) and ScanResult, iter_scan, on first use."""
+    import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"techvet.{name}")
+    if name in _FROM_SCAN:
+        return getattr(importlib.import_module("techvet.scan"), name)
     raise AttributeError(f"module 'techvet' has no attribute {name!r}")
 
-
-class _Package(types.ModuleType):
-    """techvet's module type: importing the ``techvet.scan`` module (or traffic, screen, fleet)
-    makes Python set that name on the package, which would hide the function of the same name; the
-    name is left unset instead, so ``techvet.scan`` stays the function (the module stays in
-    ``sys.modules``, where ``from techvet.scan import ...`` finds it)."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _FUNCTIONS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "Evidence",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
 from techvet.detect import DETECTORS, parties
+from techvet.entry import make_callable
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
 from techvet.knowledge import Knowledge, load
@@ -256,3 +257,5 @@ def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[
                 result = ScanResult(target, None, errors=[f"{target}: out of memory while reading"])
             result.seconds = time.perf_counter() - started
             yield result
+
+make_callable(__name__)  # techvet.scan(...) answers as techvet.api.scan does (techvet.entry)

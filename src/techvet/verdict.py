@@ -148,9 +148,11 @@ def _line(line: Any, name: str, section: str) -> dict[str, Any]:
     if unknown or "id" not in line:
         what = f"unknown key {sorted(map(str, unknown))}" if unknown else "needs an id"
         raise TechvetError(f"policy {name}: {section} line {line.get('id', '?')}: {what}")
+    where = f"{section} line {line['id']}"
     for key in ("rules", "lists", *_PLACE_CONDITIONS):
-        if key in line and not isinstance(line[key], list):
-            raise TechvetError(f"policy {name}: {section} line {line['id']}: {key} must be a list")
+        if key in line:
+            kind = "countries" if key in _PLACE_CONDITIONS else key
+            line = {**line, key: checked_values(line[key], kind, name, f"{where}: {key}")}
     if "min_severity" in line:  # parsed here, so a bad value is the policy's error, not a scan's
         try:
             line = {**line, "min_severity": Severity.parse(str(line["min_severity"]))}
@@ -165,7 +167,33 @@ def _acceptance(entry: Any, name: str) -> dict[str, Any]:
         raise TechvetError(f"policy {name}: accept entry {entry!r}: needs rules: [...] and a reason")
     if not entry.get("reason"):
         raise TechvetError(f"policy {name}: accept entry for {entry['rules']}: needs a reason")
-    return entry
+    return {**entry, "rules": checked_values(entry["rules"], "rules", name, "accept entry")}
+
+
+def checked_values(values: Any, kind: str, name: str, where: str) -> list[str]:
+    """A policy's list of rule ids, list ids or countries, each one checked: a line naming a rule
+    techvet does not have, a misspelt list or a country that is no ISO code would never match, and
+    a line that never matches is a policy that silently allows. Countries are taken in either case
+    ("cn" is CN)."""
+    if not isinstance(values, list) or not values:
+        raise TechvetError(f"policy {name}: {where} must be a list of {kind}, not empty")
+    from techvet.knowledge import load
+
+    kb = load()
+    out = []
+    for value in values:
+        text = str(value).strip()
+        if kind == "countries":
+            if len(text) != 2 or not text.isalpha() or not text.isascii():
+                raise TechvetError(f"policy {name}: {where}: {value!r} is not a country code (ISO 3166, such as CN)")
+            text = text.upper()
+        elif kind == "rules" and text not in kb.rules:
+            raise TechvetError(f"policy {name}: {where}: no rule {value!r} (techvet rules lists them)")
+        elif kind == "lists" and text not in kb.restriction_forms.lists:
+            known = ", ".join(kb.restriction_forms.lists)
+            raise TechvetError(f"policy {name}: {where}: no list {value!r} (one of: {known})")
+        out.append(text)
+    return out
 
 
 def decide(

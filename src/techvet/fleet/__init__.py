@@ -10,7 +10,10 @@ given with its reason.
 
 from __future__ import annotations
 
+from techvet.entry import make_callable
 from techvet.fleet.decide import Device, Verdict, vet
 from techvet.fleet.policy import DECISIONS, PARTS, Policy
 
 __all__ = ["DECISIONS", "PARTS", "Device", "Policy", "Verdict", "vet"]
+
+make_callable(__name__)  # techvet.fleet(...) answers as techvet.api.fleet does (techvet.entry)

@@ -13,23 +13,24 @@ from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.findings import Severity
-from techvet.verdict import listing, policy_sections, read_policy
+from techvet.verdict import checked_values, listing, policy_sections, read_policy
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
 CONDITIONS = {  # condition -> the kind of value a policy gives it (checked when the policy is read)
-    "maker_country_in": list,
-    "parent_country_in": list,
+    "maker_country_in": "countries",
+    "parent_country_in": "countries",
     "dji_design": bool,
-    "maker_on_lists": list,
-    "component_country_in": list,
-    "foreign_to": list,
+    "maker_on_lists": "lists",
+    "component_country_in": "countries",
+    "foreign_to": "countries",
     "blue_uas": bool,
     "model_known": bool,
-    "app_on_lists": list,
+    "app_on_lists": "lists",
     "app_finding_at_least": Severity,
-    "app_verdict_in": list,
+    "app_verdict_in": "verdicts",
 }
+VERDICTS = ("pass", "warn", "fail")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,14 @@ class Policy:
         rules = [_rule(rule, name) for rule in listing(doc.get("rules"), name, "rules")]
         if not rules:
             raise TechvetError(f"policy {name} has no rules: every aircraft would get its default unexamined")
+        if all(r["decision"] == "allow" for r in rules):
+            raise TechvetError(
+                f"policy {name} has no rule that grounds, restricts or reviews: it would allow every aircraft"
+            )
+        if "default" not in doc:
+            raise TechvetError(
+                f"policy {name}: say what a device no rule applies to gets (default: allow or review ...)"
+            )
         ids = {r["id"] for r in rules}
         for rule in rules:
             missing = [x for x in rule.get("lifts", []) if x not in ids]
@@ -88,21 +97,30 @@ def _rule(rule: Any, name: str) -> dict[str, Any]:
     when = {}
     for condition, value in conditions.items():
         try:
-            when[condition] = _condition_value(condition, value)
+            when[condition] = _condition_value(condition, value, name, f"rule {rule['id']}")
         except ValueError as exc:
             raise TechvetError(f"policy {name}: rule {rule['id']}: {condition}: {exc}") from None
     return {**rule, "when": when}
 
 
-def _condition_value(condition: str, value: Any) -> Any:
-    """A condition's value as the rules compare it; a value of the wrong kind is the policy's error
-    here, not a failure in the middle of an inventory."""
+def _condition_value(condition: str, value: Any, name: str, where: str) -> Any:
+    """A condition's value as the rules compare it; a value of the wrong kind, a misspelt list or a
+    country that is no code is the policy's error here, not a rule that silently never holds."""
     kind = CONDITIONS[condition]
     if kind is Severity:
         return Severity.parse(str(value))
-    if not isinstance(value, kind):
-        raise ValueError(f"expected {'a list' if kind is list else 'true or false'}, got {value!r}")
-    return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"expected true or false, got {value!r}")
+        return value
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list, got {value!r}")
+    if kind == "verdicts":
+        wrong = [v for v in value if str(v).lower() not in VERDICTS]
+        if wrong or not value:
+            raise ValueError(f"expected verdicts ({', '.join(VERDICTS)}), got {value!r}")
+        return [str(v).lower() for v in value]
+    return checked_values(value, str(kind), name, f"{where}: {condition}")
 
 
 __all__ = ["CONDITIONS", "DECISIONS", "PARTS", "Policy"]

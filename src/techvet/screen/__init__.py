@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from techvet.entry import make_callable
 from techvet.knowledge import Knowledge, load
 
 if TYPE_CHECKING:  # the index (and rapidfuzz) load when screening starts, not when a scan imports names
@@ -154,3 +155,5 @@ def _match(kb: Knowledge, party: dict[str, Any], alias: str, score: float, reaso
 
 
 __all__ = ["DEFAULT_THRESHOLD", "Match", "screen"]
+
+make_callable(__name__)  # techvet.screen(...) answers as techvet.api.screen does (techvet.entry)

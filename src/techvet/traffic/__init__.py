@@ -9,6 +9,9 @@ and HTTP/1.x), ``quic``, ``har`` and ``mitm``; ``personal`` finds personal data 
 
 from __future__ import annotations
 
+from techvet.entry import make_callable
 from techvet.traffic.analysis import TrafficResult, analyze
 
 __all__ = ["TrafficResult", "analyze"]
+
+make_callable(__name__)  # techvet.traffic(...) answers as techvet.api.traffic does (techvet.entry)
