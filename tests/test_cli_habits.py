@@ -204,6 +204,6 @@ def test_an_unsigned_app_says_so(tmp_path: Path) -> None:
     path = manifest_only_apk(tmp_path / "unsigned.apk", "org.example.unsigned", "Unsigned")
     text = techvet_cli("scan", str(path)).stdout
     assert "signer   not signed" in text
-    assert "not signed" in techvet_cli("scan", str(path), "-f", "md").stdout
-    assert "<b>not signed</b>" in techvet_cli("scan", str(path), "-f", "html").stdout
+    assert "**not signed: no v1, v2 or v3 signature" in techvet_cli("scan", str(path), "-f", "md").stdout
+    assert "<b>not signed: no v1" in techvet_cli("scan", str(path), "-f", "html").stdout
     assert "signer   not signed" not in techvet_cli("scan", APP).stdout

@@ -160,8 +160,9 @@ def test_a_binary_file_is_one_readable_line(tmp_path: Path, command: str) -> Non
     assert all(ch.isprintable() for ch in run.stderr.strip())
 
 
-def test_a_closed_pipe_keeps_the_exit_code() -> None:
-    shell = f"{sys.executable} -m techvet screen -n DJI | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}"
+@pytest.mark.parametrize("redirect", ["", "2>&1"])
+def test_a_closed_pipe_keeps_the_exit_code(redirect: str) -> None:
+    shell = f"{sys.executable} -m techvet screen -n DJI {redirect} | head -1 > /dev/null; echo ${{PIPESTATUS[0]}}"
     run = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.stdout.strip() == "1" and "Traceback" not in run.stderr and "Broken pipe" not in run.stderr
 

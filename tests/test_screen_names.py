@@ -110,9 +110,10 @@ def test_a_join_where_every_piece_is_listed_keeps_the_spaced_reading() -> None:
 
 def test_form_words_that_are_syllables_join_or_go() -> None:
     index = load().screening_index
-    # "an" (安) and "zao" (造) are legal-form words too (the article, the Russian ZAO)
+    # "an" (安) and "zao" (造) are legal-form words too (the article, the Russian ZAO); "an quan"
+    # (安全) is the business word security, as 安全 in a Han name is
     assert index.query_tokens("Zhongdianke Network An Quan Technology") == [
-        ("zhongdianke", "network", "anquan", "technology")
+        ("zhongdianke", "network", "security", "technology")
     ]
     assert ("shenzhen", "huadazhizao", "technology") in index.query_tokens("Shenzhen Hua Da Zhi Zao Technology")
     assert index.query_tokens("An Apple Company") == [("apple",)]  # joined nothing: dropped as ever

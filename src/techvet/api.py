@@ -58,7 +58,8 @@ def traffic(
     from techvet.verdict import decide
 
     result = analyze(str(capture), device=device)
-    result.verdict = decide(result.findings, None, [], _app_policy(policy)).to_dict()
+    damaged = result.stats.warnings  # a part of the capture that could not be read
+    result.verdict = decide(result.findings, None, [], _app_policy(policy), incomplete=damaged).to_dict()
     return result
 
 
@@ -74,7 +75,7 @@ def screen(
     :class:`~techvet.screen.batch.Screened` per row, its possible matches best first."""
     from techvet.screen import DEFAULT_THRESHOLD
     from techvet.screen.batch import screen_rows
-    from techvet.screen.inputs import MAX_NAME, Row, read_parties
+    from techvet.screen.inputs import Row, read_parties, rows_of_names
 
     wanted = [str(n) for n in names]
     if (file is None) == (not wanted):
@@ -82,10 +83,7 @@ def screen(
     if file is not None:
         rows: Iterable[Row] = read_parties(str(file))
     else:
-        rows = [
-            Row(i, name=n.strip(), country=country, error=None if 0 < len(n.strip()) <= MAX_NAME else "bad name")
-            for i, n in enumerate(wanted, 1)
-        ]
+        rows = rows_of_names(wanted, country)
     out = list(screen_rows(rows, DEFAULT_THRESHOLD if threshold is None else threshold, include_people))
     if not out:
         raise NothingToAnalyseError(f"{file}: no rows to screen")

@@ -54,7 +54,7 @@ def render_one(
         return Rendered(path, False, None, result.errors[0])
     app = result.app
     package = app.package if app else None
-    result.judge(_policy(policy))
+    result.judge(cached_policy(policy))
     verdict = result.verdict or {}
     if traffic is not None:
         from techvet.traffic.correlate import correlate
@@ -99,7 +99,7 @@ def render_one(
 
 
 @lru_cache(maxsize=4)
-def _policy(path: str | None) -> Any:
+def cached_policy(path: str | None) -> Any:
     """The app policy, read once per worker process."""
     from techvet.verdict import AppPolicy
 

@@ -302,7 +302,7 @@ def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) ->
     rows: list[dict[str, Any]] = []
     unreadable: list[str] = []
     used: set[str] = set()
-    failed = 0
+    failed = incomplete = 0
     rendered = render_many(targets, "html", False, args.jobs, None, args.policy)
     for item in feedback.track(rendered, "scanning apps", len(targets)):
         if not item.ok:
@@ -313,12 +313,15 @@ def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) ->
         (folder / name).write_text(item.output, encoding="utf-8")
         rows.append({"page": name, **(item.summary or {})})
         failed += fail_on.reached(item.max_severity, item.verdict)
+        for err in item.errors:  # the page is written; the scan behind it is not whole
+            incomplete += 1
+            print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
     write_index(folder, rows, unreadable)
     if rows:
         _warn_stale(feedback)
     if not args.quiet:
         print(f"techvet: {len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
-    return 2 if unreadable else 1 if failed else 0
+    return 2 if unreadable or incomplete else 1 if failed else 0
 
 
 def _warn_stale(feedback: Any) -> None:
@@ -512,9 +515,9 @@ def _error(message: str, code: int = 2) -> int:
 
 
 class _PipeSafe:
-    """Standard output that swallows a closed pipe: ``techvet screen -n DJI | head -1`` must exit
-    with the code the run earns (1: a possible match), not lose it to BrokenPipeError. Output after
-    the reader went away is dropped; the run finishes and decides."""
+    """Standard output (or error) that swallows a closed pipe: ``techvet screen -n DJI | head -1``
+    must exit with the code the run earns (1: a possible match), not lose it to BrokenPipeError.
+    Output after the reader went away is dropped; the run finishes and decides."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -553,6 +556,7 @@ class _PipeSafe:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run, turning every error into one line."""
     sys.stdout = _PipeSafe(sys.stdout)
+    sys.stderr = _PipeSafe(sys.stderr)  # `techvet ... 2>&1 | head` too
     try:
         code = run(argv)
     except TechvetError as exc:

@@ -30,7 +30,7 @@ def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
     with p.open("rb") as handle:
         head = handle.read(64).lstrip()
     if head[:1] == b"{":
-        return _saved_result(p)
+        return _judged_again(_saved_result(p), policy)
     from techvet.bulk import render_one
 
     rendered = render_one(path, "json", False, None, policy)
@@ -38,6 +38,24 @@ def load_side(path: str, policy: str | None = None) -> dict[str, Any]:
         raise InputError(rendered.output)
     result: dict[str, Any] = json.loads(rendered.output)
     return result
+
+
+def _judged_again(doc: dict[str, Any], policy: str | None) -> dict[str, Any]:
+    """A saved result's verdict made again under the policy of this run, as the other side's is: a
+    verdict saved under another policy would compare two policies, not two versions (and could let
+    ``--fail-on`` pass an update that fails the policy asked for)."""
+    from techvet.bulk import cached_policy
+    from techvet.findings import Finding
+    from techvet.verdict import decide
+
+    try:
+        findings = [Finding.from_dict(f) for f in doc["findings"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"{doc.get('path')}: a saved result whose findings cannot be read ({exc})") from None
+    app = doc.get("app") or {}
+    certificates = [str(c.get("sha256")) for c in doc.get("certificates", []) if isinstance(c, dict)]
+    doc["verdict"] = decide(findings, app.get("package"), certificates, cached_policy(policy)).to_dict()
+    return doc
 
 
 def _saved_result(path: Path) -> dict[str, Any]:
@@ -181,7 +199,8 @@ def render_text(d: dict[str, Any], verbose: bool = False) -> str:
             lines += [f"    {_where(e)}: {e.get('detail', '')}" for e in f.get("evidence", [])]
     for f in d["findings_removed"]:
         lines.append(f"finding gone: {f['rule']} {f['title']}")
-    if not any(d[k] for k in _CHANGES):
+    verdict_moved = bool(v["old"] and v["new"] and v["old"] != v["new"])
+    if not any(d[k] for k in _CHANGES) and not verdict_moved:
         same = d["old"]["sha256"] and d["old"]["sha256"] == d["new"]["sha256"]
         lines.append(
             "no changes: the same file"

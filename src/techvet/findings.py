@@ -65,6 +65,34 @@ class Finding:
     refs: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Finding:
+        """A finding back from its JSON (``to_dict``): a saved result judged again under a policy.
+        Raises KeyError, TypeError or ValueError for a document that is not one."""
+        evidence = tuple(
+            Evidence(
+                str(e["file"]),
+                str(e["detail"]),
+                e.get("class_name"),
+                e.get("method"),
+                e.get("sdk"),
+            )
+            for e in doc.get("evidence", [])
+        )
+        return cls(
+            rule=str(doc["rule"]),
+            title=str(doc["title"]),
+            severity=Severity.parse(str(doc["severity"])),
+            category=str(doc.get("category", "")),
+            confidence=str(doc.get("confidence", "firm")),
+            evidence=evidence,
+            subject=doc.get("subject"),
+            country=doc.get("country"),
+            party=doc.get("party"),
+            refs=tuple(doc.get("refs", ())),
+            extra=dict(doc.get("extra") or {}),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = str(self.severity)

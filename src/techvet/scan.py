@@ -61,7 +61,8 @@ class ScanResult:
         app = self.app
         package = app.package if app else None
         certificates = [c.sha256 for c in app.certificates] if app else []
-        self.verdict = decide(self.findings, package, certificates, policy or AppPolicy.load()).to_dict()
+        chosen = policy or AppPolicy.load()
+        self.verdict = decide(self.findings, package, certificates, chosen, incomplete=self.errors).to_dict()
         return self.verdict
 
     def by_rule(self, rule: str) -> list[Finding]:

@@ -196,9 +196,20 @@ def checked_values(values: Any, kind: str, name: str, where: str) -> list[str]:
     return out
 
 
+INCOMPLETE_LINE = "INCOMPLETE"  # the verdict line an incomplete scan or capture gets, whatever the policy
+
+
 def decide(
-    findings: list[Finding], package: str | None, certificates: list[str], policy: AppPolicy, today: date | None = None
+    findings: list[Finding],
+    package: str | None,
+    certificates: list[str],
+    policy: AppPolicy,
+    today: date | None = None,
+    incomplete: list[str] | tuple[str, ...] = (),
 ) -> Verdict:
+    """The verdict on ``findings`` under ``policy``. ``incomplete``: what could not be examined (a
+    detector that failed, a damaged part of a capture): the verdict is then at least warn, whatever
+    the policy says, because the findings that decide it may be missing."""
     today = today or date.today()
     verdict = Verdict("pass", 0, policy.id)
     # each exception's expiry is looked at once, so an expired one is reported once
@@ -235,6 +246,15 @@ def decide(
                         "findings": [{"rule": f.rule, "subject": f.subject, "title": f.title} for f in hits[:20]],
                     }
                 )
+    if incomplete:
+        verdict.decided_by.append(
+            {
+                "line": INCOMPLETE_LINE,
+                "effect": "warn",
+                "why": "not everything could be examined, so findings may be missing: " + "; ".join(incomplete[:3]),
+                "findings": [],
+            }
+        )
     effects = {d["effect"] for d in verdict.decided_by}
     verdict.verdict = "fail" if "fail" in effects else "warn" if "warn" in effects else "pass"
     keep = 1.0
@@ -277,9 +297,11 @@ def _matches(line: dict[str, Any], f: Finding) -> bool:
         return False
     if line.get("lists") and f.extra.get("list") not in line["lists"]:
         return False
-    place = f.extra.get("destination")
-    for condition, fact in _PLACE_CONDITIONS.items():
-        if line.get(condition) and (not isinstance(place, dict) or place.get(fact) not in line[condition]):
+    wanted = [(fact, line[c]) for c, fact in _PLACE_CONDITIONS.items() if line.get(c)]
+    if wanted:
+        # a finding about a host seen at several addresses holds when any one of them meets them all
+        places = f.extra.get("destinations") or [f.extra.get("destination")]
+        if not any(isinstance(p, dict) and all(p.get(fact) in allowed for fact, allowed in wanted) for p in places):
             return False
     return not (line.get("min_severity") and f.severity < line["min_severity"])
 
@@ -322,6 +344,7 @@ def _set_aside(f: Finding, sdks: set[str], hosts: set[str]) -> bool:
 
 
 __all__ = [
+    "INCOMPLETE_LINE",
     "KINDS",
     "SCORE_FORMULA",
     "AppPolicy",

@@ -69,7 +69,8 @@ def run_fleet(args: argparse.Namespace) -> int:
         writer = csv.writer(out) if args.format == "csv" else None
         if args.format == "json":
             head = json.dumps({"id": policy.id, "title": policy.title}, ensure_ascii=False)
-            out.write(f'{{"policy": {head},\n"devices": [')
+            notes = json.dumps(register.notes, ensure_ascii=False)
+            out.write(f'{{"policy": {head},\n"warnings": {notes},\n"devices": [')
         elif writer is not None:
             writer.writerow(CSV_COLUMNS)
         elif args.format == "text":
@@ -161,10 +162,12 @@ def _text(v: Verdict, out: TextIO, verbose: bool = False, color: bool = False) -
 def maker_shown(v: Verdict) -> str:
     """The maker as a reader should see it: the manufacturer, else the brand (its legal maker not
     known), else why there is none."""
+    said = v.device.make
+    note = f" (from the model; the row says {said!r})" if v.maker_from == "model" and names_someone(said) else ""
     if v.manufacturer:
-        return v.manufacturer
+        return v.manufacturer + note
     if v.brand:
-        return f"{v.brand} (manufacturer not known)"
+        return f"{v.brand} (manufacturer not known){note}"
     if v.device.make and not names_someone(v.device.make):
         return f"not given ({v.device.make!r} names no maker)"
     return "unknown"

@@ -50,6 +50,7 @@ class Verdict:
     model_name: str | None = None  # the catalogue's name for what matched ("Skydio X10D", not its family)
     companion_apps: list[str] = field(default_factory=list)  # the row's app, else the model's known ones
     app_verdicts: list[dict[str, Any]] = field(default_factory=list)  # each scanned app under the app policy
+    maker_from: str | None = None  # "row" or "model": what the maker was taken from
 
     def to_dict(self) -> dict[str, Any]:
         m = self.match
@@ -63,6 +64,7 @@ class Verdict:
             "model_candidate": None if m is None or m.model is not None else {"name": m.candidate, "score": m.score},
             "manufacturer": self.manufacturer,
             "brand": self.brand,
+            "maker_from": self.maker_from,
             "parent": self.parent,
             "country": self.country,
             "maker_lists": self.maker_lists,
@@ -103,6 +105,9 @@ def vet(
         verdict.manufacturer = maker_entry["manufacturer"] if names_someone(maker_entry["manufacturer"]) else None
         verdict.parent = maker_entry["parent"]
         verdict.country = maker_entry["country"]
+        # whose word the maker is: the row's (it names this brand) or the model's alone (the row
+        # names no maker, or one the catalogue does not know: the reader is told which)
+        verdict.maker_from = "row" if catalogue.maker(device.make) == verdict.brand else "model"
     facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy)
     fired = []
     today = today or date.today()
@@ -171,6 +176,7 @@ def _facts(
                 country, f"{part_name}: {part.get('maker') or 'maker not given'} ({country}, {source})"
             )
     app_lists: set[str] = set()
+    failed_scans: list[str] = []  # companion apps given but not (wholly) examined
     worst: Severity | None = None
     app = device.app.strip()
     # no app in the row: the model's known companion apps stand in (their scans, if supplied with
@@ -188,6 +194,7 @@ def _facts(
                 package = (result.app.package if result.app else None) or app
             except TechvetError as exc:
                 verdict.app_findings.append({"error": str(exc)})
+                failed_scans.append(f"{app}: {exc}")
         elif app_results and app in app_results:
             result = app_results[app]
         forms = kb.restriction_forms
@@ -198,6 +205,8 @@ def _facts(
                 {"rule": "TV603", "title": f"{package} is named in {party.get('program')}", "severity": "high"}
             )
         if result is not None:
+            failed_scans.extend(f"{package}: {err}" for err in result.errors)
+            verdict.app_findings.extend({"error": err} for err in result.errors)
             for f in result.findings:
                 verdict.app_findings.append({"rule": f.rule, "title": f.title, "severity": str(f.severity)})
                 worst = f.severity if worst is None or f.severity > worst else worst
@@ -228,6 +237,7 @@ def _facts(
         "app_lists": app_lists,
         "app_worst": worst,
         "app_verdicts": verdict.app_verdicts,
+        "app_scan_failed": failed_scans,
     }
 
 
@@ -267,6 +277,8 @@ def _evidence(name: str, value: Any, facts: dict[str, Any]) -> str:
         return "companion app on " + ", ".join(sorted(facts["app_lists"] & set(value)))
     if name == "app_finding_at_least":
         return f"companion app scan: worst finding {facts['app_worst']}"
+    if name == "app_scan_failed":
+        return "; ".join(facts["app_scan_failed"][:3]) if value else ""
     if name == "app_verdict_in":
         return "; ".join(
             f"{v['app']}: {v['verdict']} (risk {v['score']}, policy {v['policy']}: {', '.join(v['decided_by'])})"
@@ -299,6 +311,8 @@ def _holds(name: str, value: Any, facts: dict[str, Any]) -> bool:
         return facts["app_worst"] is not None and facts["app_worst"] >= value
     if name == "app_verdict_in":
         return any(v["verdict"] in value for v in facts["app_verdicts"])
+    if name == "app_scan_failed":
+        return bool(facts["app_scan_failed"]) is bool(value)
     raise TechvetError(f"unknown policy condition {name!r}")
 
 

@@ -49,11 +49,11 @@ def normal(text: str) -> str:
 
 def names_someone(text: str | None) -> bool:
     """Whether a maker cell names anyone: a placeholder ("-", "?", "???", "n/a", "unknown",
-    "!!!@@@") or a name its source itself doubts ("? (SkyRover)") does not."""
+    "!!!@@@") or a name its source itself doubts ("? (SkyRover)") does not; a name in any script
+    ("大疆") does."""
     if not text or text.lstrip().startswith("?"):
         return False
-    key = normal(text)
-    return any(ch.isalpha() for ch in key) and key not in _PLACEHOLDERS
+    return any(ch.isalpha() for ch in text) and normal(text) not in _PLACEHOLDERS
 
 
 def _vague(short: str) -> bool:
@@ -104,6 +104,14 @@ class ModelCatalogue:
                 if names_someone(maker):
                     self.makers.setdefault(normal(maker), m["brand"])
         self.abbreviations = {k: next(iter(v)) for k, v in abbreviations.items() if len(v) == 1}
+        brands = {normal(m["brand"]): m["brand"] for m in self.models if names_someone(m["brand"])}
+        self.brand_words = {k: v for k, v in brands.items() if " " not in k and len(k) >= 3}  # "dji" -> DJI
+        heads: dict[str, set[str]] = {}
+        for key, brand in brands.items():
+            if " " in key and len(key.split()[0]) >= 3:
+                heads.setdefault(key.split()[0], set()).add(brand)
+        # "autel" -> Autel Robotics, when one brand alone starts with that word
+        self.brand_heads = {k: next(iter(v)) for k, v in heads.items() if len(v) == 1 and k not in self.brand_words}
         for code, rows in code_rows.items():  # a code two rows claim names neither
             if len(rows) > 1:
                 del self.codes[code]
@@ -114,11 +122,18 @@ class ModelCatalogue:
         if not names_someone(make):
             return None
         key = normal(str(make))
+        if not key:  # a name in another script ("大疆"): the lists may know it, the catalogue does not
+            return None
         if key in self.makers:
             return self.makers[key]
-        for known, brand in self.makers.items():  # "DJI Enterprise" -> DJI; "Autel" -> Autel Robotics
-            if key.split()[:1] == known.split()[:1] and len(key.split()[0]) >= 3:
-                return brand
+        # Only a brand's own word says whose a longer name is: "DJI Enterprise" is DJI's and "Autel"
+        # is Autel Robotics, but the first word of a legal name ("Shenzhen", "Quantum", "Harris") is
+        # shared by many companies and names none of them.
+        words = key.split()
+        if words[0] in self.brand_words:
+            return self.brand_words[words[0]]
+        if len(words) == 1:
+            return self.brand_heads.get(key)
         return None
 
     def match(self, make: str | None, model: str | None) -> ModelMatch:

@@ -29,6 +29,7 @@ CONDITIONS = {  # condition -> the kind of value a policy gives it (checked when
     "app_on_lists": "lists",
     "app_finding_at_least": Severity,
     "app_verdict_in": "verdicts",
+    "app_scan_failed": bool,
 }
 VERDICTS = ("pass", "warn", "fail")
 

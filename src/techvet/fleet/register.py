@@ -62,6 +62,7 @@ class FleetReport:
         """The JSON ``techvet fleet --format json`` prints."""
         return {
             "policy": {"id": self.policy.id, "title": self.policy.title},
+            "warnings": list(self.warnings),
             "devices": [v.to_dict() for v in self.devices],
             "summary": self.summary.as_dict(),
         }

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+UNSIGNED = "not signed: no v1, v2 or v3 signature with a readable certificate, so anyone could have built it"
+
 
 def owner_cell(row: dict[str, Any]) -> str:
     """ "Tencent Holdings Ltd. (CN)", "unknown (name registered in CN)" or "unknown"."""
@@ -32,4 +34,4 @@ def network_cell(row: dict[str, Any]) -> str:
     return "-"
 
 
-__all__ = ["network_cell", "owner_cell"]
+__all__ = ["UNSIGNED", "network_cell", "owner_cell"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.knowledge import _read, load
-from techvet.report.cells import network_cell, owner_cell
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell
 from techvet.scan import ScanResult
 
 
@@ -61,6 +61,7 @@ def render(result: ScanResult) -> str:
             file=result.path,
             sha256=app.sha256 if app else "",
             signers=[c.subject for c in app.certificates[:2]] if app else [],
+            unsigned=UNSIGNED,
             techvet_version=__version__,
             verdict=result.verdict,
             map=_map(destinations),

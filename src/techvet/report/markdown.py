@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from techvet.report.cells import network_cell, owner_cell
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell
 from techvet.scan import ScanResult
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~-])")
@@ -35,8 +35,7 @@ def render(result: ScanResult) -> str:
     app = result.app
     lines = [f"## techvet: {md(result.title)} ({code(app.package if app and app.package else '-')})"]
     signers = [c.subject for c in app.certificates[:2]] if app else []
-    unsigned = "\n**not signed**: no readable v1, v2 or v3 signature"
-    lines.append(f"\nsigned by {md('; '.join(signers))}" if signers else unsigned)
+    lines.append(f"\nsigned by {md('; '.join(signers))}" if signers else f"\n**{md(UNSIGNED)}**")
     lines += _verdict(result.verdict)
     lines += _destinations(result.destinations(), "Where it talks to")
     lines += _findings(result.findings)

@@ -8,13 +8,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from techvet.findings import Severity
-from techvet.report.cells import network_cell, owner_cell
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell
 from techvet.report.terminal import SEVERITY_STYLE as _STYLE
 from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
 from techvet.scan import ScanResult
-
-UNSIGNED = "no v1, v2 or v3 signature with a readable certificate: anyone could have built it"
 
 
 def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
@@ -37,7 +35,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     for cert in app.certificates[:2]:
         console.print(f"  signer   {e(cert.subject)} ({', '.join(cert.schemes)}, sha256 {cert.sha256[:16]}…)")
     if not app.certificates:
-        console.print(f"  signer   [bold]not signed[/] [dim]({e(UNSIGNED)})[/]")
+        console.print(f"  signer   {e(UNSIGNED)}")
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
     summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)
     console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")

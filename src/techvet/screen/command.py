@@ -15,8 +15,8 @@ from techvet.report import opened_output
 from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Screened, screen_rows, summary, write
-from techvet.screen.inputs import MAX_NAME, Row, read_parties
-from techvet.screen.staleness import STALE_DAYS, closed_lists, stale_lists, stale_warning
+from techvet.screen.inputs import Row, read_parties, rows_of_names
+from techvet.screen.staleness import closed_lists, stale_lists, stale_warning
 from techvet.tables import read_lines
 
 
@@ -34,17 +34,7 @@ def run_screen(args: argparse.Namespace) -> int:
         raise UsageError("give a party file, or names (--name, --names-from), not both and not neither")
     feedback = Feedback(args.quiet)
     if names or args.names_from:
-        rows: Iterator[Row] = iter(
-            [
-                Row(
-                    i,
-                    name=n.strip(),
-                    country=args.country,
-                    error=None if 0 < len(n.strip()) <= MAX_NAME else "bad name",
-                )
-                for i, n in enumerate(names, 1)
-            ]
-        )
+        rows: Iterator[Row] = iter(rows_of_names(names, args.country))
         source = "--name"
     else:
         rows = read_parties(args.file)
@@ -148,11 +138,9 @@ def show_lists(args: argparse.Namespace | None = None, today: date | None = None
                         out.write(f"{'':20} {'':7}  input: {name} sha256 {sha}\n")
                     if r["closed"]:
                         out.write(f"{'':20} {'':7}  closed: {r['closed']}\n")
-    if stale:
-        Feedback(args.quiet).warn(
-            f"{len(stale)} lists are older than {STALE_DAYS} days: {', '.join(stale)}. "
-            "Lists change often; check the sources before relying on a negative result."
-        )
+    warning = stale_warning(today, kb)
+    if warning:
+        Feedback(args.quiet).warn(warning, key="stale-lists")
     return 0
 
 

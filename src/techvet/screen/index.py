@@ -14,8 +14,9 @@ similarity as credit, unless both words are written wholly in pinyin syllables: 
 changes a syllable, and a different syllable is a different name (tianye 天业 is not tianyi 天翼),
 while slips in other words ("Hikvison", "Huawie") keep their credit. Adjacent query words are
 joined when the join is a listed word: runs of pinyin syllables ("Haikang Weishi", "Da Jiang",
-"Hai Neng Da"), since a Han run of a listed name became one pinyin token, and two short pieces
-of which one is no listed word ("Hik Vision"). The default threshold, 0.80, was set on
+"Hai Neng Da"), since a Han run of a listed name became one pinyin token (or a business word in
+pinyin: "An Quan" is anquan, security), and two short pieces of which one is no listed word.
+The default threshold, 0.80, was set on
 tests/data/screening_eval.tsv (bench/screen.py prints precision and recall around it).
 
 Speed (a supplier file has 100,000 rows, each searched against the whole snapshot): names with the
@@ -195,6 +196,7 @@ class ScreeningIndex:
                 continue
             pieces = form[i:end]
             token = "".join(pieces)
+            token = self.words.synonyms.get(token, token)  # a business word in pinyin: "chuang xin" is innovation
             joined.append(token)
             if token not in self.words.generic and all(p in self.postings for p in pieces):
                 spaced.extend(pieces)
@@ -208,11 +210,12 @@ class ScreeningIndex:
         """Where a join of the pieces starting at ``i`` ends, or None (``pinyin``: which pieces
         are made of pinyin syllables). Two kinds of pieces join:
 
-        - pinyin syllables, as many as form a listed token, longest first: a listed Han run became
-          one pinyin token (海康威视 -> haikangweishi), and people write it spaced by syllable or
-          word ("Haikang Weishi", "Hai Kang Wei Shi", "Da Jiang"). Pieces that are listed words
-          themselves join too ("da" and "jiang" are both listed somewhere).
-        - two short pieces of which one is no listed word ("Hik Vision"): short, because long words
+        - pinyin syllables, as many as form a listed token or a business word written in pinyin
+          (anquan, chuangxin), longest first: a listed Han run became one pinyin token (海康威视 ->
+          haikangweishi), and people write it spaced by syllable or word ("Haikang Weishi", "Hai
+          Kang Wei Shi", "Da Jiang", "Chuang Xin"). Pieces that are listed words themselves join
+          too ("da" and "jiang" are both listed somewhere).
+        - two short pieces of which one is no listed word: short, because long words
           are words of their own ("low temperature" stays two), and one unlisted, because two
           listed words side by side are more likely meant as two."""
         if i + 1 >= len(toks):
@@ -223,7 +226,8 @@ class ScreeningIndex:
             while run < len(toks) and pinyin[run]:
                 run += 1
             for end in range(run, i + 1, -1):  # at least two pieces
-                if "".join(toks[i:end]) in postings:
+                joined = "".join(toks[i:end])
+                if joined in postings or joined in self.words.synonyms:  # "an quan": anquan = security
                     return end
         first, second = toks[i], toks[i + 1]
         short = len(first) <= 6 and len(second) <= 6

@@ -46,6 +46,15 @@ class Row:
     error: str | None = None
 
 
+def rows_of_names(names: list[str], country: str | None = None) -> list[Row]:
+    """Names given one by one (``--name``, ``--names-from``, ``techvet.screen(names=...)``) as rows,
+    numbered from 1; an empty name or one too long to be a name is a row with its error."""
+    return [
+        Row(i, name=n.strip(), country=country, error=None if 0 < len(n.strip()) <= MAX_NAME else "bad name")
+        for i, n in enumerate(names, 1)
+    ]
+
+
 def read_parties(path: str) -> Iterator[Row]:
     """Rows of a CSV, XLSX or JSON party file (by extension; CSV otherwise)."""
     header, records = read_table(path, "parties")
@@ -98,4 +107,4 @@ def _row(line: int, record: dict[str, Any], columns: dict[str, str]) -> Row:
     return row
 
 
-__all__ = ["Row", "read_parties"]
+__all__ = ["Row", "read_parties", "rows_of_names"]

@@ -127,15 +127,20 @@ def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None)
     result.destinations = _destinations(result, kb)
     result.findings += destination_findings(result.destinations, kb)  # listed owners, as in scans
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
-    by_host: dict[str, dict[str, Any]] = {}
+    by_host: dict[str, list[dict[str, Any]]] = {}
     for row in result.destinations:
-        for name in (row["host"], row["ip"]):
+        for name in dict.fromkeys((row["host"], row["ip"])):
             if name:
-                by_host.setdefault(name, row)
+                by_host.setdefault(name, []).append(row)
     for f in result.findings:
-        about = by_host.get(str(f.extra.get("host") or f.subject))
-        if about is not None:
-            f.extra["destination"] = {k: about[k] for k in ("host", "ip", *PLACE_KEYS)}
+        rows = by_host.get(str(f.extra.get("host") or f.subject))
+        if rows:
+            # a host served from several addresses has a destination per address: a policy line
+            # about networks holds when any of them is on one (techvet.verdict), whichever sent most
+            places = [{k: row[k] for k in ("host", "ip", *PLACE_KEYS)} for row in rows]
+            f.extra["destination"] = places[0]
+            if len(places) > 1:
+                f.extra["destinations"] = places
     return result
 
 
