@@ -60,7 +60,7 @@ def test_whois_reads_many_inputs_from_a_file_or_standard_input(tmp_path: Path) -
     from_stdin = techvet("whois", "-", "-f", "csv", stdin=listing.read_text())
     assert from_file.returncode == from_stdin.returncode == 0
     assert from_file.stdout == from_stdin.stdout
-    assert [line.split(",")[0] for line in from_file.stdout.splitlines()] == ["input", "api.weibo.cn", "8.8.8.8"]
+    assert [line.split(",")[0] for line in from_file.stdout.splitlines()] == ["query", "api.weibo.cn", "8.8.8.8"]
 
 
 # --- item 8: nothing to analyse is said (exit 2) and is not a pass -------------------------------

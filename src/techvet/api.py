@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from techvet.errors import NothingToAnalyseError
+from techvet.errors import InputError, NothingToAnalyseError, UsageError
 from techvet.verdict import AppPolicy
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def scan(
     Raises :class:`~techvet.errors.InputError` (or a subclass) for a file that is not a readable app."""
     from techvet.scan import scan as scan_file
 
+    if os.path.isdir(path):
+        raise InputError(f"{path}: a folder: scan reads one app (techvet.iter_scan or the command line read folders)")
     result = scan_file(path, knowledge)
     result.judge(_app_policy(policy))
     return result
@@ -77,9 +79,9 @@ def screen(
     from techvet.screen.batch import screen_rows
     from techvet.screen.inputs import Row, read_parties, rows_of_names
 
-    wanted = [str(n) for n in names]
+    wanted = [names] if isinstance(names, str) else [str(n) for n in names]  # one name is a name, not letters
     if (file is None) == (not wanted):
-        raise ValueError("give a party file or names, not both and not neither")
+        raise UsageError("give a party file or names, not both and not neither")
     if file is not None:
         rows: Iterable[Row] = read_parties(str(file))
     else:

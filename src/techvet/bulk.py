@@ -54,12 +54,15 @@ def render_one(
         return Rendered(path, False, None, result.errors[0])
     app = result.app
     package = app.package if app else None
-    result.judge(cached_policy(policy))
-    verdict = result.verdict or {}
     if traffic is not None:
-        from techvet.traffic.correlate import correlate
+        from techvet.traffic.correlate import app_findings, correlate
 
         result.traffic = correlate([row["host"] for row in result.destinations()], traffic, package)
+        # what the capture shows the app did is the app's too: the verdict weighs it with the code
+        result.findings.extend(app_findings(traffic, package))
+        result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
+    result.judge(cached_policy(policy))
+    verdict = result.verdict or {}
     if fmt == "json":
         from techvet.report.json_report import render as render_json
 

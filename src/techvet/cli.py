@@ -142,6 +142,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         "(a match at least that close, or exposure), or never",
     )
     screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
+    screen.add_argument("--columns", help="map columns techvet does not recognise: name=Firmenname,country=Land")
     screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
 
     fleet = commands["fleet"] = sub.add_parser(
@@ -181,10 +182,10 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         choices=("show", "update"),
         help="show: what is in use, counts, dates, staleness; update: download the lists from their authorities",
     )
-    _common(lists, ("text", "json"))
+    _common(lists, TABLE_FORMATS)
 
     rules = commands["rules"] = sub.add_parser("rules", help="list every rule: id, severity, category and title")
-    _common(rules, ("text", "json"))
+    _common(rules, TABLE_FORMATS)
     explain = commands["explain"] = sub.add_parser(
         "explain", help="explain a rule or a policy line: what it catches, why it matters, its sources"
     )
@@ -232,6 +233,8 @@ def _scan(args: argparse.Namespace) -> int:
     if args.format == "html" and len(targets) > 1:
         return _html_folder(args, targets, feedback)
     traffic = None
+    if args.traffic and len(targets) > 1:
+        raise UsageError("--traffic goes with one app: a capture shows one app's traffic, not a folder's")
     if args.traffic:
         from techvet.traffic import analyze
         from techvet.traffic.correlate import observed
@@ -373,27 +376,29 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _whois(args: argparse.Namespace) -> int:
+    from techvet.errors import NothingToAnalyseError
     from techvet.place import attribute
-    from techvet.place.targets import TargetError, target
+    from techvet.place.targets import TargetError, shown_query, target
     from techvet.report.whois import render
     from techvet.tables import read_lines
 
     inputs = [t for t in args.targets if t != "-"]
-    if "-" in args.targets:
-        inputs += read_lines("-")
-    if args.from_file:
-        inputs += read_lines(args.from_file)
+    for source in (["-"] if "-" in args.targets else []) + ([args.from_file] if args.from_file else []):
+        lines = read_lines(source)
+        if not lines:
+            raise NothingToAnalyseError(f"{'standard input' if source == '-' else source}: holds no host or IP")
+        inputs += lines
     if not inputs:
         raise UsageError("give hosts, IPs or URLs, or --from FILE (- reads them from standard input)")
     answers: list[tuple[str, Any]] = []
     bad = 0
     for text in inputs:
         try:
-            answers.append((text, attribute(target(text))))
+            answers.append((shown_query(text), attribute(target(text))))
         except TargetError as exc:
             bad += 1
-            answers.append((text, str(exc)))
-            print(f"techvet: {text!r}: {exc}", file=sys.stderr)
+            answers.append((shown_query(text), str(exc)))
+            print(f"techvet: {shown_query(text)!r}: {exc}", file=sys.stderr)
     from techvet.report import write_report
 
     write_report(render(answers, args.format, args.verbose), args.output)
@@ -409,6 +414,17 @@ def _rules(args: argparse.Namespace) -> int:
 
     rules = list(load().rules.values())
     lines = policy_lines()
+    if args.format == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "kind", "severity_or_effect", "category_or_policy", "title_or_why"])
+        writer.writerows([r.id, "rule", str(r.severity), r.category, r.title] for r in rules)
+        writer.writerows([x["id"], "policy line", x["effect"], x["file"], x["why"]] for x in lines)
+        write_report(buffer.getvalue(), args.output)
+        return 0
     if args.format == "json":
         doc = {
             "rules": [
@@ -563,8 +579,10 @@ def main(argv: list[str] | None = None) -> None:
         code = _error(str(exc))
     except KeyboardInterrupt:
         code = 130
-    except BrokenPipeError:  # a pipe closed under a write the wrapper did not see (stderr)
+    except BrokenPipeError:  # a pipe closed under a write the wrappers did not see
         code = 2
+    except OSError as exc:  # an output that cannot take what is written (a full disk, /proc)
+        code = _error(f"cannot write {exc.filename or 'the output'}: {exc.strerror or exc}")
     except Exception as exc:  # noqa: BLE001 - the edge: a bug in techvet, reported without a traceback
         code = _error(f"internal error: {type(exc).__name__}: {exc}", 3)
     sys.exit(code)

@@ -167,6 +167,8 @@ def _short(f: dict[str, Any]) -> dict[str, Any]:
 
 def render_text(d: dict[str, Any], verbose: bool = False) -> str:
     lines = [f"{d['old']['package']} {d['old']['version']} -> {d['new']['package']} {d['new']['version']}"]
+    if d["old"]["package"] != d["new"]["package"]:
+        lines.append("note: two different apps (their packages differ): this compares two apps, not two versions")
     v = d["verdict"]
     if v["old"] and v["new"]:
         lines.append(

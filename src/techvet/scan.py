@@ -62,7 +62,10 @@ class ScanResult:
         package = app.package if app else None
         certificates = [c.sha256 for c in app.certificates] if app else []
         chosen = policy or AppPolicy.load()
-        self.verdict = decide(self.findings, package, certificates, chosen, incomplete=self.errors).to_dict()
+        unexamined = list(self.errors)
+        if app is not None and app.manifest is None:  # a bare DEX: code only
+            unexamined.append("a bare DEX: no manifest (permissions, components) and no signature to examine")
+        self.verdict = decide(self.findings, package, certificates, chosen, incomplete=unexamined).to_dict()
         return self.verdict
 
     def by_rule(self, rule: str) -> list[Finding]:
@@ -191,6 +194,12 @@ class ScanResult:
 def _attribution_note() -> dict[str, Any]:
     """How destinations were attributed: offline, from these knowledge files as of these dates."""
     kb = load()
+    # every source named, whatever this process looked up before (an address or not), so the note
+    # is the same for the same app
+    _ = (kb.psl, kb.place, kb.networks)
+    from techvet.place.attribution import register_iptocc
+
+    register_iptocc(kb)
     names = (
         "owners.json",
         "owner_companies.yaml",

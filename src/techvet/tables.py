@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from techvet.errors import TechvetError
+from techvet.errors import NothingToAnalyseError, TechvetError
 
 MAX_JSON_BYTES = 64 << 20
 MAX_STDIN_BYTES = 256 << 20
@@ -83,8 +83,44 @@ def read_lines(source: str) -> list[str]:
     except OSError as exc:
         raise TechvetError(f"{source}: cannot read ({exc.strerror})") from None
     name = "standard input" if source == "-" else source
-    text = data.decode(_encoding(name, data[:_SAMPLE_BYTES]), "replace") if data.strip() else ""
+    try:
+        text = data.decode(_encoding(name, data[:_SAMPLE_BYTES]), "replace") if data.strip() else ""
+    except TechvetError:
+        raise TechvetError(f"{name}: not a text file of one input per line (binary content)") from None
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+_SPREADSHEET_ERROR = re.compile(r"#(REF!|N/A|VALUE!|NAME\?|DIV/0!|NULL!|NUM!|SPILL!|CALC!)$", re.IGNORECASE)
+# what a cell holds when it means "we do not know" (casefolded, punctuation as spaces): no name
+_PLACEHOLDERS = frozenset(
+    {"n a", "na", "none", "null", "nil", "unknown", "unk", "tbd", "tba", "other", "various", "ref", "value", "div 0"}
+)
+
+
+def is_placeholder(text: str | None) -> bool:
+    """Whether a cell stands for nothing: empty, no letter of any script ("-", "?", "???", "!!!@@@"),
+    a "we do not know" word (n/a, unknown, TBD), a spreadsheet error (#REF!, #N/A), or a name its
+    writer doubts ("? (SkyRover)"). Such a cell names no company, maker or model."""
+    if not text or text.lstrip().startswith("?") or _SPREADSHEET_ERROR.match(text.strip()):
+        return True
+    if not any(ch.isalpha() for ch in text):
+        return True
+    key = " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
+    return key in _PLACEHOLDERS
+
+
+def parse_columns(spec: str | None, fields: set[str] | frozenset[str]) -> dict[str, str]:
+    """``--columns name=Firmenname,country=Land`` -> {"name": "Firmenname", "country": "Land"}: the
+    header a field is in, for headers techvet does not recognise; FIELD must be one of ``fields``."""
+    out: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        field_name, sep, header = item.partition("=")
+        if not sep or field_name.strip() not in fields:
+            raise TechvetError(f"--columns: {item.strip()!r} is not FIELD=HEADER (FIELD: {', '.join(sorted(fields))})")
+        out[field_name.strip()] = header.strip()
+    return out
 
 
 def clean(value: Any) -> str:
@@ -231,6 +267,8 @@ def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
     items = doc.get(array_key) if isinstance(doc, dict) else doc
     if not isinstance(items, list):
         raise TechvetError(f'{path}: expected an array of objects (or {{"{array_key}": [...]}})')
+    if not items:
+        raise NothingToAnalyseError(f"{path}: no rows (an empty array)")
     header = sorted({str(k) for item in items if isinstance(item, dict) for k in item})
 
     def rows() -> Iterator[Record]:
@@ -243,4 +281,13 @@ def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
     return header, rows()
 
 
-__all__ = ["Record", "bad_text", "clean", "printable", "read_lines", "read_table"]
+__all__ = [
+    "Record",
+    "bad_text",
+    "clean",
+    "is_placeholder",
+    "parse_columns",
+    "printable",
+    "read_lines",
+    "read_table",
+]

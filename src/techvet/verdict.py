@@ -67,13 +67,7 @@ def read_policy(path: str | None, default: str, kind: str) -> dict[str, Any]:
     Why a policy must say its kind: an app policy has no fleet rules and a fleet policy no block
     lines, so one read as the other used to decide nothing, and nothing decided read as "allow".
     A file of another kind, or of none, is refused before anything is judged by it."""
-    if path is None:
-        doc = _read(DATA_DIR, default)
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise TechvetError(f"{path}: no such policy file")
-        doc = _read(p.parent, p.name)
+    doc = _read(DATA_DIR, default) if path is None else _user_policy(path)
     name = path or default
     found = doc.get("kind")
     if found == kind:
@@ -83,6 +77,38 @@ def read_policy(path: str | None, default: str, kind: str) -> dict[str, Any]:
     if found is None:
         raise TechvetError(f"policy {name} does not say what it is: add 'kind: {kind}' ({KINDS[kind]})")
     raise TechvetError(f"policy {name}: unknown kind {found!r} (one of: {', '.join(KINDS)})")
+
+
+MAX_POLICY_BYTES = 1 << 20  # a policy is a page of lines, not a data set
+
+
+def _user_policy(path: str) -> dict[str, Any]:
+    """A user's policy file as a mapping, or one line saying why it is not one (a folder, binary
+    bytes, broken YAML, a list, an empty file), before its kind and sections are checked."""
+    p = Path(path)
+    if p.is_dir():
+        raise TechvetError(f"{path}: a folder, not a policy file")
+    if not p.is_file():
+        raise TechvetError(f"{path}: no such policy file")
+    if p.stat().st_size > MAX_POLICY_BYTES:
+        raise TechvetError(f"policy {path}: refused: larger than {MAX_POLICY_BYTES >> 20} MiB")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TechvetError(f"policy {path}: not UTF-8 text (a policy is a YAML file)") from None
+    except OSError as exc:
+        raise TechvetError(f"policy {path}: cannot read ({exc.strerror})") from None
+    import yaml
+
+    try:
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise TechvetError(f"policy {path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(doc, dict) or not doc:
+        raise TechvetError(f"policy {path}: empty, or not a mapping of sections (kind, source, as_of, block ...)")
+    if not doc.get("source") or not doc.get("as_of"):
+        raise TechvetError(f"policy {path}: say where its lines come from and when (source:, as_of:)")
+    return doc
 
 
 def policy_sections(doc: dict[str, Any], name: str, known: tuple[str, ...]) -> None:

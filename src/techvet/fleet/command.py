@@ -170,7 +170,9 @@ def maker_shown(v: Verdict) -> str:
         return f"{v.brand} (manufacturer not known){note}"
     if v.device.make and not names_someone(v.device.make):
         return f"not given ({v.device.make!r} names no maker)"
-    return "unknown"
+    if v.device.make:
+        return f"{v.device.make} (not in the drone catalogue: its country is not known)"
+    return "not given"
 
 
 def _text_summary(summary: dict[str, Any], out: TextIO) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from techvet.countries import country_code
 from techvet.errors import TechvetError
 from techvet.findings import Severity
 from techvet.fleet.models import ModelCatalogue, ModelMatch, names_someone
@@ -165,12 +166,11 @@ def _facts(
     blue = bool(model and "blue_uas" in model and _blue_name(model, verdict.match))
     components: dict[str, str] = {}  # country -> "camera: Hikvision (CN)"
     for part_name, part in device.components.items():
-        country = (part.get("country") or "").upper() or None
+        # "China", "PRC", "中国" and "CN" are one country (techvet.countries)
+        country = country_code(part.get("country"))
         source = "as given"
         if part.get("maker") and not country:
-            brand = kb.drone_catalogue.maker(part["maker"])
-            entry = next((m for m in kb.drone_catalogue.models if m["brand"] == brand), None)
-            country, source = (entry["country"], "maker's country in drones.json") if entry else (None, "")
+            country, source = _part_maker_country(part["maker"], kb)
         if country:
             components.setdefault(
                 country, f"{part_name}: {part.get('maker') or 'maker not given'} ({country}, {source})"
@@ -239,6 +239,21 @@ def _facts(
         "app_verdicts": verdict.app_verdicts,
         "app_scan_failed": failed_scans,
     }
+
+
+def _part_maker_country(maker: str, kb: Knowledge) -> tuple[str | None, str]:
+    """A component maker's country: the drone catalogue's, else a restriction list's for the same
+    name (a Hikvision camera or a Huawei radio is a listed company's part), else unknown."""
+    from techvet.detect.parties import _listed
+
+    brand = kb.drone_catalogue.maker(maker)
+    entry = next((m for m in kb.drone_catalogue.models if m["brand"] == brand), None)
+    if entry is not None:
+        return entry["country"], "maker's country in drones.json"
+    for party in _listed(maker, kb.name_words, kb):
+        if party.get("country"):
+            return party["country"], f"the maker is {party['name']} on {party['list']}"
+    return None, ""
 
 
 def _blue_name(model: dict[str, Any], match: ModelMatch | None) -> bool:

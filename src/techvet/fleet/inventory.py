@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from techvet.app.reader import APP_SUFFIXES
 from techvet.errors import TechvetError
 from techvet.fleet.decide import Device
 from techvet.fleet.policy import PARTS
 from techvet.tables import bad_text, clean, printable, read_table
+from techvet.tables import parse_columns as parse_table_columns
 
 _NAMES = {
     "make": ("make", "manufacturer", "brand", "maker", "vendor", "oem", "drone make", "aircraft make", "uas make"),
@@ -35,7 +38,10 @@ _NAMES = {
         "uas",
         "product",
     ),  # fmt: skip
-    "serial": ("serial", "serial number", "serial no", "sn", "s/n"),
+    "serial": (
+        "serial", "serial number", "serial no", "serial no.", "serial #", "sn", "s/n", "tail no", "tail no.",
+        "tail number", "registration",
+    ),  # fmt: skip
     "firmware": ("firmware", "firmware version", "fw"),
     "unit": ("unit", "owner unit", "owner", "department", "office", "bureau"),
     "app": ("app", "companion app", "package", "app package", "apk", "control app", "ground control app"),
@@ -45,19 +51,8 @@ MAX_CELL = 500
 
 def parse_columns(spec: str | None) -> dict[str, str]:
     """``--columns model=Aircraft,make=Brand`` -> {"model": "Aircraft", "make": "Brand"}."""
-    out: dict[str, str] = {}
-    for item in (spec or "").split(","):
-        if not item.strip():
-            continue
-        field_name, sep, header = item.partition("=")
-        known = set(_NAMES) | {f"{p}_{k}" for p in PARTS for k in ("maker", "country")}
-        if not sep or field_name.strip() not in known:
-            raise TechvetError(
-                f"--columns: {item.strip()!r} is not FIELD=HEADER "
-                f"(FIELD: {', '.join(sorted(_NAMES))}, <part>_maker, <part>_country)"
-            )
-        out[field_name.strip()] = header.strip()
-    return out
+    fields = set(_NAMES) | {f"{p}_{k}" for p in PARTS for k in ("maker", "country")}
+    return parse_table_columns(spec, fields)
 
 
 @dataclass
@@ -75,7 +70,10 @@ def open_inventory(path: str, columns: dict[str, str] | None = None) -> Inventor
     """The inventory at ``path`` with its column mapping; a file without a model column is read
     (every device will be an unknown model, for a person to review) but said to be so."""
     header, records = read_table(path, "devices")
-    mapping = _mapping(header, columns or {})
+    try:
+        mapping = _mapping(header, columns or {})
+    except TechvetError as exc:
+        raise TechvetError(f"{path}: {exc}") from None
     notes = []
     if "model" not in mapping:
         shown = ", ".join(repr(printable(h)) for h in header[:12])
@@ -88,7 +86,7 @@ def open_inventory(path: str, columns: dict[str, str] | None = None) -> Inventor
             if record.cells is None:
                 yield Device(record.line, error=record.error)
                 continue
-            yield _device(record.line, record.cells, mapping)
+            yield _device(record.line, record.cells, mapping, Path(path).parent)
 
     return Inventory(header, mapping, devices(), notes)
 
@@ -123,7 +121,16 @@ def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _device(line: int, cells: dict[str, object], mapping: dict[str, str]) -> Device:
+def _app_path(text: str, folder: Path) -> str:
+    """A companion app cell naming an APK: as written when it exists from here, else beside the
+    inventory (an inventory names its apps relative to itself, wherever it is run from)."""
+    if not text.lower().endswith(APP_SUFFIXES) or Path(text).is_absolute() or Path(text).exists():
+        return text
+    beside = folder / text
+    return str(beside) if beside.exists() else text
+
+
+def _device(line: int, cells: dict[str, object], mapping: dict[str, str], folder: Path) -> Device:
     device = Device(line, raw={clean(k): clean(v) for k, v in cells.items()})
     for field_name, cell in mapping.items():
         value = cells.get(cell)
@@ -139,7 +146,7 @@ def _device(line: int, cells: dict[str, object], mapping: dict[str, str]) -> Dev
             if text:
                 device.components.setdefault(part, {})[kind] = text
         elif text:
-            setattr(device, field_name, text)
+            setattr(device, field_name, _app_path(text, folder) if field_name == "app" else text)
     if not device.model and not device.make:
         device.error = "no make and no model"
     return device

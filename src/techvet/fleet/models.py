@@ -24,12 +24,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from techvet.tables import is_placeholder
+
 FUZZY_ACCEPT = 0.88
 _ROMAN = {"ii": "2", "iii": "3", "iv": "4"}
 _WORD = re.compile(r"[a-z0-9+]+")
 _NAMING_WORD = re.compile(r"[a-z]{3,}")
-# what inventories write for "we do not know" (normal form): no maker, whatever its letters
-_PLACEHOLDERS = frozenset({"n a", "na", "none", "null", "nil", "unknown", "unk", "tbd", "tba", "other", "various"})
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,9 @@ def normal(text: str) -> str:
 
 
 def names_someone(text: str | None) -> bool:
-    """Whether a maker cell names anyone: a placeholder ("-", "?", "???", "n/a", "unknown",
-    "!!!@@@") or a name its source itself doubts ("? (SkyRover)") does not; a name in any script
-    ("大疆") does."""
-    if not text or text.lstrip().startswith("?"):
-        return False
-    return any(ch.isalpha() for ch in text) and normal(text) not in _PLACEHOLDERS
+    """Whether a maker cell names anyone: a placeholder ("-", "?", "n/a", "!!!@@@", "#REF!") or a
+    name its source itself doubts ("? (SkyRover)") does not; a name in any script ("大疆") does."""
+    return not is_placeholder(text)
 
 
 def _vague(short: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from techvet.errors import NothingToAnalyseError, TechvetError
 from techvet.fleet.decide import Verdict, vet
 from techvet.fleet.inventory import Inventory, open_inventory, parse_columns
+from techvet.fleet.models import names_someone
 from techvet.fleet.policy import DECISIONS, Policy
 from techvet.knowledge import Knowledge, load
 from techvet.verdict import AppPolicy
@@ -35,7 +36,8 @@ class Summary:
             self.unreadable += 1
             return
         self.decisions[v.decision] += 1
-        self.makers[v.brand or "unknown"] += 1
+        named = v.device.make if names_someone(v.device.make) else None
+        self.makers[v.brand or (f"{named} (not in the catalogue)" if named else "not given")] += 1
         self.rules.update(r["rule"] for r in v.reasons)
 
     def as_dict(self) -> dict[str, Any]:

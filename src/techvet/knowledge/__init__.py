@@ -114,6 +114,7 @@ class PlaceData:
     cloud_domains: frozenset[str]  # only hosts under these are tested against the region rules
     asn_companies: dict[int, str]  # AS number -> company key
     asn_name_rules: tuple[tuple[re.Pattern[str], str], ...]  # registered AS name pattern -> company key
+    hosted: tuple[tuple[re.Pattern[str], str, str], ...]  # customers' resources on a cloud: pattern, company, what
     source_sets: dict[tuple[str, ...], tuple[dict[str, str], ...]] = field(default_factory=dict)  # place's cache
 
 
@@ -200,7 +201,19 @@ class Knowledge:
             )
         except (KeyError, TypeError, re.error) as exc:
             raise KnowledgeError(f"asn_owners.yaml: bad name rule ({exc})") from None
-        named = [*owners.values(), *(r.company for r in regions), *asn_companies.values(), *(k for _, k in name_rules)]
+        try:
+            hosted = tuple(
+                (re.compile(r["pattern"]), str(r["company"]), str(r["what"])) for r in rules_doc.get("hosted", [])
+            )
+        except (KeyError, TypeError, re.error) as exc:
+            raise KnowledgeError(f"place_rules.yaml: bad hosted rule ({exc})") from None
+        named = [
+            *owners.values(),
+            *(r.company for r in regions),
+            *asn_companies.values(),
+            *(k for _, k in name_rules),
+            *(k for _, k, _ in hosted),
+        ]
         unknown = {key for key in named if key not in companies}
         if unknown:
             raise KnowledgeError(
@@ -211,7 +224,9 @@ class Knowledge:
         combined = _alternation([r.pattern.pattern for r in regions], [f"r{n}" for n in range(len(regions))])
         domains = frozenset(r["domain"] for r in rules_doc.get("cloud_regions", []) if "domain" in r)
         cctlds = dict(rules_doc.get("cctlds", {}))
-        return PlaceData(companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules)
+        return PlaceData(
+            companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules, hosted
+        )
 
     @cached_property
     def lists_folder(self) -> Path:
@@ -315,6 +330,8 @@ def _read(directory: Path, name: str) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise KnowledgeError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise KnowledgeError(f"{path}: not UTF-8 text") from None
     try:
         if name.endswith(".json"):
             doc = json.loads(text)
@@ -323,7 +340,8 @@ def _read(directory: Path, name: str) -> dict[str, Any]:
 
             doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception as exc:  # noqa: BLE001 - both parsers raise their own error trees
-        raise KnowledgeError(f"{path}: not valid {'JSON' if name.endswith('.json') else 'YAML'} ({exc})") from None
+        kind = "JSON" if name.endswith(".json") else "YAML"
+        raise KnowledgeError(f"{path}: not valid {kind} ({' '.join(str(exc).split())})") from None
     if not isinstance(doc, dict) or not doc.get("source") or not doc.get("as_of"):
         raise KnowledgeError(f"{path}: every knowledge file needs 'source' and 'as_of'")
     return doc

@@ -135,7 +135,7 @@ def attribute_ips(addresses: list[str], kb: Knowledge | None = None) -> list[Att
     reserved, malformed, or a host name) take the one-by-one path, which says why.
     """
     kb = kb or load()
-    _register_iptocc(kb)
+    register_iptocc(kb)
     countries = _ip_country_lookup()(addresses)
     asns = networks_of(addresses, kb)
     # everything but the address follows from (AS, country): worked out once per pair
@@ -222,7 +222,7 @@ def attribute(value: str, kb: Knowledge | None = None) -> Attribution:
         ip = ipaddress.ip_address(text.strip("[]"))
     except ValueError:
         return _attribute_host(text, kb)
-    _register_iptocc(kb)
+    register_iptocc(kb)
     if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
         reason = "private or reserved address: no registry country, no network"
         return Attribution(value, "ip", reasons=(reason,), sources=_sources(kb, ("iptocc",)))
@@ -252,7 +252,7 @@ def server_countries(addresses: list[str]) -> list[str | None]:
     return list(_ip_country_lookup()(addresses))
 
 
-def _register_iptocc(kb: Knowledge) -> None:
+def register_iptocc(kb: Knowledge) -> None:
     """iptocc's registry data is a package, not a knowledge file: its version is its date."""
     if "iptocc" not in kb.sources:
         from importlib.metadata import version
@@ -268,6 +268,7 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
     suffixes = _suffixes(parts)
     domain = _registrable(parts, suffixes, labels, kb.psl)
     owner_key = None
+    hosting_key = None  # the cloud or hosting service a customer's name is on: not the name's owner
     reasons: list[str] = []
     source_names = ["psl.json"]
     server_country = None
@@ -279,16 +280,32 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
         owner_key, server_country = rule.company, rule.server_country
         reasons.append(rule.why)
         source_names.append("place_rules.yaml")
+    for pattern, cloud, what in place.hosted:
+        if pattern.search(host):  # a bucket: the cloud's customer's, on the cloud
+            owner_key, hosting_key = None, cloud
+            reasons.append(f"{host} is {what}: the cloud hosts it, whose it is is not known")
+            source_names.append("place_rules.yaml")
+            break
     sdk = None
-    if owner_key is None:
+    # an owner is named by the registrable domain or a name below it: a listed domain above it is
+    # a hosting service's public suffix (someone.github.io is under github.io, which is not whose
+    # someone.github.io is), so that listing names the hosting provider, not the owner
+    floor = domain.count(".") + 1 if domain else 0
+    if owner_key is None and hosting_key is None:
         for suffix in suffixes[:-1]:
-            owner_key = place.domain_owners.get(suffix)
-            if owner_key is not None:
+            key = place.domain_owners.get(suffix)
+            if key is not None and suffix.count(".") + 1 < floor:
+                hosting_key = key
+                reasons.append(f"{suffix} is a public suffix of {key}'s hosting service: names under it are others'")
+                source_names.append("owners.json")
+                break
+            if key is not None:
+                owner_key = key
                 reasons.append(f"{suffix} is listed for {owner_key} in v2fly's domain lists")
                 source_names.append("owners.json")
                 break
             sdk = sdk or place.sdk_domains.get(suffix)
-    owner = parent = owner_country = None
+    owner = parent = owner_country = network_owner = network_country = None
     if owner_key is not None:
         company = place.companies[owner_key]
         owner, parent, owner_country = company["owner"], company["parent"], company["country"]
@@ -297,6 +314,10 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
         owner, parent, owner_country = sdk.vendor, sdk.vendor, sdk.country
         reasons.append(f"endpoint domain of the {sdk.name} SDK")
         source_names.append("sdks.yaml")
+    if hosting_key is not None:
+        host_company = place.companies[hosting_key]
+        network_owner, network_country = host_company["owner"], host_company["country"]
+        source_names.append("owner_companies.yaml")
     registry_country = place.cctlds.get(labels[-1])
     if registry_country is not None:
         owner_note = "" if owner is not None else "; who registered it is not known from that"
@@ -312,6 +333,8 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
         owner_country=owner_country,
         registry_country=registry_country,
         server_country=server_country,
+        network_owner=network_owner,
+        network_owner_country=network_country,
         reasons=tuple(reasons),
         sources=sources,
     )

@@ -37,6 +37,8 @@ def target(text: str) -> str:
             raise TargetError("a URL without a host")
         value = host
     else:
+        if _looks_like_network(value):
+            raise TargetError("a network (address/prefix), not one address")
         value = value.split("/", 1)[0]  # "api.weibo.cn/2/foo": a URL without its scheme
         value = _without_port(value)
     value = value.strip("[]").rstrip(".").lower()
@@ -45,8 +47,19 @@ def target(text: str) -> str:
     except ValueError:
         pass
     if value.replace(".", "").isdigit():
-        raise TargetError("not an IP address (each of the four numbers must be 0 to 255)")
+        raise TargetError("not an IP address (four numbers of 0 to 255, as in 192.0.2.1)")
     return _host_name(value)
+
+
+def shown_query(text: str) -> str:
+    """The input as it may be shown back: a URL's user name and password replaced by ***."""
+    head, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rpartition("@")[2]
+    return f"{head}{sep}{authority}{slash}{path}"
 
 
 def _without_port(value: str) -> str:
@@ -67,6 +80,16 @@ def _without_port(value: str) -> str:
     return value
 
 
+def _looks_like_network(text: str) -> bool:
+    """``1.1.1.0/24``: an address and a prefix length, which names many addresses."""
+    address, _, prefix = text.partition("/")
+    try:
+        ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return prefix.isdigit()
+
+
 def _is_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
@@ -84,4 +107,4 @@ def _host_name(value: str) -> str:
     return ascii_name
 
 
-__all__ = ["TargetError", "target"]
+__all__ = ["TargetError", "shown_query", "target"]

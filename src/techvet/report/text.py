@@ -35,7 +35,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     for cert in app.certificates[:2]:
         console.print(f"  signer   {e(cert.subject)} ({', '.join(cert.schemes)}, sha256 {cert.sha256[:16]}…)")
     if not app.certificates:
-        console.print(f"  signer   {e(UNSIGNED)}")
+        unsigned = UNSIGNED if m else "none: a bare DEX carries no signature and no manifest"
+        console.print(f"  signer   {e(unsigned)}")
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
     summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)
     console.print(f"  findings {summary or 'none'}   ({result.seconds * 1000:.0f} ms)")
@@ -47,7 +48,13 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             f"  verdict  [{style}]{v['verdict'].upper()}[/]  risk {v['score']}/100  "
             f"[dim](policy {e(v['policy'])}: {e(lines)})[/]"
         )
-    sdk_findings = [f for f in result.findings if f.rule == "TV301"]
+    # SDKs found by their classes, and catalogue SDKs found only by their native library
+    by_code = {f.subject for f in result.findings if f.rule == "TV301"}
+    sdk_findings = [
+        f
+        for f in result.findings
+        if f.rule == "TV301" or (f.rule == "TV302" and f.country and f.subject not in by_code)
+    ]
     if sdk_findings:
         console.print("\n[bold]Embedded SDKs[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
@@ -56,7 +63,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         for f in sdk_findings:
             x = f.extra
             table.add_row(
-                e(f.title.removeprefix("Embeds ")),
+                e(f.title.removeprefix("Embeds ").removeprefix("Ships ")),
                 e(f.party or "-"),
                 e(f.country or "-"),
                 e(str(x.get("sdk_category") or "-")),

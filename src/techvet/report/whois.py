@@ -13,13 +13,16 @@ from typing import Any
 
 from techvet.place import PLACE_KEYS, Attribution
 
-CSV_COLUMNS = ("input", "kind", *PLACE_KEYS, "error")
+CSV_COLUMNS = ("query", "input", "kind", *PLACE_KEYS, "error")  # query: as typed; input: the host or IP it names
 
 
 def render(answers: list[tuple[str, Attribution | str]], fmt: str, verbose: bool = False) -> str:
     """``answers``: each input with its attribution, or the reason (a string) it names no host."""
     if fmt == "json":
-        docs = [a.to_dict() if isinstance(a, Attribution) else {"input": text, "error": a} for text, a in answers]
+        docs = [
+            {"query": text, **a.to_dict()} if isinstance(a, Attribution) else {"query": text, "input": None, "error": a}
+            for text, a in answers
+        ]
         return json.dumps(docs, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
@@ -28,10 +31,12 @@ def render(answers: list[tuple[str, Attribution | str]], fmt: str, verbose: bool
         for text, a in answers:
             if isinstance(a, Attribution):
                 doc = a.to_dict()
-                writer.writerow([text, a.kind, *(_cell(doc[k]) for k in PLACE_KEYS), ""])
+                writer.writerow([text, a.input, a.kind, *(_cell(doc[k]) for k in PLACE_KEYS), ""])
             else:
-                writer.writerow([text, "", *([""] * len(PLACE_KEYS)), a])
+                writer.writerow([text, "", "", *([""] * len(PLACE_KEYS)), a])
         return buffer.getvalue()
+    if not any(isinstance(a, Attribution) for _, a in answers):
+        return ""  # every input was refused, each said on stderr
     out = ["offline attribution: no name is resolved and no service is asked"]
     for text, a in answers:
         if not isinstance(a, Attribution):

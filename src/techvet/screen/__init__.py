@@ -80,6 +80,10 @@ def screen(
     kb = kb or load()
     index = kb.screening_index
     best: dict[int, Match] = {}
+    if country:
+        from techvet.countries import country_code
+
+        country = country_code(country)  # "China" is CN; a name that is no country compares with nothing
 
     def keep(party_id: int, match: Match) -> None:
         held = best.get(party_id)

@@ -135,7 +135,7 @@ def _write_text(out: TextIO, screened: Screened, verbose: bool, kb: Knowledge) -
         return  # reported on stderr by the caller, with the line number
     if not screened.matches and not screened.exposure:
         return
-    out.write(f"\nrow {row.line}: {row.name}\n")
+    out.write(f"row {row.line}: {row.name}\n")  # each block ends with a blank line: the first line is a row
     for family in group(screened.matches, kb):
         shown = family.parties if verbose else family.parties[:SHOWN_PER_FAMILY]
         for n, party in enumerate(shown):
@@ -160,6 +160,7 @@ def _write_text(out: TextIO, screened: Screened, verbose: bool, kb: Knowledge) -
     for e in screened.exposure:
         context = f" ({e.context})" if e.context else ""
         out.write(f"  Xinjiang region exposure: {e.place}, {e.kind}, named in the {e.field} as {e.found!r}{context}\n")
+    out.write("\n")
 
 
 def summary(totals: Totals, kb: Knowledge | None = None) -> str:

@@ -15,9 +15,9 @@ from techvet.report import opened_output
 from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Screened, screen_rows, summary, write
-from techvet.screen.inputs import Row, read_parties, rows_of_names
+from techvet.screen.inputs import FIELDS, Row, read_parties, rows_of_names
 from techvet.screen.staleness import closed_lists, stale_lists, stale_warning
-from techvet.tables import read_lines
+from techvet.tables import parse_columns, read_lines
 
 
 def run_screen(args: argparse.Namespace) -> int:
@@ -27,17 +27,25 @@ def run_screen(args: argparse.Namespace) -> int:
     if not 0.0 < threshold <= 1.0:
         raise UsageError("--threshold must be above 0 and at most 1")
     fail_score = _fail_on(args.fail_on)
+    if fail_score and fail_score < threshold:
+        raise UsageError(f"--fail-on {fail_score} is below --threshold {threshold}: matches between are never seen")
     names = list(args.name)
     if args.names_from:
         names += read_lines(args.names_from)
     if bool(args.file) == bool(names or args.names_from):
         raise UsageError("give a party file, or names (--name, --names-from), not both and not neither")
+    if args.country is not None:
+        from techvet.countries import country_code
+
+        if country_code(args.country) is None:
+            raise UsageError(f"--country {args.country!r} names no country (an ISO code such as CN, or a name)")
+        args.country = country_code(args.country)
     feedback = Feedback(args.quiet)
     if names or args.names_from:
         rows: Iterator[Row] = iter(rows_of_names(names, args.country))
         source = "--name"
     else:
-        rows = read_parties(args.file)
+        rows = read_parties(args.file, parse_columns(args.columns, frozenset(FIELDS)))
         source = args.file if args.file != "-" else "standard input"
     first = next(rows, None)
     if first is None:  # said before any output is opened: no empty report is left behind
@@ -47,7 +55,7 @@ def run_screen(args: argparse.Namespace) -> int:
         screened = screen_rows(feedback.track(rows, "screening rows"), threshold, args.include_people)
         totals = write(_report_unreadable(screened, source, feedback), args.format, out, args.verbose)
         if args.format == "text" and totals.rows:
-            print(f"\n{summary(totals)}", file=out if not args.output else sys.stdout)
+            print(summary(totals), file=out if not args.output else sys.stderr)
     feedback.row_summary(source)
     warning = stale_warning()
     if warning:
@@ -126,6 +134,13 @@ def show_lists(args: argparse.Namespace | None = None, today: date | None = None
         if args.format == "json":
             snapshot = {"folder": str(kb.lists_folder), "source": doc["source"], "lists": rows}
             out.write(json.dumps(snapshot, ensure_ascii=False, indent=1) + "\n")
+        elif args.format == "csv":
+            import csv
+
+            columns = ("id", "title", "entries", "as_of", "age_days", "stale", "closed", "url")
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            writer.writerows([r[c] if r[c] is not None else "" for c in columns] for r in rows)
         else:
             out.write(f"lists in use: {kb.lists_folder} ({doc['source']})\n")
             out.write(f"{'list':20} {'entries':>7}  {'as of':10}  {'age':>6}  title\n")

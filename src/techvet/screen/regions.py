@@ -22,6 +22,10 @@ from techvet.knowledge import Knowledge, load
 
 _STRONG_KINDS = ("region", "xpcc", "prefecture")
 _POSTCODE = re.compile(r"(?<!\d)8[34]\d{4}(?!\d)")
+# Chinese cities name streets after provinces and cities (Xinjiang Road in Shanghai and Qingdao): a
+# place name followed by one of these is a street, which says nothing of the region
+_STREET_WORDS = frozenset({"road", "rd", "street", "st", "avenue", "ave", "lu", "jie", "dadao", "lane", "xiang"})
+_HAN_STREET = ("路", "街", "大道", "巷")
 
 
 @dataclass(frozen=True)
@@ -110,12 +114,16 @@ def _found(gazetteer: _Gazetteer, text: str) -> list[tuple[int, str]]:
     for n in range(1, gazetteer.max_words + 1):
         for i in range(len(words) - n + 1):
             key = " ".join(words[i : i + n])
+            if i + n < len(words) and words[i + n] in _STREET_WORDS:
+                continue  # "Xinjiang Road, Shanghai": a street named after the place, elsewhere
             for number in gazetteer.latin.get(key, ()):
                 out.append((number, _as_written(text, key)))
     for run in _HAN_RUN.findall(text):
         for i in range(len(run)):
             for size in gazetteer.han_lengths:
                 piece = run[i : i + size]
+                if run.startswith(_HAN_STREET, i + size):
+                    continue  # 新疆路: a street named after the place, in another city
                 if len(piece) == size:
                     for number in gazetteer.han.get(piece, ()):
                         out.append((number, piece))

@@ -51,6 +51,7 @@ class TrafficResult:
     destinations: list[dict[str, Any]] = field(default_factory=list)
     stats: ReadStats = field(default_factory=ReadStats)
     verdict: dict[str, Any] | None = None  # under the app policy, when the command asks for it
+    kind: str = "pcap"  # pcap (pcap or pcapng: packets) | har | mitm (proxy logs: requests)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
     result = TrafficResult(path)
     kind = _proxy_log_kind(path)
     if kind is not None:
+        result.kind = kind
         if kind == "har":
             from techvet.traffic.har import read_har
 
@@ -447,15 +449,16 @@ _ADDRESS_KEYS = ("server_country", "asn", "network", "network_owner", "network_o
 
 def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
     """One row per server (address and, where known, name): attribution, flows, bytes, cleartext."""
-    from techvet.place import attribute, attribute_ips
+    from techvet.place import Attribution, attribute, attribute_ips
 
     by_server: dict[tuple[str, str | None], list[Flow]] = {}
     for flow in result.flows:
         if flow.protocol == "dns":
             continue
         by_server.setdefault((flow.server, flow.host), []).append(flow)
-    servers = sorted({s for s, _ in by_server})
+    servers = sorted({s for s, _ in by_server} - {""})  # "": a proxy log that names no address
     ip_facts = {a.input: a for a in attribute_ips(servers, kb)}
+    ip_facts[""] = Attribution("", "ip", reasons=("the capture gives no server address",))
     rows = []
     for (server, host), flows in sorted(by_server.items(), key=lambda kv: -sum(f.bytes_up for f in kv[1])):
         ip = ip_facts[server]

@@ -65,6 +65,10 @@ def run_traffic(args: argparse.Namespace) -> int:
         worst = max((f.severity for f in result.findings), default=None)
         failed += fail_on.reached(worst, (result.verdict or {}).get("verdict"))
         results.append(result)
+    if len(captures) > 1 and not args.quiet:
+        counts = {v: sum(1 for r in results if (r.verdict or {}).get("verdict") == v) for v in ("fail", "warn", "pass")}
+        shown = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none judged"
+        print(f"techvet: {len(captures)} captures: {shown}; {len(captures) - len(results)} unreadable", file=sys.stderr)
     if results:
         color = args.format == "text" and not args.output and wants_color(sys.stdout)
         write_report(_render(results, args.format, color, args.verbose), args.output)
@@ -103,9 +107,9 @@ def _device(path: str) -> dict[str, str]:
 
     try:
         with open(path, encoding="utf-8") as handle:
-            doc = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise TechvetError(f"--device {path}: unreadable ({exc})") from None
+            doc = yaml.safe_load(handle.read(1 << 20))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TechvetError(f"--device {path}: unreadable ({' '.join(str(exc).split())})") from None
     if not isinstance(doc, dict) or not all(isinstance(v, (str, int)) for v in doc.values()):
         raise TechvetError(f"--device {path}: expected a mapping such as 'imei: 35...' and 'android_id: ...'")
     return {str(k): str(v) for k, v in doc.items()}
@@ -119,7 +123,10 @@ def _text(result: TrafficResult, out: TextIO, color: bool | None = None, verbose
 
     term = console(out, color)
     s = result.stats
-    term.print(f"[bold]{e(result.path)}[/]: {s.packets} packets, {len(result.flows)} flows (offline attribution)")
+    unit = "packets" if result.kind == "pcap" else "requests (a proxy's log)"
+    term.print(f"[bold]{e(result.path)}[/]: {s.packets} {unit}, {len(result.flows)} flows (offline attribution)")
+    for warning in s.warnings:  # a damaged part: the report says what it could not read
+        term.print(f"  [yellow]not read whole[/]: {e(warning)}")
     v = result.verdict
     if v is not None:
         lines = f": {', '.join(d['line'] for d in v['decided_by'])}" if v["decided_by"] else ""

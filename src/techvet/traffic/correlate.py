@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from techvet.findings import Finding
+
 
 def observed(results: list[Any]) -> dict[str, Any]:
     """The capture facts a correlation needs (small, picklable): host -> flows, bytes, cleartext."""
@@ -33,7 +35,29 @@ def observed(results: list[Any]) -> dict[str, Any]:
     return {
         "captures": [r.path for r in results],
         "hosts": {k: {**v, "ips": sorted(v["ips"]), "apps": sorted(v["apps"])} for k, v in hosts.items()},
+        "findings": [f.to_dict() for r in results for f in r.findings],
     }
+
+
+def app_findings(traffic: dict[str, Any], package: str | None) -> list[Finding]:
+    """The captures' findings that are the app's: all of them, or, where PCAPdroid names each
+    packet's app, those about hosts the app's own flows reached."""
+    seen = _apps_hosts(traffic, package)
+    out = []
+    for doc in traffic.get("findings", []):
+        hosts = {str(doc.get("extra", {}).get("host") or doc.get("subject") or "")}
+        hosts |= set(doc.get("extra", {}).get("hosts", []))
+        if seen is None or hosts & seen:
+            out.append(Finding.from_dict(doc))
+    return out
+
+
+def _apps_hosts(traffic: dict[str, Any], package: str | None) -> set[str] | None:
+    """Hosts the app's own flows reached, or None when the capture does not say whose flows are whose."""
+    rows = traffic["hosts"]
+    if not package or not any(row["apps"] for row in rows.values()):
+        return None
+    return {h for h, r in rows.items() if any(a.startswith(package[:20]) for a in r["apps"])}
 
 
 def correlate(code_hosts: list[str], traffic: dict[str, Any], package: str | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ cleartext on the wire (TV701, TV711). Loaded whole, so the file size is capped.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,8 @@ def read_har(path: str, stats: ReadStats) -> list[Flow]:
 def _flow(number: int, entry: dict[str, Any]) -> Flow:
     request = entry["request"]
     url = urlsplit(str(request["url"]))
+    if not url.hostname:  # "not a url": a request to nowhere is no evidence of anything
+        raise ValueError("a request without a host")
     headers = {str(h["name"]).lower(): str(h["value"]) for h in request.get("headers", []) if isinstance(h, dict)}
     cookies = [f"{c['name']}={c.get('value', '')}" for c in request.get("cookies", []) if isinstance(c, dict)]
     if cookies and "cookie" not in headers:
@@ -60,7 +63,7 @@ def _flow(number: int, entry: dict[str, Any]) -> Flow:
         "tcp",
         "har",
         0,
-        safe_text(str(entry.get("serverIPAddress") or url.hostname or "").strip("[]")),
+        _address(entry.get("serverIPAddress")),
         port,
         started,
         started,
@@ -74,6 +77,16 @@ def _flow(number: int, entry: dict[str, Any]) -> Flow:
     if url.scheme == "https":
         flow.tls = {"decrypted": True}
     return flow
+
+
+def _address(value: Any) -> str:
+    """The server's IP address as the HAR gives it, or "" when it gives none (a blocked or cached
+    request): the host name is the host, never the address."""
+    text = str(value or "").strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return ""
 
 
 def _epoch(text: Any) -> float:

@@ -76,8 +76,10 @@ def read_packets(path: str, stats: ReadStats) -> Iterator[Packet]:
             link, records = reader.datalink(), _dpkt_records(reader, stats)
         elif magic in _PCAP_MAGIC:
             link, records = _pcap_records(handle, magic, stats)
+        elif not magic:
+            raise InputError(f"{path}: empty file")
         else:
-            raise InputError(f"{path}: not a pcap or pcapng capture")
+            raise InputError(f"{path}: not a capture techvet reads (pcap, pcapng, HAR, mitmproxy flow dump)")
         for ts, buf in records:
             stats.packets += 1
             packet = decode(link, ts, buf, stats)
