@@ -236,6 +236,8 @@ def test_product_output_names_no_development_folder() -> None:
         if path.suffix in (".yaml", ".json") and path.name != "restriction_scan.json":
             assert "shared/" not in str(_read(DATA_DIR, path.name)["source"]), path.name
     assert "shared/" not in load().restriction_lists["source"]
+    for example in (ROOT / "docs" / "examples").glob("*.yaml"):  # their source is shown in fleet reports
+        assert "shared/" not in example.read_text(encoding="utf-8"), example.name
     for args in (("explain", "FLEET-ASDA"), ("explain", "TV301"), ("lists", "show"), ("rules", "-v")):
         run = techvet(*args)
         assert "shared/" not in run.stdout + run.stderr, args

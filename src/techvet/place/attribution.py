@@ -1,10 +1,13 @@
-"""Attribution of one host or IP (or many IPs at once): registrable domain, owner, countries, network.
-addresses the country of the registry that allocated them and the network (autonomous system) that
-announces them. Offline, from versioned data files.
+"""Attribution of one host or IP (or many IPs at once), offline, from versioned data files: the
+registrable domain and the owner of a name, the registry of its country-code domain, and for an
+address the registry country that allocated it and the network (autonomous system) announcing it,
+with the company that runs that network.
 
-The jurisdiction comes from the owner, not from where the server stands: a Tencent server in
-Frankfurt is still a Chinese company's server, and both facts are reported. A host no source knows
-is reported as unknown (``None``), never guessed.
+The jurisdiction comes from the owner, not from where the server stands: a Tencent endpoint in
+Frankfurt is still a Chinese company's, and both facts are reported. Hosting is not ownership: the
+network a server is on, or the cloud a customer's name lives under, is reported as the network
+owner, never as the name's owner. A host no source knows is reported as unknown (``None``), never
+guessed.
 """
 
 from __future__ import annotations

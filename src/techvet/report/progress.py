@@ -85,10 +85,6 @@ class Feedback:
                     file=sys.stderr,
                 )
 
-    @property
-    def row_problems(self) -> int:
-        return sum(self._row_problems.values())
-
 
 def _terminal() -> bool:
     try:

@@ -2,7 +2,8 @@
 
 Every text report goes through :func:`console`: on a terminal, verdicts, decisions and severities
 are coloured; in a pipe or a file, and whenever ``NO_COLOR`` is set (https://no-color.org), the
-output is plain text, 120 columns wide, lines kept whole so they can be grepped.
+output is plain text, 120 columns wide. Lines of prose are kept whole (soft wrap); a table's cells
+fold a long host or class name onto the next line rather than cut it short.
 """
 
 from __future__ import annotations
