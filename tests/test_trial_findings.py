@@ -206,3 +206,14 @@ def test_a_street_named_after_xinjiang_is_not_xinjiang() -> None:
     assert xinjiang_exposure({"address": "No. 8 Xinjiang Road, Shanghai"}, "CN") == []
     assert xinjiang_exposure({"address": "上海市新疆路8号"}, "CN") == []
     assert xinjiang_exposure({"address": "Urumqi, Xinjiang"}, "CN")
+
+
+@pytest.mark.parametrize(
+    ("branch", "listed"),
+    [("Hikvision UK Ltd", "Hikvision"), ("DJI Europe B.V.", "DJI"), ("Huawei Technologies Japan K.K.", "Huawei")],
+)
+def test_a_listed_companys_branch_abroad_still_meets_it(branch: str, listed: str) -> None:
+    """A country or region in a name ("UK", "Europe") says where a branch is, not whose it is, and
+    dotted legal forms ("B.V.", "K.K.") are legal forms: the listed company is still met."""
+    found = screen(branch)
+    assert found and listed.lower() in found[0].name.lower() and found[0].score >= 0.9

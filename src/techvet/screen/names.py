@@ -276,7 +276,7 @@ def _latin_tokens(text: str, words: NameWords, syllables: bool = False) -> list[
             initials += raw  # M.V. -> mv, R&D -> rd
             continue
         if initials:
-            out.append(initials)
+            _add_initials(out, initials, words)
             initials = ""
         if raw not in words.vocabulary:
             raw = words.typo_of(raw) or raw
@@ -286,8 +286,14 @@ def _latin_tokens(text: str, words: NameWords, syllables: bool = False) -> list[
         if token not in words.forms:
             out.append(token)
     if initials:
-        out.append(initials)
+        _add_initials(out, initials, words)
     return out
+
+
+def _add_initials(out: list[str], initials: str, words: NameWords) -> None:
+    """Initials as one token, unless they spell a legal form: "B.V.", "S.A.", "N.V." are BV, SA, NV."""
+    if initials not in words.forms:
+        out.append(initials)
 
 
 def _han_tokens(text: str, words: NameWords) -> list[str]:
