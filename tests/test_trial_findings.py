@@ -217,3 +217,21 @@ def test_a_listed_companys_branch_abroad_still_meets_it(branch: str, listed: str
     dotted legal forms ("B.V.", "K.K.") are legal forms: the listed company is still met."""
     found = screen(branch)
     assert found and listed.lower() in found[0].name.lower() and found[0].score >= 0.9
+
+
+def test_excel_separator_line_and_a_second_sheet(tmp_path: Path) -> None:
+    declared = tmp_path / "excel.csv"
+    declared.write_bytes(b"sep=;\r\nname;country\r\nDJI;CN\r\n")
+    assert techvet_cli("screen", str(declared)).stdout.startswith("row 3: DJI")
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["name"])
+    book.active.append(["Acme Widgets"])
+    second = book.create_sheet("More suppliers")
+    second.append(["name"])
+    second.append(["Zhejiang Dahua Technology"])
+    path = tmp_path / "suppliers.xlsx"
+    book.save(path)
+    run = techvet_cli("screen", str(path))
+    assert run.returncode == 2 and "sheet 'More suppliers' not read" in run.stderr  # not a clean file

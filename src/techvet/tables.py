@@ -29,6 +29,7 @@ MAX_STDIN_BYTES = 256 << 20
 _SAMPLE_BYTES = 64 << 10
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _DELIMITERS = (",", ";", "\t", "|")
+_DECLARED_SEPARATOR = re.compile(r"sep=(.)\r?\n")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 # what spreadsheet exports are written in when not UTF-8: Chinese (GB18030 covers GBK and GB2312),
 # Traditional Chinese, Japanese, Korean, Western European and Cyrillic Windows code pages
@@ -195,12 +196,16 @@ def _csv(name: str, raw: BinaryIO) -> tuple[list[str], Iterator[Record]]:
     except TechvetError:
         raw.close()
         raise
-    delimiter = _delimiter(sample.decode(encoding, "replace"))
+    text_sample = sample.decode(encoding, "replace")
+    declared = _DECLARED_SEPARATOR.match(text_sample.lstrip("\ufeff"))  # Excel's "sep=;" first line
+    delimiter = declared.group(1) if declared else _delimiter(text_sample)
     # surrogateescape: a row with bytes the encoding cannot read is reported, not the whole file refused
     handle = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
     reader = csv.reader(handle, delimiter=delimiter)
     try:
         header = next(reader)
+        if declared:
+            header = next(reader)
     except StopIteration:
         handle.close()
         raise TechvetError(f"{name}: empty file") from None
@@ -246,6 +251,8 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
         book.close()
         raise TechvetError(f"{path}: empty sheet")
 
+    others = [str(sheet.title) for sheet in book.worksheets[1:]]
+
     def rows() -> Iterator[Record]:
         try:
             for line, cells in enumerate(sheet_rows, 2):
@@ -253,6 +260,8 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
                     yield Record(line, dict(zip(header, cells, strict=False)))
         finally:
             book.close()
+        for title in others:  # rows nobody looked at must not pass for rows that were clean
+            yield Record(0, None, f"sheet {printable(title)!r} not read: techvet reads a workbook's first sheet")
 
     return header, rows()
 

@@ -74,7 +74,8 @@ class Feedback:
         lines = self._row_lines.setdefault(problem, [])
         if len(lines) < ROWS_SHOWN:
             lines.append(line)
-            print(f"techvet: {source}: row {line}: {problem}", file=sys.stderr)
+            where = f"row {line}: " if line else ""  # 0: the file as a whole (a sheet not read)
+            print(f"techvet: {source}: {where}{problem}", file=sys.stderr)
 
     def row_summary(self, source: str) -> None:
         """One line per kind of row problem seen more often than it was shown."""
