@@ -16,11 +16,11 @@ $(BIN)/techvet: pyproject.toml
 
 demo: $(BIN)/techvet
 	$(BIN)/techvet scan $(DEMO_APP) -v
-	$(BIN)/techvet scan $(DEMO_APP) --format json -o demo-report.json
-	$(BIN)/techvet scan $(DEMO_APP) --format html -o demo-report.html
+	$(BIN)/techvet scan $(DEMO_APP) --format json -o demo-report.json -q
+	$(BIN)/techvet scan $(DEMO_APP) --format html -o demo-report.html -q
 	@echo "reports written to demo-report.json and demo-report.html (open it in a browser)"
 	@echo; echo "== a small fleet (samples/fleet.csv), the sample app as one aircraft's companion app =="
-	$(BIN)/techvet fleet samples/fleet.csv || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
+	$(BIN)/techvet fleet samples/fleet.csv -q || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
 
 test: $(BIN)/techvet
 	$(BIN)/ruff check src tests bench tools
@@ -63,11 +63,13 @@ bench-report: $(BIN)/techvet
 
 # The HTML report of the demo app, photographed by Debian's headless Chromium (apt-get install chromium)
 # at desktop and phone widths; the pictures are committed under docs/ and shown in the README.
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync
 screenshots: $(BIN)/techvet
 	$(BIN)/techvet scan $(DEMO_APP) --format html -o docs/demo-report.html
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1700 \
+	chromium $(CHROMIUM_FLAGS) --window-size=1280,1700 \
 	  --screenshot=docs/report-desktop.png file://$(CURDIR)/docs/demo-report.html
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=390,1400 \
+	chromium $(CHROMIUM_FLAGS) --window-size=390,1400 \
 	  --screenshot=docs/report-phone.png file://$(CURDIR)/docs/demo-report.html
 
 clean:

@@ -24,7 +24,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         return
     app = result.app
     m = app.manifest
-    title = f"{m.label or '?'}  ({m.package} {m.version_name or ''})" if m else app.path
+    title = f"{m.label or '?'}  ({' '.join(x for x in (m.package, m.version_name) if x)})" if m else app.path
     console.print(f"[bold]{e(title)}[/]")
     console.print(f"  file     {e(app.path)}  sha256 {app.sha256[:16]}…  {app.size:,} bytes")
     if m:
@@ -83,19 +83,28 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     if destinations:
         console.print("\n[bold]Where it talks to[/] [dim](hosts named in the code, attributed offline)[/]")
         table = Table(box=None, show_header=True, pad_edge=False)
-        for col in ("host", "owner", "network (hosting)", "server country", "cleartext", "named by"):
-            table.add_column(col, overflow="fold")  # a host or class name is never cut short
+        rows = []
         for row in destinations:
             first = row["first_evidence"] or {}
             by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"
-            table.add_row(
-                e(row["host"]),
-                e(owner_cell(row)),
-                e(network_cell(row)),
-                e(row["server_country"] or "-"),
-                "yes" if row["cleartext"] else "no",
-                e(by),
+            rows.append(
+                {
+                    "host": row["host"],
+                    "owner": owner_cell(row),
+                    "network (hosting)": network_cell(row),
+                    "server country": row["server_country"] or "-",
+                    "cleartext": "yes" if row["cleartext"] else "no",
+                    "named by": by,
+                }
             )
+        # a name the code holds is never resolved: the address columns show only when an address is there
+        columns = [
+            c for c in rows[0] if c not in ("network (hosting)", "server country") or any(r[c] != "-" for r in rows)
+        ]
+        for col in columns:
+            table.add_column(col, overflow="fold")  # a host or class name is never cut short
+        for r in rows:
+            table.add_row(*(e(r[c]) for c in columns))
         console.print(table)
     if result.traffic is not None:
         t = result.traffic
