@@ -229,12 +229,12 @@ def _scan(args: argparse.Namespace) -> int:
             targets.append(p)
         else:
             raise TechvetError(f"{p}: no such file or folder")
+    if args.traffic and len(targets) > 1:
+        raise UsageError("--traffic goes with one app: a capture shows one app's traffic, not a folder's")
     feedback = Feedback(args.quiet)
     if args.format == "html" and len(targets) > 1:
         return _html_folder(args, targets, feedback)
     traffic = None
-    if args.traffic and len(targets) > 1:
-        raise UsageError("--traffic goes with one app: a capture shows one app's traffic, not a folder's")
     if args.traffic:
         from techvet.traffic import analyze
         from techvet.traffic.correlate import observed
@@ -340,7 +340,9 @@ def _diff(args: argparse.Namespace) -> int:
     import json
 
     from techvet.diff import diff, load_side, render_text
+    from techvet.findings import Severity
     from techvet.report import write_report
+    from techvet.report.progress import Feedback
     from techvet.verdict import AppPolicy, FailOn
 
     fail_on = FailOn.parse(args.fail_on)
@@ -365,11 +367,7 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         text = render_text(changes, args.verbose)
     write_report(text, args.output)
-    from techvet.findings import Severity
-    from techvet.report.progress import Feedback
-
     _warn_stale(Feedback(args.quiet))
-
     worst = max((Severity.parse(f["severity"]) for f in changes["findings_added"]), default=None)
     new_verdict = (changes["verdict"]["new"] or {}).get("verdict")
     return 1 if fail_on.reached(worst, new_verdict) else 0
@@ -379,6 +377,7 @@ def _whois(args: argparse.Namespace) -> int:
     from techvet.errors import NothingToAnalyseError
     from techvet.place import attribute
     from techvet.place.targets import TargetError, shown_query, target
+    from techvet.report import write_report
     from techvet.report.whois import render
     from techvet.tables import read_lines
 
@@ -399,8 +398,6 @@ def _whois(args: argparse.Namespace) -> int:
             bad += 1
             answers.append((shown_query(text), str(exc)))
             print(f"techvet: {shown_query(text)!r}: {exc}", file=sys.stderr)
-    from techvet.report import write_report
-
     write_report(render(answers, args.format, args.verbose), args.output)
     return 2 if bad else 0
 
