@@ -115,6 +115,7 @@ class PlaceData:
     asn_companies: dict[int, str]  # AS number -> company key
     asn_name_rules: tuple[tuple[re.Pattern[str], str], ...]  # registered AS name pattern -> company key
     hosted: tuple[tuple[re.Pattern[str], str, str], ...]  # customers' resources on a cloud: pattern, company, what
+    hosted_domains: frozenset[str]  # only hosts under these are tested against the hosted patterns
     source_sets: dict[tuple[str, ...], tuple[dict[str, str], ...]] = field(default_factory=dict)  # place's cache
 
 
@@ -205,6 +206,7 @@ class Knowledge:
             hosted = tuple(
                 (re.compile(r["pattern"]), str(r["company"]), str(r["what"])) for r in rules_doc.get("hosted", [])
             )
+            hosted_domains = frozenset(str(r["domain"]) for r in rules_doc.get("hosted", []))
         except (KeyError, TypeError, re.error) as exc:
             raise KnowledgeError(f"place_rules.yaml: bad hosted rule ({exc})") from None
         named = [
@@ -225,7 +227,17 @@ class Knowledge:
         domains = frozenset(r["domain"] for r in rules_doc.get("cloud_regions", []) if "domain" in r)
         cctlds = dict(rules_doc.get("cctlds", {}))
         return PlaceData(
-            companies, owners, sdk_domains, regions, cctlds, combined, domains, asn_companies, name_rules, hosted
+            companies,
+            owners,
+            sdk_domains,
+            regions,
+            cctlds,
+            combined,
+            domains,
+            asn_companies,
+            name_rules,
+            hosted,
+            hosted_domains,
         )
 
     @cached_property

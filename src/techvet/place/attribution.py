@@ -277,13 +277,16 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
     server_country = None
     region = None
     if place.cloud_pattern is not None and not place.cloud_domains.isdisjoint(suffixes):
-        region = place.cloud_pattern.search(host)
+        # the region rules are about the cloud's domain and the label before it: searched on that
+        # tail only (".oss-cn-hangzhou.aliyuncs.com"), not on a long customer name in front of it
+        cloud = max((d for d in suffixes if d in place.cloud_domains), key=len)
+        region = place.cloud_pattern.search("." + ".".join(parts[-(cloud.count(".") + 2) :]))
     if region is not None and region.lastgroup is not None:
         rule = place.cloud_regions[int(region.lastgroup[1:])]
         owner_key, server_country = rule.company, rule.server_country
         reasons.append(rule.why)
         source_names.append("place_rules.yaml")
-    for pattern, cloud, what in place.hosted:
+    for pattern, cloud, what in place.hosted if not place.hosted_domains.isdisjoint(suffixes) else ():
         if pattern.search(host):  # a bucket: the cloud's customer's, on the cloud
             owner_key, hosting_key = None, cloud
             reasons.append(f"{host} is {what}: the cloud hosts it, whose it is is not known")
