@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from techvet import __version__
 from techvet.errors import TechvetError, UsageError
+from techvet.screen.staleness import warn_if_stale
 
 REPORT_FORMATS = ("text", "json", "sarif", "md", "html")  # the reports of scan, traffic and diff
 TABLE_FORMATS = ("text", "json", "csv")  # results that are one row per input
@@ -209,7 +210,7 @@ def _scan(args: argparse.Namespace) -> int:
     from techvet.errors import NothingToAnalyseError
     from techvet.report import opened_output
     from techvet.report.progress import Feedback
-    from techvet.report.terminal import wants_color
+    from techvet.report.terminal import colored_report
     from techvet.scan import find_apps
     from techvet.verdict import AppPolicy, FailOn
 
@@ -245,7 +246,7 @@ def _scan(args: argparse.Namespace) -> int:
             for warning in results[-1].stats.warnings:
                 feedback.warn(f"{capture}: {warning}")
         traffic = observed(results)
-    color = args.format == "text" and not args.output and wants_color(sys.stdout)
+    color = colored_report(args.format, args.output)
     failed = unreadable = incomplete = 0
     verdicts: dict[str, int] = {}
     runs = []  # SARIF: one log holding a run per app
@@ -273,7 +274,7 @@ def _scan(args: argparse.Namespace) -> int:
 
             out.write(wrap(runs) + "\n")
     if unreadable < len(targets):  # some answer came from the lists
-        _warn_stale(feedback)
+        warn_if_stale(feedback)
     if len(targets) > 1 and not args.quiet:
         counts = ", ".join(f"{verdicts[v]} {v}" for v in ("fail", "warn", "pass") if verdicts.get(v))
         print(
@@ -321,19 +322,10 @@ def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) ->
             print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
     write_index(folder, rows, unreadable)
     if rows:
-        _warn_stale(feedback)
+        warn_if_stale(feedback)
     if not args.quiet:
         print(f"techvet: {len(rows)} app pages and index.html written to {folder}", file=sys.stderr)
     return 2 if unreadable or incomplete else 1 if failed else 0
-
-
-def _warn_stale(feedback: Any) -> None:
-    """Say once, after the reports, when the lists the answers came from may be out of date."""
-    from techvet.screen.staleness import stale_warning
-
-    warning = stale_warning()
-    if warning:
-        feedback.warn(warning, key="stale-lists")
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -367,7 +359,7 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         text = render_text(changes, args.verbose)
     write_report(text, args.output)
-    _warn_stale(Feedback(args.quiet))
+    warn_if_stale(Feedback(args.quiet))
     worst = max((Severity.parse(f["severity"]) for f in changes["findings_added"]), default=None)
     new_verdict = (changes["verdict"]["new"] or {}).get("verdict")
     return 1 if fail_on.reached(worst, new_verdict) else 0
@@ -379,13 +371,13 @@ def _whois(args: argparse.Namespace) -> int:
     from techvet.place.targets import TargetError, shown_query, target
     from techvet.report import write_report
     from techvet.report.whois import render
-    from techvet.tables import read_lines
+    from techvet.tables import read_lines, source_name
 
     inputs = [t for t in args.targets if t != "-"]
     for source in (["-"] if "-" in args.targets else []) + ([args.from_file] if args.from_file else []):
         lines = read_lines(source)
         if not lines:
-            raise NothingToAnalyseError(f"{'standard input' if source == '-' else source}: holds no host or IP")
+            raise NothingToAnalyseError(f"{source_name(source)}: holds no host or IP")
         inputs += lines
     if not inputs:
         raise UsageError("give hosts, IPs or URLs, or --from FILE (- reads them from standard input)")

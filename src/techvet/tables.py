@@ -70,6 +70,16 @@ def read_table(path: str, array_key: str) -> tuple[list[str], Iterator[Record]]:
     return _csv(str(path), p.open("rb"))
 
 
+def source_name(path: str) -> str:
+    """How a table or list source is named in a message: ``-`` is standard input."""
+    return "standard input" if path == "-" else path
+
+
+def shown_header(header: list[str]) -> str:
+    """A file's first header cells for a one-line message: "'Firmenname', 'Land'" (or "none")."""
+    return ", ".join(repr(printable(h)) for h in header[:12]) or "none"
+
+
 def read_lines(source: str) -> list[str]:
     """The non-empty, non-comment (#) lines of a text file, or of standard input for ``-``: the
     names ``techvet screen --names-from`` screens, the hosts ``techvet whois --from`` attributes."""
@@ -83,7 +93,7 @@ def read_lines(source: str) -> list[str]:
                 raise TechvetError(f"{source}: refused: more than {MAX_STDIN_BYTES >> 20} MiB of lines")
     except OSError as exc:
         raise TechvetError(f"{source}: cannot read ({exc.strerror})") from None
-    name = "standard input" if source == "-" else source
+    name = source_name(source)
     try:
         text = data.decode(_encoding(name, data[:_SAMPLE_BYTES]), "replace") if data.strip() else ""
     except TechvetError:
@@ -292,6 +302,8 @@ def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
 
 __all__ = [
     "Record",
+    "shown_header",
+    "source_name",
     "bad_text",
     "clean",
     "is_placeholder",

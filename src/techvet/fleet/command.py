@@ -6,7 +6,6 @@ import argparse
 import csv
 import itertools
 import json
-import sys
 from typing import Any, TextIO
 
 from techvet.errors import NothingToAnalyseError, UsageError
@@ -45,7 +44,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     from techvet.knowledge import load
     from techvet.report import opened_output
     from techvet.report.progress import Feedback
-    from techvet.report.terminal import wants_color
+    from techvet.report.terminal import colored_report
 
     fail_on = args.fail_on.strip().lower()
     if fail_on not in FAIL_ON:
@@ -58,7 +57,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     for note in register.notes:
         feedback.warn(f"{args.file}: {note}")
     app_results = scan_apps(args.apps, kb) if args.apps else None
-    color = args.format == "text" and not args.output and wants_color(sys.stdout)
+    color = colored_report(args.format, args.output)
     summary = Summary()
     shown: list[dict[str, Any]] = []  # HTML: the page is written at the end, from these
     verdicts = decide_register(register, policy, app_policy, app_results, kb)
@@ -98,11 +97,9 @@ def run_fleet(args: argparse.Namespace) -> int:
         elif writer is None:
             _text_summary(summary.as_dict(), out)
     feedback.row_summary(args.file)
-    from techvet.screen.staleness import stale_warning
+    from techvet.screen.staleness import warn_if_stale
 
-    warning = stale_warning()  # makers were screened against the lists
-    if warning:
-        feedback.warn(warning, key="stale-lists")
+    warn_if_stale(feedback)  # makers were screened against the lists
     if not summary.decisions.total():
         raise NothingToAnalyseError(f"{args.file}: no device rows (a header and {summary.unreadable} unusable rows)")
     if summary.unreadable:

@@ -17,7 +17,7 @@ from techvet.app.reader import APP_SUFFIXES
 from techvet.errors import TechvetError
 from techvet.fleet.decide import Device
 from techvet.fleet.policy import PARTS
-from techvet.tables import bad_text, clean, printable, read_table
+from techvet.tables import bad_text, clean, read_table, shown_header
 from techvet.tables import parse_columns as parse_table_columns
 
 _NAMES = {
@@ -39,8 +39,17 @@ _NAMES = {
         "product",
     ),  # fmt: skip
     "serial": (
-        "serial", "serial number", "serial no", "serial no.", "serial #", "sn", "s/n", "tail no", "tail no.",
-        "tail number", "registration",
+        "serial",
+        "serial number",
+        "serial no",
+        "serial no.",
+        "serial #",
+        "sn",
+        "s/n",
+        "tail no",
+        "tail no.",
+        "tail number",
+        "registration",
     ),  # fmt: skip
     "firmware": ("firmware", "firmware version", "fw"),
     "unit": ("unit", "owner unit", "owner", "department", "office", "bureau"),
@@ -76,9 +85,9 @@ def open_inventory(path: str, columns: dict[str, str] | None = None) -> Inventor
         raise TechvetError(f"{path}: {exc}") from None
     notes = []
     if "model" not in mapping:
-        shown = ", ".join(repr(printable(h)) for h in header[:12])
         notes.append(
-            f"no model column among {shown}: every device is an unknown model (map one with --columns model=HEADER)"
+            f"no model column among {shown_header(header)}: every device is an unknown model "
+            "(map one with --columns model=HEADER)"
         )
 
     def devices() -> Iterator[Device]:
@@ -116,8 +125,9 @@ def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
             if key not in out and hit is not None:
                 out[key] = hit
     if "model" not in out and "make" not in out:
-        shown = ", ".join(repr(printable(h)) for h in header[:12])
-        raise TechvetError(f"no make or model column among {shown} (map one with --columns model=HEADER)")
+        raise TechvetError(
+            f"no make or model column among {shown_header(header)} (map one with --columns model=HEADER)"
+        )
     return out
 
 

@@ -38,6 +38,13 @@ def wants_color(stream: TextIO) -> bool:
         return False
 
 
+def colored_report(fmt: str, output: str | None) -> bool:
+    """Whether a command's report gets colour: text, written to standard output, on a terminal."""
+    import sys
+
+    return fmt == "text" and not output and wants_color(sys.stdout)
+
+
 def console(out: TextIO, color: bool | None = None) -> Console:
     """A rich console writing to ``out``. ``color`` None: decided by :func:`wants_color` of ``out``;
     True: colour even into a buffer (a worker rendering for the terminal its parent writes to)."""
@@ -58,4 +65,12 @@ def paint(text: str, style: str, color: bool) -> str:
     return Style.parse(style).render(text, color_system=ColorSystem.STANDARD)
 
 
-__all__ = ["DECISION_STYLE", "SEVERITY_STYLE", "VERDICT_STYLE", "console", "paint", "wants_color"]
+__all__ = [
+    "DECISION_STYLE",
+    "SEVERITY_STYLE",
+    "VERDICT_STYLE",
+    "colored_report",
+    "console",
+    "paint",
+    "wants_color",
+]

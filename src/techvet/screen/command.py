@@ -16,8 +16,8 @@ from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Screened, screen_rows, summary, write
 from techvet.screen.inputs import FIELDS, Row, read_parties, rows_of_names
-from techvet.screen.staleness import closed_lists, stale_lists, stale_warning
-from techvet.tables import parse_columns, read_lines
+from techvet.screen.staleness import closed_lists, stale_lists, warn_if_stale
+from techvet.tables import parse_columns, read_lines, source_name
 
 
 def run_screen(args: argparse.Namespace) -> int:
@@ -46,7 +46,7 @@ def run_screen(args: argparse.Namespace) -> int:
         source = "--name"
     else:
         rows = read_parties(args.file, parse_columns(args.columns, frozenset(FIELDS)))
-        source = args.file if args.file != "-" else "standard input"
+        source = source_name(args.file)
     first = next(rows, None)
     if first is None:  # said before any output is opened: no empty report is left behind
         raise NothingToAnalyseError(f"{source}: no rows to screen")
@@ -57,9 +57,7 @@ def run_screen(args: argparse.Namespace) -> int:
         if args.format == "text" and totals.rows:
             print(summary(totals), file=out if not args.output else sys.stderr)
     feedback.row_summary(source)
-    warning = stale_warning()
-    if warning:
-        feedback.warn(warning, key="stale-lists")
+    warn_if_stale(feedback)
     if totals.unreadable:
         return 2
     if fail_score is None:
@@ -153,9 +151,7 @@ def show_lists(args: argparse.Namespace | None = None, today: date | None = None
                         out.write(f"{'':20} {'':7}  input: {name} sha256 {sha}\n")
                     if r["closed"]:
                         out.write(f"{'':20} {'':7}  closed: {r['closed']}\n")
-    warning = stale_warning(today, kb)
-    if warning:
-        Feedback(args.quiet).warn(warning, key="stale-lists")
+    warn_if_stale(Feedback(args.quiet), today, kb)
     return 0
 
 

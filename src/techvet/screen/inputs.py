@@ -13,7 +13,7 @@ from typing import Any
 
 from techvet.countries import country_code
 from techvet.errors import TechvetError
-from techvet.tables import bad_text, clean, is_placeholder, printable, read_table
+from techvet.tables import bad_text, clean, is_placeholder, printable, read_table, shown_header, source_name
 
 MAX_NAME = 500  # characters: longer is not a company name
 
@@ -53,14 +53,19 @@ class Row:
 def rows_of_names(names: list[str], country: str | None = None) -> list[Row]:
     """Names given one by one (``--name``, ``--names-from``, ``techvet.screen(names=...)``) as rows,
     numbered from 1; an empty name or one too long to be a name is a row with its error."""
-    rows = []
-    for i, n in enumerate(names, 1):
-        name = n.strip()
-        error = None if 0 < len(name) <= MAX_NAME else "bad name"
-        if error is None and is_placeholder(name):
-            error = f"no name ({name[:20]!r} stands for none)"
-        rows.append(Row(i, name=name, country=country, error=error))
-    return rows
+    return [Row(i, name=n.strip(), country=country, error=_name_error(n.strip())) for i, n in enumerate(names, 1)]
+
+
+def _name_error(name: str) -> str | None:
+    """Why ``name`` is no name to screen, or None: empty, a placeholder ("N/A", "-", "#REF!": a row
+    that names no one is not a clean row), or too long to be a company's name."""
+    if not name:
+        return "no name"
+    if is_placeholder(name):
+        return f"no name ({name[:20]!r} stands for none)"
+    if len(name) > MAX_NAME:
+        return f"name longer than {MAX_NAME} characters"
+    return None
 
 
 def read_parties(path: str, columns: dict[str, str] | None = None) -> Iterator[Row]:
@@ -70,7 +75,7 @@ def read_parties(path: str, columns: dict[str, str] | None = None) -> Iterator[R
     try:
         mapping = _columns(header, columns or {})
     except TechvetError as exc:
-        raise TechvetError(f"{'standard input' if path == '-' else path}: {exc}") from None
+        raise TechvetError(f"{source_name(path)}: {exc}") from None
     for record in records:
         if record.cells is None:
             yield Row(record.line, error=record.error)
@@ -103,9 +108,9 @@ def _columns(header: list[str], explicit: dict[str, str]) -> list[tuple[str, str
         found = [cell for cell, key in keys.items() if key in names]
         out.extend((cell, fieldname) for cell in sorted(found, key=lambda c: names.index(keys[c])))
     if "name" not in {f for _, f in out}:
-        shown = ", ".join(repr(printable(h)) for h in header[:12]) or "none"
         raise TechvetError(
-            f"no name column among {shown} (expected one of: name, company, supplier ...; or --columns name=HEADER)"
+            f"no name column among {shown_header(header)} (expected one of: name, company, supplier ...; "
+            "or --columns name=HEADER)"
         )
     return out
 
@@ -125,12 +130,7 @@ def _row(line: int, record: dict[str, Any], columns: list[tuple[str, str]]) -> R
             row.country = row.country or country_code(text)
         elif text and not getattr(row, fieldname):  # the first filled cell of the field
             setattr(row, fieldname, text)
-    if not row.name:
-        row.error = "no name"
-    elif is_placeholder(row.name):  # "N/A", "-", "#REF!": a row that names no one is not a clean row
-        row.error = f"no name ({row.name[:20]!r} stands for none)"
-    elif len(row.name) > MAX_NAME:
-        row.error = f"name longer than {MAX_NAME} characters"
+    row.error = _name_error(row.name)
     return row
 
 

@@ -4,6 +4,7 @@ list is not "not listed", and every command that answers from the lists says so,
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from techvet.knowledge import DATA_DIR, Knowledge, _read, load
 
@@ -38,4 +39,12 @@ def stale_warning(today: date | None = None, kb: Knowledge | None = None) -> str
     )
 
 
-__all__ = ["STALE_DAYS", "closed_lists", "stale_lists", "stale_warning"]
+def warn_if_stale(feedback: Any, today: date | None = None, kb: Knowledge | None = None) -> None:
+    """Say the stale-lists warning through a run's feedback (techvet.report.progress.Feedback): once
+    per run, whichever commands of it answered from the lists."""
+    warning = stale_warning(today, kb)
+    if warning:
+        feedback.warn(warning, key="stale-lists")
+
+
+__all__ = ["STALE_DAYS", "closed_lists", "stale_lists", "stale_warning", "warn_if_stale"]

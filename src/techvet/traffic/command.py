@@ -42,7 +42,7 @@ def run_traffic(args: argparse.Namespace) -> int:
     Each capture is judged by the app policy, as an app's scan is: its findings are the same kind."""
     from techvet.api import traffic
     from techvet.report.progress import Feedback
-    from techvet.report.terminal import wants_color
+    from techvet.report.terminal import colored_report
     from techvet.verdict import AppPolicy, FailOn
 
     fail_on = FailOn.parse(args.fail_on)
@@ -70,13 +70,11 @@ def run_traffic(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none judged"
         print(f"techvet: {len(captures)} captures: {shown}; {len(captures) - len(results)} unreadable", file=sys.stderr)
     if results:
-        color = args.format == "text" and not args.output and wants_color(sys.stdout)
+        color = colored_report(args.format, args.output)
         write_report(_render(results, args.format, color, args.verbose), args.output)
-        from techvet.screen.staleness import stale_warning
+        from techvet.screen.staleness import warn_if_stale
 
-        stale = stale_warning()  # owners and networks were screened against the lists
-        if stale:
-            feedback.warn(stale, key="stale-lists")
+        warn_if_stale(feedback)  # owners and networks were screened against the lists
     return code or (1 if failed else 0)
 
 
