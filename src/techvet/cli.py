@@ -212,7 +212,7 @@ def _scan(args: argparse.Namespace) -> int:
     from techvet.report.progress import Feedback
     from techvet.report.terminal import colored_report
     from techvet.scan import find_apps
-    from techvet.verdict import AppPolicy, FailOn
+    from techvet.verdict import AppPolicy, FailOn, tally
 
     fail_on = FailOn.parse(args.fail_on)
     if args.policy is not None:
@@ -248,7 +248,7 @@ def _scan(args: argparse.Namespace) -> int:
         traffic = observed(results)
     color = colored_report(args.format, args.output)
     failed = unreadable = incomplete = 0
-    verdicts: dict[str, int] = {}
+    verdicts: list[str | None] = []
     runs = []  # SARIF: one log holding a run per app
     with opened_output(args.output) as out:
         rendered = render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy, color)
@@ -265,8 +265,7 @@ def _scan(args: argparse.Namespace) -> int:
             for err in item.errors:
                 incomplete += 1
                 print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
-            if item.verdict:
-                verdicts[item.verdict] = verdicts.get(item.verdict, 0) + 1
+            verdicts.append(item.verdict)
             if fail_on.reached(item.max_severity, item.verdict):
                 failed += 1
         if args.format == "sarif":
@@ -276,9 +275,8 @@ def _scan(args: argparse.Namespace) -> int:
     if unreadable < len(targets):  # some answer came from the lists
         warn_if_stale(feedback)
     if len(targets) > 1 and not args.quiet:
-        counts = ", ".join(f"{verdicts[v]} {v}" for v in ("fail", "warn", "pass") if verdicts.get(v))
         print(
-            f"techvet: {len(targets)} apps: {counts or 'none judged'}; {unreadable} unreadable, "
+            f"techvet: {len(targets)} apps: {tally(verdicts)}; {unreadable} unreadable, "
             f"{incomplete} incomplete{'; ' + str(failed) + ' reach --fail-on' if args.fail_on else ''}",
             file=sys.stderr,
         )

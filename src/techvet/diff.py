@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from techvet.errors import InputError
+from techvet.errors import InputError, refuse_if_larger
 from techvet.place import PLACE_KEYS
 from techvet.report.cells import network_cell, owner_cell
 
@@ -59,8 +59,7 @@ def _judged_again(doc: dict[str, Any], policy: str | None) -> dict[str, Any]:
 
 
 def _saved_result(path: Path) -> dict[str, Any]:
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        raise InputError(f"{path}: refused: larger than {MAX_RESULT_BYTES >> 20} MiB")
+    refuse_if_larger(path, MAX_RESULT_BYTES)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

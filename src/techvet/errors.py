@@ -18,6 +18,8 @@ red line and a non-zero exit, and a directory scan records it against the file a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class TechvetError(Exception):
     """Base of every error techvet raises deliberately."""
@@ -49,3 +51,12 @@ class LimitExceededError(InputError):
 
 class KnowledgeError(TechvetError):
     """A knowledge data file is missing or does not validate."""
+
+
+def refuse_if_larger(path: str | Path, limit: int, shown: str = "", hint: str = "") -> None:
+    """Refuse a file of more than ``limit`` bytes before reading it, so a hostile input cannot
+    make a reader hold it in memory; every reader words it the same: ``X: refused: larger than N MiB``.
+    ``shown`` names the file in the message when its path alone would not say what it is."""
+    if Path(path).stat().st_size > limit:
+        size = f"{limit >> 30} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
+        raise InputError(f"{shown or path}: refused: larger than {size}{hint}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from techvet.errors import NothingToAnalyseError, TechvetError
+from techvet.errors import NothingToAnalyseError, TechvetError, refuse_if_larger
 
 MAX_JSON_BYTES = 64 << 20
 MAX_STDIN_BYTES = 256 << 20
@@ -88,9 +88,7 @@ def read_lines(source: str) -> list[str]:
             data = _stdin_bytes()
         else:
             with open(source, "rb") as handle:
-                data = handle.read(MAX_STDIN_BYTES + 1)
-            if len(data) > MAX_STDIN_BYTES:
-                raise TechvetError(f"{source}: refused: more than {MAX_STDIN_BYTES >> 20} MiB of lines")
+                data = _bounded(handle, f"{source}: refused: more than {MAX_STDIN_BYTES >> 20} MiB of lines")
     except OSError as exc:
         raise TechvetError(f"{source}: cannot read ({exc.strerror})") from None
     name = source_name(source)
@@ -153,9 +151,15 @@ def bad_text(text: str) -> bool:
 
 
 def _stdin_bytes() -> bytes:
-    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    return _bounded(sys.stdin.buffer, f"standard input: refused: more than {MAX_STDIN_BYTES >> 20} MiB (give a file)")
+
+
+def _bounded(handle: BinaryIO, refusal: str) -> bytes:
+    """All of ``handle`` up to MAX_STDIN_BYTES, or ``refusal`` as the error: a pipe has no size to
+    look at first, so one byte past the bound is read to know it was passed."""
+    data = handle.read(MAX_STDIN_BYTES + 1)
     if len(data) > MAX_STDIN_BYTES:
-        raise TechvetError(f"standard input: refused: more than {MAX_STDIN_BYTES >> 20} MiB (give a file)")
+        raise TechvetError(refusal)
     return data
 
 
@@ -277,8 +281,7 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
 
 
 def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise TechvetError(f"{path}: refused: larger than {MAX_JSON_BYTES >> 20} MiB (use CSV for large files)")
+    refuse_if_larger(path, MAX_JSON_BYTES, hint=" (use CSV for large files)")
     try:
         doc = json.loads(path.read_bytes())
     except (ValueError, RecursionError) as exc:

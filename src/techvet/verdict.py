@@ -8,12 +8,14 @@ is in app_policy.yaml and in :data:`SCORE_FORMULA`, and every report shows it.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from techvet.errors import TechvetError
+from techvet.errors import TechvetError, UsageError, refuse_if_larger
 from techvet.findings import Finding, Severity
 from techvet.knowledge import DATA_DIR, _read
 
@@ -90,8 +92,7 @@ def _user_policy(path: str) -> dict[str, Any]:
         raise TechvetError(f"{path}: a folder, not a policy file")
     if not p.is_file():
         raise TechvetError(f"{path}: no such policy file")
-    if p.stat().st_size > MAX_POLICY_BYTES:
-        raise TechvetError(f"policy {path}: refused: larger than {MAX_POLICY_BYTES >> 20} MiB")
+    refuse_if_larger(p, MAX_POLICY_BYTES, shown=f"policy {path}")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -290,6 +291,13 @@ def decide(
     return verdict
 
 
+def tally(verdicts: Iterable[str | None]) -> str:
+    """How many of a batch (apps, captures) got each verdict, worst first: "2 fail, 1 pass", or
+    "none judged" when none was (every input unreadable)."""
+    counts = Counter(verdicts)
+    return ", ".join(f"{counts[v]} {v}" for v in ("fail", "warn", "pass") if counts[v]) or "none judged"
+
+
 @dataclass(frozen=True)
 class FailOn:
     """``--fail-on LEVEL``: a finding severity (exit 1 when a finding is at least that severe), a
@@ -308,8 +316,6 @@ class FailOn:
         try:
             return cls(severity=Severity.parse(level))
         except ValueError as exc:
-            from techvet.errors import UsageError
-
             raise UsageError(f"--fail-on: {exc} (or warn, fail: the policy's verdict; or never)") from None
 
     def reached(self, worst: Severity | None, verdict: str | None) -> bool:
@@ -380,4 +386,5 @@ __all__ = [
     "listing",
     "policy_sections",
     "read_policy",
+    "tally",
 ]

@@ -7,6 +7,8 @@ The work is in ``attribution`` (names and addresses to facts) and ``networks`` (
 from __future__ import annotations
 
 from techvet.place.attribution import (
+    ADDRESS_KEYS,
+    NAME_KEYS,
     PLACE_KEYS,
     Attribution,
     attribute,
@@ -17,6 +19,8 @@ from techvet.place.attribution import (
 )
 
 __all__ = [
+    "ADDRESS_KEYS",
+    "NAME_KEYS",
     "PLACE_KEYS",
     "Attribution",
     "attribute",

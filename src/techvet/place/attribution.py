@@ -20,18 +20,9 @@ from typing import Any
 
 from techvet.knowledge import Knowledge, load
 
-PLACE_KEYS = (  # the facts every destination row carries, in scans, captures, reports and JSON
-    "registrable_domain",
-    "owner",
-    "parent",
-    "owner_country",
-    "registry_country",
-    "server_country",
-    "asn",
-    "network",
-    "network_owner",
-    "network_owner_country",
-)
+NAME_KEYS = ("registrable_domain", "owner", "parent", "owner_country", "registry_country")  # the name's facts
+ADDRESS_KEYS = ("server_country", "asn", "network", "network_owner", "network_owner_country")  # the address's
+PLACE_KEYS = (*NAME_KEYS, *ADDRESS_KEYS)  # the facts every destination row carries, in scans, captures, reports
 
 
 @dataclass(slots=True)  # not frozen: a frozen init costs a third of a lookup
@@ -347,6 +338,8 @@ def _attribute_host(host: str, kb: Knowledge) -> Attribution:
 
 
 __all__ = [
+    "ADDRESS_KEYS",
+    "NAME_KEYS",
     "PLACE_KEYS",
     "Attribution",
     "attribute",

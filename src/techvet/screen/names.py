@@ -268,7 +268,7 @@ def _latin_tokens(text: str, words: NameWords, syllables: bool = False) -> list[
         if raw in words.forms:
             if syllables and len(raw) > 1 and pinyin_syllables(raw) == (raw,):
                 if initials:
-                    out.append(initials)
+                    _add_initials(out, initials, words)
                     initials = ""
                 out.append(raw)
             continue

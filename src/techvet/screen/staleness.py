@@ -28,23 +28,16 @@ def stale_lists(today: date | None = None, kb: Knowledge | None = None) -> list[
     ]
 
 
-def stale_warning(today: date | None = None, kb: Knowledge | None = None) -> str | None:
-    """The one-line warning a command gives when lists it answered from are stale, else None."""
-    stale = stale_lists(today, kb)
-    if not stale:
-        return None
-    return (
-        f"{len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): a party listed since is not "
-        "found; `techvet lists update` refreshes them"
-    )
-
-
 def warn_if_stale(feedback: Any, today: date | None = None, kb: Knowledge | None = None) -> None:
-    """Say the stale-lists warning through a run's feedback (techvet.report.progress.Feedback): once
-    per run, whichever commands of it answered from the lists."""
-    warning = stale_warning(today, kb)
-    if warning:
-        feedback.warn(warning, key="stale-lists")
+    """Say, through a run's feedback (techvet.report.progress.Feedback), that lists it answered from
+    are stale: once per run, whichever commands of it answered from the lists."""
+    stale = stale_lists(today, kb)
+    if stale:
+        feedback.warn(
+            f"{len(stale)} lists are older than {STALE_DAYS} days ({', '.join(stale)}): a party listed since is "
+            "not found; `techvet lists update` refreshes them",
+            key="stale-lists",
+        )
 
 
-__all__ = ["STALE_DAYS", "closed_lists", "stale_lists", "stale_warning", "warn_if_stale"]
+__all__ = ["STALE_DAYS", "closed_lists", "stale_lists", "warn_if_stale"]

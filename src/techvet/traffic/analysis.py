@@ -25,7 +25,7 @@ from techvet.detect._common import finding
 from techvet.errors import NothingToAnalyseError
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, _read, load
-from techvet.place import PLACE_KEYS
+from techvet.place import ADDRESS_KEYS, NAME_KEYS, PLACE_KEYS
 from techvet.traffic.packets import Packet, ReadStats, read_packets
 from techvet.traffic.streams import (
     Flow,
@@ -443,10 +443,6 @@ def _personal_findings(result: TrafficResult, kb: Knowledge, device: dict[str, s
     return out
 
 
-_NAME_KEYS = ("registrable_domain", "owner", "parent", "owner_country", "registry_country")
-_ADDRESS_KEYS = ("server_country", "asn", "network", "network_owner", "network_owner_country")
-
-
 def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
     """One row per server (address and, where known, name): attribution, flows, bytes, cleartext."""
     from techvet.place import Attribution, attribute, attribute_ips
@@ -469,8 +465,8 @@ def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
             {
                 "host": host,
                 "ip": server,
-                **{k: getattr(named, k) if named is not None else None for k in _NAME_KEYS},
-                **{k: getattr(ip, k) for k in _ADDRESS_KEYS},
+                **{k: getattr(named, k) if named is not None else None for k in NAME_KEYS},
+                **{k: getattr(ip, k) for k in ADDRESS_KEYS},
                 "reasons": [*(named.reasons if named else ()), *ip.reasons],
                 "sources": list({s["name"]: s for s in [*(named.sources if named else ()), *ip.sources]}.values()),
                 "flows": len(flows),

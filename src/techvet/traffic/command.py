@@ -43,7 +43,7 @@ def run_traffic(args: argparse.Namespace) -> int:
     from techvet.api import traffic
     from techvet.report.progress import Feedback
     from techvet.report.terminal import colored_report
-    from techvet.verdict import AppPolicy, FailOn
+    from techvet.verdict import AppPolicy, FailOn, tally
 
     fail_on = FailOn.parse(args.fail_on)
     policy = AppPolicy.load(args.policy)
@@ -66,8 +66,7 @@ def run_traffic(args: argparse.Namespace) -> int:
         failed += fail_on.reached(worst, (result.verdict or {}).get("verdict"))
         results.append(result)
     if len(captures) > 1 and not args.quiet:
-        counts = {v: sum(1 for r in results if (r.verdict or {}).get("verdict") == v) for v in ("fail", "warn", "pass")}
-        shown = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "none judged"
+        shown = tally((r.verdict or {}).get("verdict") for r in results)
         print(f"techvet: {len(captures)} captures: {shown}; {len(captures) - len(results)} unreadable", file=sys.stderr)
     if results:
         color = colored_report(args.format, args.output)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from techvet.errors import InputError
+from techvet.errors import InputError, refuse_if_larger
 from techvet.traffic.packets import ReadStats
 from techvet.traffic.streams import Flow, request_record, safe_text
 
@@ -23,8 +23,7 @@ MAX_HAR_BYTES = 256 << 20
 
 def read_har(path: str, stats: ReadStats) -> list[Flow]:
     p = Path(path)
-    if p.stat().st_size > MAX_HAR_BYTES:
-        raise InputError(f"{path}: refused: larger than {MAX_HAR_BYTES >> 20} MiB")
+    refuse_if_larger(path, MAX_HAR_BYTES)
     try:
         doc = json.loads(p.read_bytes())
         entries = doc["log"]["entries"]

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from techvet.errors import InputError
+from techvet.errors import InputError, refuse_if_larger
 from techvet.traffic.packets import ReadStats
 from techvet.traffic.streams import Flow, request_record, safe_text
 
@@ -90,8 +90,7 @@ def read_mitm(path: str, stats: ReadStats, tls_versions: dict[str, str]) -> list
     """The HTTP flows of a dump; ``tls_versions`` maps mitmproxy's names (``TLSv1.1``) to the
     protocol numbers the findings use (``0x0302``)."""
     p = Path(path)
-    if p.stat().st_size > MAX_MITM_BYTES:
-        raise InputError(f"{path}: refused: larger than {MAX_MITM_BYTES >> 20} MiB")
+    refuse_if_larger(path, MAX_MITM_BYTES)
     data = p.read_bytes()
     flows: list[Flow] = []
     at, number = 0, 0

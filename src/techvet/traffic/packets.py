@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from techvet.errors import InputError
+from techvet.errors import InputError, refuse_if_larger
 
 MAX_CAPTURE_BYTES = 4 << 30
 MAX_RECORD = 256 << 10  # no link layer carries more in one frame
@@ -62,8 +62,7 @@ def read_packets(path: str, stats: ReadStats) -> Iterator[Packet]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
-    if p.stat().st_size > MAX_CAPTURE_BYTES:
-        raise InputError(f"{path}: refused: larger than {MAX_CAPTURE_BYTES >> 30} GiB")
+    refuse_if_larger(path, MAX_CAPTURE_BYTES)
     handle = p.open("rb")
     magic = handle.read(4)
     handle.seek(0)
