@@ -68,6 +68,37 @@ def test_diff_judges_a_saved_result_under_the_policy_of_the_run(tmp_path: Path) 
     assert under_lax["verdict"]["old"] == under_lax["verdict"]["new"]
 
 
+def test_a_saved_result_judged_again_keeps_what_its_scan_could_not_examine(tmp_path: Path) -> None:
+    """diff judges a saved result again under the run's policy: a bare DEX and an incomplete scan
+    stay at least warn there, as they were when scanned, and a saved part of the wrong shape is one
+    error line."""
+    import zipfile
+
+    dex = tmp_path / "classes.dex"
+    with zipfile.ZipFile(fixture_app("clean_app.apk")) as apk:
+        dex.write_bytes(apk.read("classes.dex"))
+    saved = tmp_path / "dex.json"
+    assert techvet_cli("scan", str(dex), "-q", "-f", "json", "-o", str(saved)).returncode == 0
+    doc = json.loads(saved.read_text())
+    assert doc["verdict"]["verdict"] == "warn"
+    changes = json.loads(techvet_cli("diff", str(saved), str(saved), "-q", "-f", "json").stdout)
+    assert changes["verdict"]["old"]["verdict"] == changes["verdict"]["new"]["verdict"] == "warn"
+
+    clean = tmp_path / "clean.json"
+    assert techvet_cli("scan", str(fixture_app("clean_app.apk")), "-q", "-f", "json", "-o", str(clean)).returncode == 0
+    incomplete = json.loads(clean.read_text())
+    assert incomplete["verdict"]["verdict"] == "pass"
+    incomplete["errors"] = ["detector sdks failed: RuntimeError"]
+    (tmp_path / "incomplete.json").write_text(json.dumps(incomplete), encoding="utf-8")
+    changes = json.loads(techvet_cli("diff", str(clean), str(tmp_path / "incomplete.json"), "-f", "json").stdout)
+    assert changes["verdict"]["old"]["verdict"] == "pass" and changes["verdict"]["new"]["verdict"] == "warn"
+
+    incomplete["certificates"] = 7
+    (tmp_path / "bad.json").write_text(json.dumps(incomplete), encoding="utf-8")
+    run = techvet_cli("diff", str(clean), str(tmp_path / "bad.json"))
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "cannot be read back" in run.stderr, run.stderr
+
+
 def test_a_host_at_several_addresses_meets_a_network_line_when_any_does(tmp_path: Path) -> None:
     host = "video.smallsite-example.com"
     capture = http_capture(
@@ -98,3 +129,4 @@ def test_a_maker_in_han_script_is_a_maker_and_the_model_says_whose_it_is(tmp_pat
     assert "names no maker" not in text
     assert "(from the model; the row says '大疆')" in text
     assert "the row says 'DJI Enterprise'" not in text  # the row's own maker word is DJI's
+

@@ -46,15 +46,17 @@ def _judged_again(doc: dict[str, Any], policy: str | None) -> dict[str, Any]:
     ``--fail-on`` pass an update that fails the policy asked for)."""
     from techvet.bulk import cached_policy
     from techvet.findings import Finding
-    from techvet.verdict import decide
+    from techvet.scan import verdict_of
 
-    try:
+    try:  # every part of a saved file is read as untrusted: a part of the wrong shape is one error line
         findings = [Finding.from_dict(f) for f in doc["findings"]]
+        package = (doc.get("app") or {}).get("package")
+        certificates = [str(c["sha256"]) for c in doc.get("certificates") or []]
+        errors = [str(e) for e in doc.get("errors") or []]  # an incomplete scan stays incomplete
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(f"{doc.get('path')}: a saved result whose findings cannot be read ({exc})") from None
-    app = doc.get("app") or {}
-    certificates = [str(c.get("sha256")) for c in doc.get("certificates", []) if isinstance(c, dict)]
-    doc["verdict"] = decide(findings, app.get("package"), certificates, cached_policy(policy)).to_dict()
+        raise InputError(f"{doc.get('path')}: a saved result that cannot be read back ({exc!r})") from None
+    bare_dex = doc.get("manifest") is None
+    doc["verdict"] = verdict_of(findings, package, certificates, errors, bare_dex, cached_policy(policy))
     return doc
 
 

@@ -56,16 +56,14 @@ class ScanResult:
     def judge(self, policy: AppPolicy | None = None) -> dict[str, Any]:
         """The verdict under ``policy`` (the default app policy when None), kept on the result and
         returned: the same verdict whichever command asks (scan, fleet, the Python API)."""
-        from techvet.verdict import AppPolicy, decide
+        from techvet.verdict import AppPolicy
 
         app = self.app
         package = app.package if app else None
         certificates = [c.sha256 for c in app.certificates] if app else []
+        bare_dex = app is not None and app.manifest is None
         chosen = policy or AppPolicy.load()
-        unexamined = list(self.errors)
-        if app is not None and app.manifest is None:  # a bare DEX: code only
-            unexamined.append("a bare DEX: no manifest (permissions, components) and no signature to examine")
-        self.verdict = decide(self.findings, package, certificates, chosen, incomplete=unexamined).to_dict()
+        self.verdict = verdict_of(self.findings, package, certificates, self.errors, bare_dex, chosen)
         return self.verdict
 
     def by_rule(self, rule: str) -> list[Finding]:
@@ -191,6 +189,27 @@ class ScanResult:
         return out
 
 
+BARE_DEX = "a bare DEX: no manifest (permissions, components) and no signature to examine"
+
+
+def verdict_of(
+    findings: list[Finding],
+    package: str | None,
+    certificates: list[str],
+    errors: list[str],
+    bare_dex: bool,
+    policy: AppPolicy,
+) -> dict[str, Any]:
+    """An app's verdict under ``policy``, counting what its scan could not examine (a detector that
+    failed, a bare DEX's missing manifest and signature) as incomplete, so never a pass. One
+    function for a fresh scan (:meth:`ScanResult.judge`) and a saved result judged again
+    (``techvet diff``): a saved result must not lose what made its verdict at least warn."""
+    from techvet.verdict import decide
+
+    unexamined = [*errors, BARE_DEX] if bare_dex else list(errors)
+    return decide(findings, package, certificates, policy, incomplete=unexamined).to_dict()
+
+
 def _attribution_note() -> dict[str, Any]:
     """How destinations were attributed: offline, from these knowledge files as of these dates."""
     kb = load()
@@ -267,5 +286,6 @@ def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[
                 result = ScanResult(target, None, errors=[f"{target}: out of memory while reading"])
             result.seconds = time.perf_counter() - started
             yield result
+
 
 make_callable(__name__)  # techvet.scan(...) answers as techvet.api.scan does (techvet.entry)
