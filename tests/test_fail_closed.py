@@ -130,3 +130,13 @@ def test_a_maker_in_han_script_is_a_maker_and_the_model_says_whose_it_is(tmp_pat
     assert "(from the model; the row says '大疆')" in text
     assert "the row says 'DJI Enterprise'" not in text  # the row's own maker word is DJI's
 
+
+def test_a_register_without_one_device_row_is_nothing_to_analyse_in_python_too(tmp_path: Path) -> None:
+    """Rows that are no device (no make, no model) are not a fleet that may fly: the Python API
+    refuses such a register as the command does, rather than return a report of no devices."""
+    register = tmp_path / "inventory.csv"
+    register.write_text("make,model,serial\n,,SN1\n,,SN2\n", encoding="utf-8")
+    with pytest.raises(techvet.NothingToAnalyseError, match="no device rows"):
+        techvet.fleet(register)
+    run = techvet_cli("fleet", "-q", str(register))
+    assert run.returncode == 2 and "no device rows (a header and 2 unusable rows)" in run.stderr

@@ -100,8 +100,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     from techvet.screen.staleness import warn_if_stale
 
     warn_if_stale(feedback)  # makers were screened against the lists
-    if not summary.decisions.total():
-        raise NothingToAnalyseError(f"{args.file}: no device rows (a header and {summary.unreadable} unusable rows)")
+    summary.require_devices(args.file)
     if summary.unreadable:
         return 2
     if fail_on == "never":

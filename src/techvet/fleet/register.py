@@ -40,6 +40,12 @@ class Summary:
         self.makers[v.brand or (f"{named} (not in the catalogue)" if named else "not given")] += 1
         self.rules.update(r["rule"] for r in v.reasons)
 
+    def require_devices(self, source: str) -> None:
+        """Refuse a register in which no row was a device: rows that could not be read are not a
+        fleet that may fly."""
+        if not self.decisions.total():
+            raise NothingToAnalyseError(f"{source}: no device rows (a header and {self.unreadable} unusable rows)")
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "devices": self.decisions.total(),
@@ -122,8 +128,7 @@ def fleet(
     for verdict in decide_register(register, chosen, judge_apps, app_results, kb):
         report.summary.add(verdict)
         report.devices.append(verdict)
-    if not report.devices:
-        raise NothingToAnalyseError(f"{inventory}: no device rows")
+    report.summary.require_devices(inventory)
     return report
 
 
