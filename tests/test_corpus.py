@@ -18,8 +18,7 @@ from tests.conftest import CORPUS, TRUTH, needs_corpus, needs_truth
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def scores() -> dict[str, tuple[float, float, int]]:
+def _scores(truth: Path) -> dict[str, tuple[float, float, int]]:
     proc = subprocess.run(
         [
             sys.executable,
@@ -27,7 +26,7 @@ def scores() -> dict[str, tuple[float, float, int]]:
             "--corpus",
             str(CORPUS),
             "--truth",
-            str(TRUTH),
+            str(truth),
             "--quiet",
         ],
         capture_output=True,
@@ -43,6 +42,11 @@ def scores() -> dict[str, tuple[float, float, int]]:
     return out
 
 
+@pytest.fixture(scope="module")
+def scores() -> dict[str, tuple[float, float, int]]:
+    return _scores(TRUTH)
+
+
 @needs_truth
 def test_sdk_precision_and_recall(scores: dict[str, tuple[float, float, int]]) -> None:
     p, r, _ = scores["sdks"]
@@ -50,8 +54,18 @@ def test_sdk_precision_and_recall(scores: dict[str, tuple[float, float, int]]) -
 
 
 @needs_truth
-def test_capability_recall(scores: dict[str, tuple[float, float, int]]) -> None:
-    assert scores["capabilities"][1] >= 0.9
+def test_capability_precision_and_recall(scores: dict[str, tuple[float, float, int]]) -> None:
+    # scored under issue 12's definition: TwilightManager alone is not location without the permission
+    p, r, _ = scores["capabilities"]
+    assert p >= 0.95 and r >= 0.95
+
+
+@needs_truth
+def test_android_id_is_scored_as_its_own_kind_against_independent_labels(
+    scores: dict[str, tuple[float, float, int]],
+) -> None:
+    p, r, n = scores["android_id"]
+    assert n >= 10 and p >= 0.95 and r >= 0.95
 
 
 @needs_truth
@@ -93,3 +107,14 @@ def test_network_security_config_findings() -> None:
     result = techvet.scan(CORPUS / "androgoat.apk")
     assert [f.extra["scopes"] for f in result.by_rule("TV106")] == [["all hosts (base-config)"]]
     assert [f.extra["scopes"] for f in result.by_rule("TV107")] == [["all hosts (base-config)"]]
+
+
+def test_a_truth_file_of_other_apps_is_scored_on_its_own_columns() -> None:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import eval_corpus
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    assert eval_corpus.own_labels(["android_id"], {"held_out_app.apk"}) == {}
+    labelled = eval_corpus.own_labels(["android_id"], {"weibo_sdkdemo_2017_release.apk", "diva.apk"})
+    assert labelled == {"android_id": {"weibo_sdkdemo_2017_release.apk": True, "diva.apk": False}}

@@ -93,9 +93,8 @@ def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> lis
     """The references that satisfy ``rule``'s match."""
     m = rule.match
     found: list[Reference] = []
-    not_from = tuple(m.get("not_from", ()))
     for key in (*m.get("invoke", ()), *m.get("strings", ()), *m.get("new_instance", ()), *m.get("sget", ())):
-        found.extend(r for r in refs.get(key, ()) if not (not_from and r.class_name.startswith(not_from)))
+        found.extend(refs.get(key, ()))
     prefixes = tuple(m.get("string_prefixes", ()))
     uri_owners = tuple(m.get("sget_uri_fields_of", ()))
     pattern = re.compile(m["string_pattern"]) if "string_pattern" in m else None
@@ -111,7 +110,7 @@ def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> lis
         lacks_init = tuple(ctx.get("method_lacks_init", ()))
         for ref in refs.get(ctx["api"], ()):
             if ref.site and method_context(
-                dexes[ref.dex], ref.site, ctx["method_has_string"], lacks_invoke, lacks_init
+                dexes[ref.dex], ref.site, ctx.get("method_has_string"), lacks_invoke, lacks_init
             ):
                 found.append(ref)
     for arg in m.get("invoke_with_const_argument", ()):
@@ -120,4 +119,5 @@ def refs_for_rule(rule: Rule, refs: dict[str, list[Reference]], app: App) -> lis
             value = const_argument(dexes[ref.dex], ref.site, int(arg["argument"])) if ref.site else None
             if value is not None and value & bits == bits:
                 found.append(ref)
-    return found
+    not_from = tuple(m.get("not_from", ()))
+    return [r for r in found if not r.class_name.startswith(not_from)] if not_from else found

@@ -78,14 +78,15 @@ def string_argument(dex: Dex, site: CodeSite, arg: int) -> str | None:
 
 
 def method_context(
-    dex: Dex, site: CodeSite, has_string: str, lacks_invoke: tuple[str, ...], lacks_init: tuple[str, ...]
+    dex: Dex, site: CodeSite, has_string: str | None, lacks_invoke: tuple[str, ...], lacks_init: tuple[str, ...]
 ) -> bool:
-    """Whether the method holding ``site`` loads ``has_string`` and calls none of the excluded APIs."""
+    """Whether the method holding ``site`` loads ``has_string`` (when given) and calls none of the
+    excluded APIs."""
     code = dex.body(site)
-    wanted = dex.find_string(has_string)
-    if wanted is None:
+    wanted = dex.find_string(has_string) if has_string is not None else None
+    if has_string is not None and wanted is None:
         return False
-    seen = False
+    seen = has_string is None
     for op, pc in instructions(code):
         if op == 0x1A and struct.unpack_from("<H", code, pc + 2)[0] == wanted:
             seen = True
@@ -99,3 +100,21 @@ def method_context(
             if name == "<init>" and lacks_init and f"{cls}-><init>({''.join(dex.method_params(midx))})" in lacks_init:
                 return False
     return seen
+
+
+def method_loads_string(dex: Dex, site: CodeSite, texts: tuple[str, ...]) -> bool:
+    """Whether the method holding ``site`` loads any of ``texts`` as a string constant.
+
+    A library's own log tags survive R8's renaming, so they recognise its methods when the class
+    names no longer do.
+    """
+    wanted = {i for i in (dex.find_string(t) for t in texts) if i is not None}
+    if not wanted:
+        return False
+    code = dex.body(site)
+    for op, pc in instructions(code):
+        if op == 0x1A and struct.unpack_from("<H", code, pc + 2)[0] in wanted:
+            return True
+        if op == 0x1B and struct.unpack_from("<I", code, pc + 2)[0] in wanted:
+            return True
+    return False
