@@ -9,6 +9,11 @@ of the whole process, and the peak RSS over all apps; then techvet's ratios agai
 Peers run from their own virtual environments (their pinned dependencies conflict with each other):
 ``.venv-bench/<tool>/bin/python``; a peer that is not installed is reported and skipped.
 exodus-core's tracker method needs Debian's ``dexdump``.
+
+Last, what the SDK catalogue built from maintained sources (issue 12) costs: every app scanned in
+this process with the full knowledge and with the catalogue as it was before (hand-curated SDKs and
+Exodus only: ``sdk_catalogue.json`` emptied in a copy), alternately, best of three each; the median
+scan time of each and their ratio. The unidentified-component pass runs in both (it is part of a scan).
 """
 
 from __future__ import annotations
@@ -90,6 +95,44 @@ def run_measured(cmd: list[str]) -> tuple[float | None, float, int]:
     return analysis, wall, usage.ru_maxrss // 1024
 
 
+def catalogue_cost(apps: list[Path], rounds: int = 3) -> None:
+    """Median scan time with the full SDK catalogue against the pre-issue-12 one, in one process."""
+    import tempfile
+
+    import techvet
+    from techvet.knowledge import DATA_DIR, _load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        small_dir = Path(tmp) / "data"
+        shutil.copytree(DATA_DIR, small_dir)
+        doc = json.loads((small_dir / "sdk_catalogue.json").read_text(encoding="utf-8"))
+        for key in ("sdks", "components", "libraries", "extensions", "exodus_vendors"):
+            doc[key] = [] if isinstance(doc[key], list) else {}
+        (small_dir / "sdk_catalogue.json").write_text(json.dumps(doc), encoding="utf-8")
+        full, small = _load(DATA_DIR), _load(small_dir)
+        for kb in (full, small):
+            _ = (kb.psl, kb.place, kb.restriction_forms, kb.name_words)  # loaded on first use, not timed
+        times: dict[str, list[float]] = {"full": [], "small": []}
+        for app in apps:
+            best = {"full": float("inf"), "small": float("inf")}
+            for _ in range(rounds):
+                for name, kb in (("full", full), ("small", small)):
+                    t = time.perf_counter()
+                    techvet.scan(app, knowledge=kb)
+                    best[name] = min(best[name], time.perf_counter() - t)
+            for name in times:
+                times[name].append(best[name])
+    f, s = statistics.median(times["full"]), statistics.median(times["small"])
+    print(
+        f"SDK catalogue: {len(full.sdks)} SDKs ({len(full.sdk_by_component)} manifest components, "
+        f"{len(full.library_by_prefix)} library packages) against {len(small.sdks)} before"
+    )
+    print(
+        f"median scan s: full catalogue {f:.4f}, before {s:.4f}; "
+        f"ratio full/before = {f / s:.3f} (cost {100 * (f / s - 1):+.1f}%, limit +10%)"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
@@ -98,6 +141,7 @@ def main() -> int:
     )
     ap.add_argument("--limit", type=int, default=0, help="only the first N apps")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    ap.add_argument("--catalogue-only", action="store_true", help="only the SDK catalogue's cost (no peers)")
     args = ap.parse_args()
     # The peers were installed by pip, which compiles their modules to bytecode; techvet is an
     # editable install, whose modules would otherwise be compiled from source in every process
@@ -111,6 +155,9 @@ def main() -> int:
     if not apps:
         print(f"no .apk files in {args.corpus}", file=sys.stderr)
         return 2
+    if args.catalogue_only:
+        catalogue_cost(apps)
+        return 0
     pythons = {"techvet": Path(sys.executable)}
     for tool, venv in (("androguard", "androguard"), ("exodus-core", "exodus"), ("apkid", "apkid")):
         py = args.peers / venv / "bin" / "python"
@@ -154,6 +201,7 @@ def main() -> int:
     if "apkid" in med:
         print(f"ratio wall apkid/techvet-cli = {med['apkid'][1] / cli_w:.2f}x (>= 1.0: techvet scan is no slower)")
     print(f"techvet peak RSS over all apps: {max(results['techvet-cli']['rss'] + results['techvet']['rss'])} MiB")
+    catalogue_cost(apps)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -30,9 +30,11 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "endpoints.yaml",
         "sdk_rules.yaml",
         "antianalysis.yaml",
+        "packers_apkid.yaml",
         "crypto.yaml",
         "sdks.yaml",
         "exodus_trackers.json",
+        "sdk_catalogue.json",
         "native_libs.json",
         "psl.json",
         "owner_companies.yaml",
@@ -54,7 +56,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
 
 def test_catalogue_covers_exodus_and_chinese_sdks() -> None:
     kb = load()
-    curated = [s for s in kb.sdks.values() if not s.id.startswith("exodus-")]
+    curated = [s for s in kb.sdks.values() if s.source == kb.sources["sdks.yaml"][0]]
     chinese = [s for s in curated if s.country == "CN"]
     assert len(chinese) >= 40
     face = {s.id for s in curated if s.category == "face-recognition"}

@@ -187,6 +187,11 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
 
     rules = commands["rules"] = sub.add_parser("rules", help="list every rule: id, severity, category and title")
     _common(rules, TABLE_FORMATS)
+    rules.add_argument(
+        "--sdks",
+        action="store_true",
+        help="list the SDK catalogue instead: each SDK's maker, country, packages and source, with counts and licences",
+    )
     explain = commands["explain"] = sub.add_parser(
         "explain", help="explain a rule or a policy line: what it catches, why it matters, its sources"
     )
@@ -399,6 +404,8 @@ def _rules(args: argparse.Namespace) -> int:
     from techvet.policy_docs import policy_lines
     from techvet.report import write_report
 
+    if args.sdks:
+        return _sdk_catalogue(args)
     rules = list(load().rules.values())
     lines = policy_lines()
     if args.format == "csv":
@@ -428,6 +435,53 @@ def _rules(args: argparse.Namespace) -> int:
     ]
     out.append("\npolicy lines of the default policies (app_policy.yaml, fleet_policy.yaml; yours may differ)")
     out += [f"{line['id']:26}  {line['effect']:8}  {line['why']}" for line in lines]
+    write_report("\n".join(out) + "\n", args.output)
+    return 0
+
+
+def _sdk_catalogue(args: argparse.Namespace) -> int:
+    """``techvet rules --sdks``: the catalogue an SDK finding (or its absence) rests on."""
+    import json
+
+    from techvet.knowledge import load
+    from techvet.knowledge.catalogue import sdk_rows, summary
+    from techvet.report import write_report
+
+    kb = load()
+    rows, counts = sdk_rows(kb), summary(kb)
+    if args.format == "json":
+        write_report(json.dumps({"summary": counts, "sdks": rows}, ensure_ascii=False, indent=1) + "\n", args.output)
+        return 0
+    if args.format == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "name", "vendor", "country", "category", "prefixes", "components", "source"])
+        writer.writerows(
+            [r["id"], r["name"], r["vendor"] or "", r["country"] or "", r["category"], " ".join(r["prefixes"]),
+             r["components"], r["source"]]
+            for r in rows
+        )  # fmt: skip
+        write_report(buffer.getvalue(), args.output)
+        return 0
+    top = ", ".join(f"{c} {n}" for c, n in list(counts["by_country"].items())[:8])
+    out = [
+        f"{counts['sdks']} SDKs, {counts['with_vendor']} with a known maker, {counts['with_country']} with its country "
+        f"({top}); {counts['manifest_components']} manifest components name an SDK; "
+        f"{counts['open_source_and_platform_packages']} open-source and platform packages are never an SDK",
+        "sources: " + "; ".join(f"{name}: {n}" for name, n in counts["by_source"].items()),
+        "licences: " + "; ".join(f"{name}: {text}" for name, text in counts["licences"].items()),
+        "",
+    ]
+    for r in rows:
+        maker = f"{r['vendor'] or 'maker unknown'}" + (f" ({r['country']})" if r["country"] else "")
+        packages = ", ".join(r["prefixes"][:3]) + (" ..." if len(r["prefixes"]) > 3 else "")
+        if r["components"]:
+            packages += f"{'; ' if packages else ''}{r['components']} manifest components"
+        line = f"{r['id']:28}  {r['name'][:34]:34}  {maker[:40]:40}  {packages}"
+        out.append(line + (f"\n      {r['category']}; source: {r['source']}" if args.verbose else ""))
     write_report("\n".join(out) + "\n", args.output)
     return 0
 

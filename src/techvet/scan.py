@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
-from techvet.detect import DETECTORS, parties
+from techvet.detect import DETECTORS, components, parties
 from techvet.entry import make_callable
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
@@ -180,6 +180,13 @@ class ScanResult:
         out["destinations"] = self.destinations()
         out["attribution"] = _attribution_note()
         out["sdks"] = self.sdks
+        out["unidentified_components"] = [
+            {
+                k: f.extra.get(k)
+                for k in ("component", "packages", "classes", "hosts", "cleartext_hosts", "capabilities")
+            }
+            for f in self.by_rule("TV304")
+        ]
         out["capabilities"] = self.capabilities
         if self.verdict is not None:
             out["verdict"] = self.verdict
@@ -243,6 +250,10 @@ def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
             result.errors.append(f"detector {name}: {exc}")
         except Exception as exc:  # noqa: BLE001 - one broken detector must not lose the scan
             result.errors.append(f"detector {name} failed: {type(exc).__name__}: {exc}")
+    try:  # third-party code no catalogue names, with the hosts and capabilities found in it
+        result.findings.extend(components.detect(app, result.findings, kb))
+    except Exception as exc:  # noqa: BLE001 - as for every detector
+        result.errors.append(f"detector components failed: {type(exc).__name__}: {exc}")
     try:  # screens what the detectors found (SDK vendors, destination owners): runs after them
         result.findings.extend(parties.detect(app, result.findings, kb))
     except Exception as exc:  # noqa: BLE001 - as for every detector

@@ -276,11 +276,13 @@ class Dex:
             return lo
         return None
 
-    def strings_with_prefix(self, prefix: str) -> range:
-        """Indices of every string that starts with ``prefix`` (a contiguous run of the table)."""
+    def strings_with_prefix(self, prefix: str, limit: int | None = None) -> range:
+        """Indices of every string that starts with ``prefix`` (a contiguous run of the table), or
+        of the first ``limit`` of them (a caller that needs only a few need not walk a long run)."""
         target = prefix.encode("utf-8")
         lo = end = self._lower_bound(target)
-        while end < self.string_ids_size and self._string_bytes(end).startswith(target):
+        stop = self.string_ids_size if limit is None else min(self.string_ids_size, lo + limit)
+        while end < stop and self._string_bytes(end).startswith(target):
             end += 1
         return range(lo, end)
 

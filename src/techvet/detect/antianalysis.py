@@ -2,45 +2,128 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from techvet.app.dex import instructions, java_name
 from techvet.app.reader import App
 from techvet.detect._code_refs import references, refs_for_rule
 from techvet.detect._common import evidence_at, evidence_from, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Packer
+from techvet.knowledge.packers import STRONG, Signal
 
 
-def _packer_evidence(app: App, packer: Packer, packer_classes: dict[str, str]) -> list[Evidence]:
-    ev: list[Evidence] = []
-    files = packer.file_pattern
-    if files is not None:
-        for entry in app.entries:
-            inner = entry.rpartition("!")[2]
-            if not inner.startswith("res/") and files.search(inner):
-                ev.append(Evidence(entry, "packer file"))
-    cls = packer_classes.get(packer.id)
-    if cls is not None:
-        ev.append(Evidence(app.code.classes[cls][0].name, "packer class", class_name=java_name(cls)))
-    app_class = app.manifest.application_class if app.manifest else None
-    if app_class and packer.application and app_class.startswith(packer.application):
-        ev.append(Evidence("AndroidManifest.xml", f"application class {app_class}"))
+def _renamed_class_evidence(app: App, packer: Packer) -> list[Evidence]:
+    """DexGuard-style renaming: each trait found in enough classes adds its weight."""
     combined = packer.renamed_class_pattern
-    if combined is not None:
-        counts: dict[str, int] = {}
-        example: dict[str, str] = {}
-        for cls in app.code.classes:
-            m = combined.match(cls)
-            if m and m.lastgroup:
-                counts[m.lastgroup] = counts.get(m.lastgroup, 0) + 1
-                example.setdefault(m.lastgroup, cls)
-        traits = packer.renamed_class_traits
-        hits = [name for name, n in counts.items() if n >= traits[name][0]]
-        if hits and sum(traits[name][1] for name in hits) >= packer.min_score:
-            for name in hits:
-                cls = example[name]
-                detail = f"renamed-class trait {name}: {counts[name]} classes"
-                ev.append(Evidence(app.code.classes[cls][0].name, detail, class_name=java_name(cls)))
+    if combined is None:
+        return []
+    counts: dict[str, int] = {}
+    example: dict[str, str] = {}
+    for cls in app.code.classes:
+        m = combined.match(cls)
+        if m and m.lastgroup:
+            counts[m.lastgroup] = counts.get(m.lastgroup, 0) + 1
+            example.setdefault(m.lastgroup, cls)
+    traits = packer.renamed_class_traits
+    hits = [name for name, n in counts.items() if n >= traits[name][0]]
+    if not hits or sum(traits[name][1] for name in hits) < packer.min_score:
+        return []
+    ev = []
+    for name in hits:
+        cls = example[name]
+        detail = f"renamed-class trait {name}: {counts[name]} classes"
+        ev.append(Evidence(app.code.classes[cls][0].name, detail, class_name=java_name(cls)))
     return ev
+
+
+_MAX_RUN = 64  # strings of one prefix looked at per DEX: a packer's stub has a handful
+
+
+def _defined_with_prefix(app: App, prefix: str) -> tuple[str, str] | None:
+    """(DEX name, descriptor) of a class the app defines whose name starts with ``prefix``: a binary
+    search in each DEX's sorted string table, not a pass over every class."""
+    classes = app.code.classes
+    for dex in app.code.dexes:
+        for idx in dex.strings_with_prefix(prefix, _MAX_RUN):
+            name = dex.string(idx)
+            if name in classes:
+                return classes[name][0].name, name
+    return None
+
+
+def _string_with_prefix(app: App, prefix: str) -> tuple[str, str] | None:
+    """(DEX name, string) of a string constant or name in any DEX that starts with ``prefix``."""
+    for dex in app.code.dexes:
+        run = dex.strings_with_prefix(prefix, 1)
+        if run:
+            return dex.name, dex.string(run[0])
+    return None
+
+
+def packer_findings(app: App, kb: Knowledge) -> list[Finding]:
+    """TV501 for every packer or protector whose signatures the app carries (TV507 for a runtime
+    protection SDK): any one strong signature (a file, class, string or application class of it),
+    or ``min`` facts of one weak group (names too common alone); one pass over the archive entries
+    and one lookup per class signature."""
+    index = kb.packer_index
+    packers = kb.packers
+    strong: dict[int, list[Evidence]] = {}
+    weak: dict[tuple[int, int], dict[tuple[str, int], Evidence]] = {}
+
+    def add(sig: Signal, ev: Evidence) -> None:
+        if sig.group == STRONG:
+            strong.setdefault(sig.packer, []).append(ev)
+        else:
+            weak.setdefault((sig.packer, sig.group), {}).setdefault((sig.kind, sig.fact), ev)
+
+    for sig, entry in index.files_matching(app.entries):
+        add(sig, Evidence(entry, "packer file"))
+    classes = app.code.classes
+    for desc, sigs in index.exact_classes.items():
+        place = classes.get(desc)
+        if place is not None:
+            for sig in sigs:
+                add(sig, Evidence(place[0].name, "packer class", class_name=java_name(desc)))
+    for prefix, sig in index.class_prefixes:
+        found = _defined_with_prefix(app, prefix)
+        if found:
+            add(sig, Evidence(found[0], "packer class", class_name=java_name(found[1])))
+    for text, sig in index.strings:
+        hit = _string_with_prefix(app, text)
+        if hit:
+            add(sig, Evidence(hit[0], f"packer string {hit[1][:80]!r}"))
+    app_class = app.manifest.application_class if app.manifest else None
+    out = []
+    for n, packer in enumerate(packers):
+        ev = list(strong.get(n, ()))
+        if app_class and packer.application and app_class.startswith(packer.application):
+            ev.append(Evidence("AndroidManifest.xml", f"application class {app_class}"))
+        ev += _renamed_class_evidence(app, packer)
+        confidence = "certain"
+        if not ev:
+            for g, group in enumerate(packer.weak):
+                facts = weak.get((n, g), {})
+                if len(facts) >= group.min_count:  # names too common alone: they count together
+                    ev = list(facts.values())
+                    ev[0] = replace(ev[0], detail=f"{ev[0].detail} (one of {len(ev)} that count only together)")
+                    confidence = "firm"
+                    break
+        if ev:
+            sdk = packer.kind == "sdk"
+            out.append(
+                finding(
+                    kb.rules["TV507" if sdk else "TV501"],
+                    tuple(ev[:8]),
+                    subject=packer.id,
+                    confidence=confidence,
+                    title=f"Ships {packer.name}" if sdk else f"Packed or protected with {packer.name}",
+                    packer=packer.id,
+                    country=packer.country,
+                    party=packer.vendor,
+                )
+            )
+    return out
 
 
 def _generic_stub(app: App, kb: Knowledge) -> list[Evidence]:
@@ -113,38 +196,13 @@ def _string_decryption(app: App, kb: Knowledge) -> list[Evidence]:
 
 
 def detect(app: App, kb: Knowledge) -> list[Finding]:
-    out = []
-    rule = kb.rules["TV501"]
-    found = False
-    # one pass over the classes for every packer's class prefixes (thousands of classes, few hits)
-    prefixes = tuple(p for packer in kb.packers for p in packer.classes)
-    packer_classes: dict[str, str] = {}
-    for cls in app.code.classes:
-        if cls.startswith(prefixes):
-            for packer in kb.packers:
-                if packer.classes and cls.startswith(packer.classes):
-                    packer_classes.setdefault(packer.id, cls)
-    for packer in kb.packers:
-        ev = _packer_evidence(app, packer, packer_classes)
-        if ev:
-            found = True
-            out.append(
-                finding(
-                    rule,
-                    tuple(ev[:8]),
-                    subject=packer.id,
-                    title=f"Packed or protected with {packer.name}",
-                    packer=packer.id,
-                    country=packer.country,
-                    party=packer.vendor,
-                )
-            )
-    if not found:
+    out = packer_findings(app, kb)
+    if not any(f.rule == "TV501" for f in out):
         ev = _generic_stub(app, kb)
         if ev:
             out.append(
                 finding(
-                    rule,
+                    kb.rules["TV501"],
                     tuple(ev),
                     subject="generic-stub",
                     confidence="firm",

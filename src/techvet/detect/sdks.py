@@ -1,4 +1,6 @@
-"""Embedded SDKs: defined classes under a catalogue prefix, on whole package segments.
+"""Embedded SDKs: defined classes under a catalogue prefix, on whole package segments, or a manifest
+component the catalogue knows (the manifest must name the real class, so this holds when the code is
+obfuscated).
 
 The app's own namespace (its manifest package and the packages of its launcher activities) is not
 an SDK when it is a strict sub-package of an SDK prefix: the Weibo SDK's demo app
@@ -41,12 +43,11 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     counts: Counter[str] = Counter()
     example: dict[str, tuple[str, str]] = {}
     for package, members in sorted(by_package.items()):
-        probe = package
-        while probe and probe not in kb.sdk_by_prefix:
-            probe = probe.rpartition(".")[0]
-        if not probe:
+        owner = kb.package_owner(package)
+        if owner is None or owner[0] != "sdk":
             continue
-        sdk_id = kb.sdk_by_prefix[probe]
+        sdk_id = owner[1]
+        probe = next(p for p in kb.sdks[sdk_id].prefixes if _is_under(package, p))
         if any(ns != probe and _is_under(ns, probe) and _is_under(package, ns) for ns in own):
             continue
         counts[sdk_id] += len(members)
@@ -54,6 +55,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             example[sdk_id] = (app.code.classes[members[0]][0].name, members[0])
     out = []
     rule = kb.rules["TV301"]
+    out.extend(_by_components(app, kb, rule, found_by_code=set(counts)))
     for sdk_id, n in sorted(counts.items()):
         sdk = kb.sdks[sdk_id]
         dex_name, descriptor = example[sdk_id]
@@ -97,7 +99,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 )
             )
     lib_rule = kb.rules["TV302"]
-    found = set(counts)
+    found = set(counts) | {str(f.subject) for f in out if f.rule == "TV301"}
     claimed: set[str] = set()  # library paths already reported under a catalogue SDK
     shipped: set[str] = set()  # catalogue SDKs with a TV302 finding
     for sdk in kb.sdks.values():
@@ -135,6 +137,44 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 party=team,
                 url=facts[label].get("url", ""),
                 catalogue="LibChecker-Rules (Apache-2.0)",
+            )
+        )
+    return out
+
+
+def _by_components(app: App, kb: Knowledge, rule: Rule, found_by_code: set[str]) -> list[Finding]:
+    """TV301 for SDKs the manifest declares components of but whose classes were not found under
+    their packages (renamed by an obfuscator, or loaded from elsewhere)."""
+    if app.manifest is None:
+        return []
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for component in app.manifest.components:
+        sdk_id = kb.sdk_by_component.get(component.name)
+        if sdk_id is not None and sdk_id not in found_by_code:
+            declared.setdefault(sdk_id, []).append((component.kind, component.name))
+    out = []
+    for sdk_id, named in sorted(declared.items()):
+        sdk = kb.sdks[sdk_id]
+        evidence = tuple(
+            Evidence("AndroidManifest.xml", f"<{kind}> of {sdk.name}", class_name=name, sdk=sdk_id)
+            for kind, name in named[:4]
+        )
+        out.append(
+            finding(
+                rule,
+                evidence,
+                subject=sdk_id,
+                title=f"Embeds {sdk.name}",
+                confidence="firm",
+                country=sdk.country,
+                party=sdk.vendor,
+                sdk_category=sdk.category,
+                collects=list(sdk.collects),
+                does=list(sdk.does),
+                domains=list(sdk.domains),
+                classes=0,
+                components=len(named),
+                catalogue=sdk.source,
             )
         )
     return out

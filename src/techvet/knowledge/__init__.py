@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from techvet.errors import KnowledgeError
 from techvet.findings import Severity
+from techvet.knowledge.packers import Packer, PackerIndex, load_packers
 
 if TYPE_CHECKING:
     from techvet.fleet.models import ModelCatalogue
@@ -60,22 +61,7 @@ class Sdk:
     does: tuple[str, ...] = ()
     native_libs: tuple[str, ...] = ()
     source: str = ""
-
-
-@dataclass(frozen=True)
-class Packer:
-    """A packer's signatures, compiled once at load: one search per archive entry and per class."""
-
-    id: str
-    name: str
-    vendor: str
-    country: str | None
-    file_pattern: re.Pattern[str] | None  # every file signature, as one alternation
-    classes: tuple[str, ...]
-    application: tuple[str, ...]
-    renamed_class_pattern: re.Pattern[str] | None  # every trait, one named group each
-    renamed_class_traits: dict[str, tuple[int, int]]  # trait name -> (min_count, weight)
-    min_score: int
+    components: tuple[str, ...] = ()  # manifest component classes that name this SDK (LibChecker)
 
 
 def _alternation(patterns: list[str], names: list[str] | None = None) -> re.Pattern[str] | None:
@@ -156,6 +142,8 @@ class Knowledge:
     rules: dict[str, Rule]
     sdks: dict[str, Sdk]
     sdk_by_prefix: dict[str, str]  # dotted package -> sdk id
+    sdk_by_component: dict[str, str]  # manifest component class name -> sdk id
+    library_by_prefix: dict[str, str]  # dotted package -> platform or open-source library's name
     packers: tuple[Packer, ...]
     generic_stub: dict[str, Any]
     string_decryption: dict[str, Any]
@@ -164,6 +152,11 @@ class Knowledge:
     native_libs: dict[str, dict[str, str]]  # library file name -> label, team, url (LibChecker)
     sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
     directory: Path = DATA_DIR
+
+    @cached_property
+    def packer_index(self) -> PackerIndex:
+        """Every packer's signatures as lookup tables (built on first use, once per process)."""
+        return PackerIndex.build(self.packers)
 
     @cached_property
     def psl(self) -> PublicSuffixes:
@@ -315,15 +308,28 @@ class Knowledge:
         self.sources["ip_asn.json"] = (doc["source"], str(doc["as_of"]))
         return NetworkTable(self.directory / "ip_asn.npz")
 
+    def package_owner(self, package: str) -> tuple[str, str] | None:
+        """Whose code dotted ``package`` is: ``("sdk", id)`` or ``("library", name)`` by the longest
+        catalogued prefix on whole segments, or None. A library's package inside an SDK vendor's
+        namespace is the library's (Fresco under ``com.facebook``), because the longer name wins.
+
+        A walk up the segments with two dictionary probes per level: a package has a handful of
+        segments, so this costs the same for 60 SDKs or 6,000 (no loop over entries)."""
+        while package:
+            library = self.library_by_prefix.get(package)
+            if library is not None:
+                return ("library", library)
+            sdk = self.sdk_by_prefix.get(package)
+            if sdk is not None:
+                return ("sdk", sdk)
+            package = package.rpartition(".")[0]
+        return None
+
     def sdk_for_class(self, descriptor: str) -> str | None:
         """The SDK whose prefix covers class ``descriptor`` (longest prefix wins), or None."""
         package = descriptor[1:].rsplit("/", 1)[0].replace("/", ".") if descriptor.startswith("L") else descriptor
-        while package:
-            sdk = self.sdk_by_prefix.get(package)
-            if sdk is not None:
-                return sdk
-            package = package.rpartition(".")[0]
-        return None
+        owner = self.package_owner(package)
+        return owner[1] if owner and owner[0] == "sdk" else None
 
 
 def lists_dir() -> Path:
@@ -421,31 +427,16 @@ def _load(directory: Path) -> Knowledge:
         )
         add(rule, "antianalysis.yaml")
         checks.append(rule)
-    packers = []
-    for p in anti.get("packers", []):
-        try:
-            traits = p.get("renamed_class_traits", {})
-            packers.append(
-                Packer(
-                    id=p["id"],
-                    name=p["name"],
-                    vendor=p.get("vendor", ""),
-                    country=p.get("country"),
-                    file_pattern=_alternation(list(p.get("files", []))),
-                    classes=tuple(p.get("classes", [])),
-                    application=tuple(p.get("application", [])),
-                    renamed_class_pattern=_alternation([t["pattern"] for t in traits.values()], list(traits)),
-                    renamed_class_traits={
-                        k: (int(t.get("min_count", 1)), int(t.get("weight", 1))) for k, t in traits.items()
-                    },
-                    min_score=int(p.get("min_score", 0)),
-                )
-            )
-        except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
-            raise KnowledgeError(f"antianalysis.yaml: packer {p.get('id', '?')}: {exc}") from None
+    built_packers = _read(directory, "packers_apkid.yaml")  # tools/build_packers.py, from APKiD's rules
+    sources["packers_apkid.yaml"] = (built_packers["source"], str(built_packers["as_of"]))
+    try:
+        packers = load_packers(anti, built_packers)
+    except ValueError as exc:
+        raise KnowledgeError(str(exc)) from None
 
     sdks: dict[str, Sdk] = {}
     by_prefix: dict[str, str] = {}
+    specific: list[str] = []  # curated prefixes other sources' entries under them merge into
     curated = _read(directory, "sdks.yaml")
     sources["sdks.yaml"] = (curated["source"], str(curated["as_of"]))
     for s in curated.get("sdks", []):
@@ -470,24 +461,26 @@ def _load(directory: Path) -> Knowledge:
         sdks[sdk.id] = sdk
         for prefix in sdk.prefixes:
             by_prefix.setdefault(prefix, sdk.id)
+        if not s.get("catch_all"):
+            specific.extend(sdk.prefixes)
+    catalogue = _read(directory, "sdk_catalogue.json")
     exodus = _read(directory, "exodus_trackers.json")
     sources["exodus_trackers.json"] = (exodus["source"], str(exodus["as_of"]))
-    curated_prefixes = tuple(by_prefix)
+    makers = catalogue.get("exodus_vendors", {})
     for t in exodus.get("trackers", []):
-        # A tracker prefix inside a curated SDK's package is the curated SDK (more facts, same code).
+        # A tracker prefix inside a curated SDK's package is that SDK (more facts, same code).
         fresh = [
-            p
-            for p in t.get("prefixes", [])
-            if p not in by_prefix and not any(p.startswith(c + ".") for c in curated_prefixes)
+            p for p in t.get("prefixes", []) if p not in specific and not any(p.startswith(c + ".") for c in specific)
         ]
         if not fresh:
             continue
         categories = t.get("categories") or ["other"]
+        maker = makers.get(t["id"], {})
         sdk = Sdk(
             id=t["id"],
             name=t["name"],
-            vendor=None,
-            country=None,
+            vendor=maker.get("vendor"),
+            country=maker.get("country"),
             category=str(categories[0]).lower(),
             prefixes=tuple(fresh),
             source="Exodus Privacy (ODbL)",
@@ -495,6 +488,11 @@ def _load(directory: Path) -> Knowledge:
         sdks[sdk.id] = sdk
         for prefix in fresh:
             by_prefix.setdefault(prefix, sdk.id)
+    sources["sdk_catalogue.json"] = (catalogue["source"], str(catalogue["as_of"]))
+    try:  # after Exodus: the build tool merged its entries into the curated SDKs and Exodus's trackers
+        _add_catalogue(catalogue, sdks, by_prefix)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise KnowledgeError(f"sdk_catalogue.json: malformed entry ({exc})") from None
     endpoints = docs["endpoints.yaml"]
     natives = _read(directory, "native_libs.json")
     sources["native_libs.json"] = (natives["source"], str(natives["as_of"]))
@@ -502,6 +500,8 @@ def _load(directory: Path) -> Knowledge:
         rules=dict(sorted(rules.items())),
         sdks=sdks,
         sdk_by_prefix=by_prefix,
+        sdk_by_component={c: i for c, i in catalogue.get("components", {}).items() if i in sdks},
+        library_by_prefix=dict(catalogue.get("libraries", {})),
         packers=tuple(packers),
         generic_stub=anti.get("generic_stub", {}),
         string_decryption=anti.get("string_decryption", {}),
@@ -511,6 +511,33 @@ def _load(directory: Path) -> Knowledge:
         directory=directory,
         sources=sources,
     )
+
+
+def _add_catalogue(doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]) -> None:
+    """The built catalogue (tools/build_sdk_catalogue.py) after the hand-curated SDKs: its entries,
+    and the packages and components other sources add to a curated SDK (Amap's legacy ``com.loc``)."""
+    for sdk_id, extra in doc.get("extensions", {}).items():
+        base = sdks.get(sdk_id)
+        if base is None:
+            continue
+        sdks[sdk_id] = replace(base, prefixes=tuple(dict.fromkeys((*base.prefixes, *extra["prefixes"]))))
+        for prefix in extra["prefixes"]:
+            by_prefix.setdefault(prefix, sdk_id)
+    for e in doc.get("sdks", []):
+        if e["id"] in sdks:
+            raise ValueError(f"SDK id {e['id']} is defined twice")
+        sdks[e["id"]] = Sdk(
+            id=e["id"],
+            name=e["name"],
+            vendor=e.get("vendor"),
+            country=e.get("country"),
+            category=e.get("category") or "other",
+            prefixes=tuple(e["prefixes"]),
+            source=e["source"],
+            components=tuple(e.get("components", ())),
+        )
+        for prefix in e["prefixes"]:
+            by_prefix.setdefault(prefix, e["id"])
 
 
 @lru_cache(maxsize=4)

@@ -34,4 +34,19 @@ def network_cell(row: dict[str, Any]) -> str:
     return "-"
 
 
-__all__ = ["UNSIGNED", "network_cell", "owner_cell"]
+def unidentified_summary(facts: dict[str, Any]) -> str:
+    """What an unidentified component's code does, for the SDK table's last column:
+    "names 2 hosts (Tencent Holdings Ltd. (CN), unknown); device_identifiers"."""
+    hosts = facts.get("hosts") or []
+    owners = [owner_cell(d) for d in facts.get("destinations") or []]
+    unknown = len(hosts) - len(owners)
+    parts = []
+    if hosts:
+        named = sorted(set(owners)) + (["unknown"] if unknown > 0 and "unknown" not in owners else [])
+        parts.append(f"names {len(hosts)} host{'s' if len(hosts) != 1 else ''} ({', '.join(named)})")
+    if facts.get("capabilities"):
+        parts.append(", ".join(facts["capabilities"]))
+    return "; ".join(parts) or "no hosts or capabilities found in its code"
+
+
+__all__ = ["UNSIGNED", "network_cell", "owner_cell", "unidentified_summary"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.knowledge import _read, load
-from techvet.report.cells import UNSIGNED, network_cell, owner_cell
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell, unidentified_summary
 from techvet.scan import ScanResult
 
 
@@ -37,7 +37,16 @@ def render(result: ScanResult) -> str:
     destinations = result.destinations()
     sdks = []
     for f in result.findings:
-        if f.rule in ("TV301", "TV302", "TV303"):
+        if f.rule == "TV304":  # code no catalogue names: listed with the SDKs, never left out
+            sdks.append(
+                {
+                    "name": f"{f.subject} ({f.extra.get('classes')} classes)",
+                    "vendor": "unidentified",
+                    "country": None,
+                    "collects": unidentified_summary(f.extra),
+                }
+            )
+        elif f.rule in ("TV301", "TV302", "TV303"):
             extra = f.extra
             sdks.append(
                 {
@@ -48,7 +57,11 @@ def render(result: ScanResult) -> str:
                 }
             )
     capabilities = [
-        {"title": f.title, "app": bool(f.extra.get("in_app_code")), "sdks": ", ".join(f.extra.get("in_sdks", []))}
+        {
+            "title": f.title + (" (its permission not requested)" if f.extra.get("permission_not_requested") else ""),
+            "app": bool(f.extra.get("in_app_code")),
+            "sdks": ", ".join(f.extra.get("in_sdks", [])),
+        }
         for f in result.findings
         if "capability" in f.extra
     ]

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from techvet.findings import Severity
-from techvet.report.cells import UNSIGNED, network_cell, owner_cell
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell, unidentified_summary
 from techvet.report.terminal import SEVERITY_STYLE as _STYLE
 from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
@@ -53,7 +53,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     sdk_findings = [
         f
         for f in result.findings
-        if f.rule == "TV301" or (f.rule == "TV302" and f.country and f.subject not in by_code)
+        if f.rule in ("TV301", "TV304") or (f.rule == "TV302" and f.country and f.subject not in by_code)
     ]
     if sdk_findings:
         console.print("\n[bold]Embedded SDKs[/]")
@@ -62,6 +62,15 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             table.add_column(col, overflow="fold")  # a host or class name is never cut short
         for f in sdk_findings:
             x = f.extra
+            if f.rule == "TV304":  # code nobody catalogued: a row of its own, never an empty table
+                table.add_row(
+                    e(f"{f.subject} ({x.get('classes')} classes)"),
+                    "[yellow]unidentified[/]",
+                    "-",
+                    "-",
+                    e(unidentified_summary(x)),
+                )
+                continue
             table.add_row(
                 e(f.title.removeprefix("Embeds ").removeprefix("Ships ")),
                 e(f.party or "-"),
@@ -76,6 +85,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         for f in caps:
             holders = ["app code"] if f.extra.get("in_app_code") else []
             holders.extend(f.extra.get("in_sdks", []))
+            if f.extra.get("permission_not_requested"):
+                holders.append("its permission not requested")  # the code is there, dormant until it is
             console.print(
                 f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}  [dim]({e(', '.join(holders))})[/]"
             )
