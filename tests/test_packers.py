@@ -431,6 +431,18 @@ def test_a_long_run_of_packer_like_strings_stays_fast(tmp_path: Path) -> None:
     assert found == {"xiaomi-xsof"}  # a string signature is a string; a class one needs the class
 
 
+def test_look_alike_strings_cannot_hide_a_defined_stub_class(tmp_path: Path) -> None:
+    """Strings that sort before the real stub class (``Lcom/stub/StubApp0...``) are not classes;
+    the stub the app defines is still found however many of them there are."""
+    decoys = [f"Lcom/stub/StubApp{n:04d}" for n in range(500)]
+    path = tmp_path / "decoys.apk"
+    packed_apk(path, files=ORDINARY)
+    with zipfile.ZipFile(path, "a") as apk:
+        apk.writestr("classes2.dex", classes_dex(["Lcom/stub/StubApp;"], decoys))
+    found = {f.subject for f in packer_findings(read_app(path), KB)}
+    assert "jiagu360" in found
+
+
 def test_examples_are_spelled_from_the_patterns() -> None:
     assert example_of(r"(^|/)libshell[a-z]?(-ver)?[^/]*\.so$") == "libshell.so"
     assert entry_for(r"^assets/appguard/") == "assets/appguard/x"

@@ -199,3 +199,105 @@ def test_rules_sdks_lists_the_catalogue_with_counts_and_licences() -> None:
     doc = json.loads(as_json.stdout)
     assert doc["summary"]["with_vendor"] >= 400
     assert {"id": "amap"}.items() <= next(r for r in doc["sdks"] if r["id"] == "amap").items()
+
+
+def _repackaged(tmp_path: Path, package: str, launcher: str) -> Path:
+    """unknown_sdk.apk's code under a manifest of our own: ``package`` and one launcher activity."""
+    import zipfile
+
+    from tests.axml_builder import build_axml
+
+    main = ("category", {"name": "android.intent.category.LAUNCHER"}, [], "")
+    intent = ("intent-filter", {}, [("action", {"name": "android.intent.action.MAIN"}, [], ""), main], "")
+    app = ("application", {}, [("activity", {"name": launcher}, [intent], "")], "")
+    path = tmp_path / "repackaged.apk"
+    with zipfile.ZipFile(fixture_app("unknown_sdk.apk")) as src, zipfile.ZipFile(path, "w") as out:
+        out.writestr("AndroidManifest.xml", build_axml(("manifest", {"package": package}, [app], "")))
+        out.writestr("classes.dex", src.read("classes.dex"))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("package", "launcher"),
+    [
+        ("org.techvet.fixture.unknownsdk", "net.Hide"),  # a launcher in a bare top-level domain
+        ("net", "org.techvet.Main"),  # a package that is only a top-level domain
+        ("net.adpulse", "net.adpulse.Main"),  # the app may call the code its own: then it is the app's
+    ],
+)
+def test_an_app_cannot_declare_a_whole_namespace_its_own(tmp_path: Path, package: str, launcher: str) -> None:
+    result = techvet.scan(_repackaged(tmp_path, package, launcher))
+    tops = [f.subject for f in result.by_rule("TV304")]
+    if package == "net.adpulse":
+        assert "net.adpulse" not in tops  # its own package: the maker's code (its package is in the report)
+    else:
+        assert "net.adpulse" in tops, tops
+
+
+def test_a_bare_dex_has_no_components_to_report(tmp_path: Path) -> None:
+    import zipfile
+
+    dex = tmp_path / "classes.dex"
+    with zipfile.ZipFile(fixture_app("unknown_sdk.apk")) as src:
+        dex.write_bytes(src.read("classes.dex"))
+    result = techvet.scan(dex)
+    assert not result.by_rule("TV304")
+    assert result.verdict["verdict"] != "pass"  # a bare DEX is judged incomplete, never clean
+
+
+def test_every_manifest_component_belongs_to_the_sdk_whose_package_holds_it() -> None:
+    kb = load()
+    for component, sdk_id in kb.sdk_by_component.items():
+        owner = kb.package_owner(component.rpartition(".")[0])
+        if owner is not None and owner[0] == "sdk":
+            assert owner[1] == sdk_id, (component, sdk_id, owner)
+
+
+@pytest.mark.parametrize(
+    ("package", "sdk"),
+    [
+        ("com.lody.virtual.client.stub", "virtualapp"),  # plugin frameworks are SDKs TV303 sees
+        ("com.ryg.dynamicload.internal", "dl-apk"),
+        ("com.tencent.matrix.trace", None),  # Tencent's open-source libraries are not Tencent SDKs
+        ("com.facebook.rebound", None),
+        ("u.aly", "umeng"),  # legacy and renamed packages of one SDK are that SDK
+        ("com.xiaomi.xmpush.thrift", "xiaomi-push"),
+        ("com.tencent.open.utils", "tencent-qq-connect"),
+    ],
+)
+def test_plugin_frameworks_open_source_and_legacy_packages(package: str, sdk: str | None) -> None:
+    owner = load().package_owner(package)
+    assert (owner[1] if owner and owner[0] == "sdk" else None) == sdk
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(components=["a"]), "malformed"),
+        (lambda d: d["libraries"].update({"net": "everything"}), "whole domain"),
+        (lambda d: d["extensions"].update({"no-such-sdk": {"prefixes": ["com.x.y"], "sources": []}}), "unknown SDK"),
+        (lambda d: d["sdks"][0].update(prefixes=["net"]), "at least 2 segments"),
+    ],
+)
+def test_a_malformed_catalogue_stops_the_load_naming_the_file(tmp_path: Path, change: object, message: str) -> None:
+    import shutil
+
+    from techvet.errors import KnowledgeError
+    from techvet.knowledge import _load
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data)
+    doc = json.loads((data / "sdk_catalogue.json").read_text(encoding="utf-8"))
+    change(doc)  # type: ignore[operator]
+    (data / "sdk_catalogue.json").write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(KnowledgeError, match="sdk_catalogue.json") as caught:
+        _load(data)
+    assert message in str(caught.value)
+
+
+def test_renamed_packages_are_not_components_but_short_real_names_are() -> None:
+    from techvet.detect.components import _renamed
+
+    assert _renamed("o", ["Lo/hr;", "Lo/Code;"])  # DexGuard's one-letter package
+    assert _renamed("com.a.b", ["Lcom/a/b/c;", "Lcom/a/b/dd;"])
+    assert not _renamed("com.qq.e", ["Lcom/qq/e/BannerView;"])  # a real SDK with short segments

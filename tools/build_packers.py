@@ -339,6 +339,12 @@ _GEMALTO_SDK = "Gemalto's authentication SDK (an obfuscated SDK, not a protector
 EXCLUDE: dict[tuple[str, str], str] = {
     ("gemalto_sdk", "Lcom/gemalto/idp/mobile/"): _GEMALTO_SDK,
     ("gemalto_sdk", "Lcom/gemalto/ezio/mobile/sdk/"): _GEMALTO_SDK,
+    # DexProtector's own encrypted-DEX asset too: alone it would name both; the AIDE build's rule needs
+    # its Lua asset beside it, which stays and names that build alone
+    ("dexpro_aide_a", r"^assets/classes\.dex\.dat$"): "DexProtector's own asset name as well (its rule names it)",
+    # a string inside the library that APKiD requires together with Promon's ELF section names; as a
+    # file name alone any "shield" library would match
+    ("promon", r"(^|/)libshield\.so$"): "a generic library name; APKiD requires Promon's ELF section names with it",
 }
 
 # --------------------------------------------------------------------------- precision judgements

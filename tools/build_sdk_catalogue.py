@@ -114,6 +114,7 @@ class Catalogue:
     def __init__(self, curated: list[dict], libraries: dict[str, str], named: dict[str, set[str]]) -> None:
         # a catch-all entry (a vendor's whole namespace) owns only what no specific entry claims
         self.curated_prefix = {p: s["id"] for s in curated if not s.get("catch_all") for p in s["prefixes"]}
+        self.catch_all = {p: s["id"] for s in curated if s.get("catch_all") for p in s["prefixes"]}
         self.curated_ids = {s["id"] for s in curated}
         self.named = named  # every prefix any source gives -> the SDK names it is given under
         self.libraries = libraries
@@ -140,12 +141,15 @@ class Catalogue:
                 return f"too broad: it would also claim {other} ({sorted(names - {name})[0]})"
         return None
 
-    def covering(self, prefix: str) -> str | None:
-        """The SDK id already owning ``prefix`` or a package above it (the longer name wins)."""
+    def covering(self, prefix: str, catch_all: bool = False) -> str | None:
+        """The SDK id already owning ``prefix`` or a package above it (the longer name wins); with
+        ``catch_all``, a vendor-namespace entry (Google Play services) counts too."""
         probe = prefix
         while probe:
             if probe in self.prefix_owner:
                 return self.prefix_owner[probe]
+            if catch_all and probe in self.catch_all:
+                return self.catch_all[probe]
             probe = probe.rpartition(".")[0]
         return None
 
@@ -185,6 +189,13 @@ class Catalogue:
             return merged_into
         if not fresh and not entry.get("components"):
             return merged_into
+        if not fresh:  # components only: those inside a known SDK's package are that SDK's
+            components = entry["components"]
+            uncovered = [c for c in components if self.covering(c.rpartition(".")[0], catch_all=True) is None]
+            self._index("", [], [c for c in components if c not in uncovered])
+            if not uncovered:
+                return None
+            entry = {**entry, "components": uncovered}
         entry = {**entry, "prefixes": sorted(set(fresh))}
         sdk_id = entry["id"]
         while sdk_id in self.entries or sdk_id in self.curated_ids:
@@ -195,10 +206,27 @@ class Catalogue:
         return sdk_id
 
     def _index(self, sdk_id: str, prefixes: list[str], components: list[str]) -> None:
+        """File ``prefixes`` under ``sdk_id``, and each component under the SDK whose package holds it
+        (``sdk_id`` when none does): a component inside QQ Connect's package is QQ Connect's, whichever
+        LibChecker label lists it, so one SDK is never reported twice under two ids."""
         for prefix in prefixes:
             self.prefix_owner[prefix] = sdk_id
         for component in components:
-            self.components.setdefault(component, sdk_id)
+            owner = self.covering(component.rpartition(".")[0], catch_all=True) or sdk_id
+            if owner:
+                self.components.setdefault(component, owner)
+
+
+CODE_REPLACING = ("hot-patching", "plugin-framework")  # TV303's categories
+# LibRadar types that name a business's service, whoever hosts the code: never an open-source library
+SERVICE_TYPES = ("Advertisement", "Mobile Analytics", "Payment", "App Market", "Social Network", "Map/LBS")
+
+
+def _never_a_library(row: dict[str, str]) -> bool:
+    """A LibRadar row that stays an SDK even when its site is an open-source host: an ad network or an
+    analytics, payment or map service (AdWhirl on GitHub still serves ads), or code that replaces
+    code at run time (VirtualApp), which TV303 must see."""
+    return row["Type"] in SERVICE_TYPES or _category(row["Library Name"]) in CODE_REPLACING
 
 
 def _category(label: str) -> str:
@@ -303,7 +331,7 @@ def build(shared: Path) -> dict:
     for row in radar_rows:
         _, _, kind = _vendor(site_row(row["Official Website"], row["Library Name"]))
         prefix = row["Package Name"].lstrip("L").replace("/", ".")
-        if kind in ("open-source", "platform") and PACKAGE.match(prefix):
+        if kind in ("open-source", "platform") and PACKAGE.match(prefix) and not _never_a_library(row):
             libraries.setdefault(prefix, row["Library Name"])
     labels: dict[tuple[str, str], dict] = {}
     for component, rule in libchecker_rules(shared / "libchecker-rules"):
@@ -314,7 +342,7 @@ def build(shared: Path) -> dict:
         item["prefixes"] = component_prefixes(
             item["components"], (c for other, o in labels.items() if other != key for c in o["components"])
         )
-        if _vendor(by_team.get(key[1]))[2] in ("open-source", "platform"):
+        if _vendor(by_team.get(key[1]))[2] in ("open-source", "platform") and _category(key[0]) not in CODE_REPLACING:
             for prefix in item["prefixes"]:
                 libraries.setdefault(prefix, key[0])
 
@@ -340,7 +368,7 @@ def build(shared: Path) -> dict:
     cat = Catalogue(known, libraries, named)
     for (label, team), item in sorted(labels.items()):
         vendor, country, kind = _vendor(by_team.get(team))
-        if kind in ("open-source", "platform"):
+        if kind in ("open-source", "platform") and _category(label) not in CODE_REPLACING:
             continue
         rule = item["rule"]
         prefixes = item["prefixes"]
@@ -378,7 +406,7 @@ def build(shared: Path) -> dict:
         grouped[(row["Library Name"], row["Official Website"])].append(row)
     for (name, site), rows in sorted(grouped.items()):
         vendor, country, kind = _vendor(site_row(site, name))
-        if kind in ("open-source", "platform"):
+        if kind in ("open-source", "platform") and not _never_a_library(rows[0]):
             continue
         prefixes = sorted({r["Package Name"].lstrip("L").replace("/", ".").rstrip(".") for r in rows})
         entry = {

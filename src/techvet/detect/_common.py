@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from techvet.app.code import Reference
 from techvet.app.dex import java_name
+from techvet.app.reader import App
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Rule
 
 MAX_EVIDENCE = 8
+
+
+def classes_by_package(app: App) -> dict[str, list[str]]:
+    """The app's defined classes grouped by their slash-separated package ("" for the default one),
+    once per app: the SDK and component detectors decide per package, and a few hundred packages
+    stand for thousands of classes."""
+    cached = app.cache.get("classes_by_package")
+    if isinstance(cached, dict):
+        return cached
+    grouped: dict[str, list[str]] = {}
+    for descriptor in app.code.classes:
+        grouped.setdefault(descriptor[1:-1].rpartition("/")[0], []).append(descriptor)
+    app.cache["classes_by_package"] = grouped
+    return grouped
 
 
 def evidence_from(refs: list[Reference], knowledge: Knowledge, verb: str) -> tuple[Evidence, ...]:

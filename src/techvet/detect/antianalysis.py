@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 
 from techvet.app.dex import instructions, java_name
 from techvet.app.reader import App
 from techvet.detect._code_refs import references, refs_for_rule
-from techvet.detect._common import evidence_at, evidence_from, finding
+from techvet.detect._common import classes_by_package, evidence_at, evidence_from, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Packer
 from techvet.knowledge.packers import STRONG, Signal
@@ -37,18 +38,25 @@ def _renamed_class_evidence(app: App, packer: Packer) -> list[Evidence]:
     return ev
 
 
-_MAX_RUN = 64  # strings of one prefix looked at per DEX: a packer's stub has a handful
-
-
 def _defined_with_prefix(app: App, prefix: str) -> tuple[str, str] | None:
-    """(DEX name, descriptor) of a class the app defines whose name starts with ``prefix``: a binary
-    search in each DEX's sorted string table, not a pass over every class."""
-    classes = app.code.classes
-    for dex in app.code.dexes:
-        for idx in dex.strings_with_prefix(prefix, _MAX_RUN):
-            name = dex.string(idx)
-            if name in classes:
-                return classes[name][0].name, name
+    """(DEX name, descriptor) of a class the app defines whose name starts with ``prefix``
+    (``Lcom/stub/StubApp`` or a package, ``Lcom/tencent/StubShell/``): a binary search in the
+    sorted package names, then a look at the classes of the few packages that can hold a match.
+    Decided over defined classes only, so no number of look-alike strings can push a real stub
+    out of sight."""
+    grouped = classes_by_package(app)
+    packages = app.cache.get("sorted_packages")
+    if not isinstance(packages, list):
+        packages = sorted(grouped)
+        app.cache["sorted_packages"] = packages
+    body = prefix[1:]
+    start = body.rpartition("/")[0]  # the package a matching class sits in, or under
+    i = bisect.bisect_left(packages, start)
+    while i < len(packages) and (packages[i] == start or packages[i].startswith(start + "/")):
+        for descriptor in grouped[packages[i]]:
+            if descriptor.startswith(prefix):
+                return app.code.classes[descriptor][0].name, descriptor
+        i += 1
     return None
 
 

@@ -20,15 +20,15 @@ from typing import Any
 from techvet.app.dex import java_name
 from techvet.app.reader import App
 from techvet.detect._code_refs import bare_hosts, references, refs_for_rule
-from techvet.detect._common import finding
+from techvet.detect._common import classes_by_package, finding
 from techvet.detect.endpoints import host_of
-from techvet.detect.sdks import own_namespaces
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge
 
 # Second package segments that name no one (cn.com.foo, com.github.foo): the top package takes a third.
 _GENERIC_WORDS = "com net org gov edu ac co android github gitee google example app apps sdk sdks lib libs mobile open"
 _GENERIC_SECOND = frozenset(_GENERIC_WORDS.split())
+_DOMAIN_ROOTS = frozenset(("com", "net", "org", "cn", "io", "me", "de", "co", "app", "dev", "info"))
 _GENERATED = ("R", "BuildConfig", "Manifest")  # classes every Android library build generates
 _MAX_HOSTS = 12
 
@@ -51,17 +51,39 @@ def top_package(package: str) -> str:
     return ".".join(parts[:depth])
 
 
-def _obfuscated(package: str) -> bool:
-    """A renamed package (``a.b``, ``com.a.b``): nothing in its name says whose it is. The first
-    segment is allowed to be a real word, as obfuscators that keep the top package leave it."""
+def _renamed(package: str, members: list[str]) -> bool:
+    """Code an obfuscator renamed, where nothing in a name says whose it is: every package segment
+    one or two letters (``o``, ``a.b``), or every segment after a kept first one short and every
+    class name one to three letters (``com.a.b.c``). A real SDK with short segments (``com.qq.e``)
+    still has real class names, so it stays in sight."""
     parts = package.split(".")
-    return all(len(part) <= 2 for part in parts[1:]) or all(len(part) <= 2 for part in parts)
+    if all(len(part) <= 2 for part in parts):
+        return True
+    short_package = all(len(part) <= 2 for part in parts[1:])
+    return short_package and all(len(m[1:-1].rpartition("/")[2].split("$")[0]) <= 3 for m in members)
+
+
+def _required_depth(package: str) -> int:
+    parts = package.split(".")
+    return 3 if len(parts) >= 2 and parts[1] in _GENERIC_SECOND else 2
 
 
 def _own_roots(app: App) -> tuple[str, ...]:
-    """The app's namespaces and their top packages: the maker's own code is not third-party."""
-    own = own_namespaces(app)
-    return tuple(dict.fromkeys([*own, *(top_package(ns) for ns in own if "." in ns)]))
+    """The app's own namespaces: its package widened to its top package (the maker's other code
+    sits beside it: com.example.app and com.example.lib) and its launcher activities' packages as
+    they are. A namespace shorter than a top package (``net``, ``cn.com``, ``com.google``) is
+    ignored: an app cannot declare a top-level domain or a generic space its own and so hide the
+    third-party code in it. (An app that names itself com.tencent.x does make com.tencent its own;
+    its package is in the report for the reader to judge.)"""
+    if app.manifest is None:
+        return ()
+    package = app.manifest.package
+    own = [package, top_package(package)] if len(package.split(".")) >= _required_depth(package) else []
+    for activity in app.manifest.launcher_activities:
+        space = activity.rpartition(".")[0]
+        if len(space.split(".")) >= _required_depth(space):
+            own.append(space)
+    return tuple(dict.fromkeys(own))
 
 
 def _under(package: str, roots: tuple[str, ...]) -> bool:
@@ -73,19 +95,26 @@ def unidentified(app: App, kb: Knowledge) -> dict[str, _Component]:
     own = _own_roots(app)
     packer_classes = tuple(c for p in kb.packers for c in p.classes)  # a packer's stub is TV501's
     out: dict[str, _Component] = {}
-    for descriptor, places in app.code.classes.items():
-        package, _, simple = descriptor[1:-1].rpartition("/")
-        if not package or simple.split("$")[0] in _GENERATED or descriptor.startswith(packer_classes):
+    for slashed, members in classes_by_package(app).items():
+        dotted = slashed.replace("/", ".")
+        if not dotted or dotted in _DOMAIN_ROOTS or _under(dotted, own) or kb.package_owner(dotted):
+            continue  # a class directly under com or net is a stub's (Legu's com.mixClass), no one's SDK
+        if _renamed(dotted, members):
             continue
-        dotted = package.replace("/", ".")
-        if "." not in dotted or _obfuscated(dotted) or _under(dotted, own) or kb.package_owner(dotted):
+        kept = [
+            m
+            for m in members
+            if m[1:-1].rpartition("/")[2].split("$")[0] not in _GENERATED and not m.startswith(packer_classes)
+        ]
+        if not kept:
             continue
         top = top_package(dotted)
         item = out.setdefault(top, _Component(top))
         item.packages.add(dotted)
-        item.classes += 1
-        if not item.example or descriptor < item.example:
-            item.example, item.dex = descriptor, places[0].name
+        item.classes += len(kept)
+        first = min(kept)
+        if not item.example or first < item.example:
+            item.example, item.dex = first, app.code.classes[first][0].name
     return out
 
 
@@ -118,6 +147,8 @@ def _credit_components(
 
 
 def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
+    if app.manifest is None:  # a bare DEX has no namespace of its own: all of it would read as third-party
+        return []
     tops = unidentified(app, kb)
     if not tops:
         return []
@@ -149,8 +180,9 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
     rule = kb.rules["TV304"]
     out = []
     for top, item in sorted(tops.items()):
-        hosts = sorted(item.hosts, key=lambda h: (not item.hosts[h], h))[:_MAX_HOSTS]
-        destinations = [places[h] for h in hosts if h in places]
+        every = sorted(item.hosts, key=lambda h: (not item.hosts[h], h))
+        hosts = every[:_MAX_HOSTS]  # shown; the policy sees every host's owner
+        destinations = [places[h] for h in every if h in places]
         owners = sorted({f"{d['owner']} ({d.get('owner_country') or '?'})" for d in destinations if d.get("owner")})
         title = f"Carries unidentified third-party code under {top} ({item.classes} classes)"
         if owners:
@@ -166,7 +198,8 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
             "packages": sorted(item.packages)[:8],
             "classes": item.classes,
             "hosts": hosts,
-            "cleartext_hosts": [h for h in hosts if item.hosts[h]],
+            "cleartext_hosts": [h for h in every if item.hosts[h]][:_MAX_HOSTS],
+            "hosts_total": len(every),
             "capabilities": sorted(item.capabilities),
             "destinations": destinations,
         }

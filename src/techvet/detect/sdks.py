@@ -14,7 +14,7 @@ from collections import Counter
 
 from techvet.app.dex import java_name
 from techvet.app.reader import App
-from techvet.detect._common import finding
+from techvet.detect._common import classes_by_package, finding
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, Rule, Sdk
 
@@ -35,19 +35,15 @@ def _is_under(package: str, namespace: str) -> bool:
 
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     own = own_namespaces(app)
-    # Classes are grouped by package first: a few hundred packages stand for thousands of classes.
-    by_package: dict[str, list[str]] = {}
-    for descriptor in app.code.classes:
-        package = descriptor[1:].rpartition("/")[0].replace("/", ".")
-        by_package.setdefault(package, []).append(descriptor)
     counts: Counter[str] = Counter()
     example: dict[str, tuple[str, str]] = {}
-    for package, members in sorted(by_package.items()):
+    for slashed, members in sorted(classes_by_package(app).items()):
+        package = slashed.replace("/", ".")
         owner = kb.package_owner(package)
         if owner is None or owner[0] != "sdk":
             continue
         sdk_id = owner[1]
-        probe = next(p for p in kb.sdks[sdk_id].prefixes if _is_under(package, p))
+        probe = max((p for p in kb.sdks[sdk_id].prefixes if _is_under(package, p)), key=len)
         if any(ns != probe and _is_under(ns, probe) and _is_under(package, ns) for ns in own):
             continue
         counts[sdk_id] += len(members)
@@ -65,23 +61,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             class_name=java_name(descriptor),
             sdk=sdk_id,
         )
-        out.append(
-            finding(
-                rule,
-                (ev,),
-                subject=sdk_id,
-                title=f"Embeds {sdk.name}",
-                confidence="certain" if n >= 10 else "firm",
-                country=sdk.country,
-                party=sdk.vendor,
-                sdk_category=sdk.category,
-                collects=list(sdk.collects),
-                does=list(sdk.does),
-                domains=list(sdk.domains),
-                classes=n,
-                catalogue=sdk.source,
-            )
-        )
+        out.append(_embeds(rule, sdk, (ev,), "certain" if n >= 10 else "firm", classes=n))
     replacing = kb.rules["TV303"]
     categories = set(replacing.match.get("sdk_categories", ()))
     for f in list(out):
@@ -142,6 +122,25 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     return out
 
 
+def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: str, **counts: int) -> Finding:
+    """TV301 for ``sdk``, found by its classes or by its manifest components."""
+    return finding(
+        rule,
+        evidence,
+        subject=sdk.id,
+        title=f"Embeds {sdk.name}",
+        confidence=confidence,
+        country=sdk.country,
+        party=sdk.vendor,
+        sdk_category=sdk.category,
+        collects=list(sdk.collects),
+        does=list(sdk.does),
+        domains=list(sdk.domains),
+        catalogue=sdk.source,
+        **counts,
+    )
+
+
 def _by_components(app: App, kb: Knowledge, rule: Rule, found_by_code: set[str]) -> list[Finding]:
     """TV301 for SDKs the manifest declares components of but whose classes were not found under
     their packages (renamed by an obfuscator, or loaded from elsewhere)."""
@@ -150,6 +149,9 @@ def _by_components(app: App, kb: Knowledge, rule: Rule, found_by_code: set[str])
     declared: dict[str, list[tuple[str, str]]] = {}
     for component in app.manifest.components:
         sdk_id = kb.sdk_by_component.get(component.name)
+        owner = kb.package_owner(component.name.rpartition(".")[0])
+        if owner is not None and owner[0] == "sdk" and owner[1] in found_by_code:
+            continue  # the SDK whose package holds it is already reported by its code
         if sdk_id is not None and sdk_id not in found_by_code:
             declared.setdefault(sdk_id, []).append((component.kind, component.name))
     out = []
@@ -159,24 +161,7 @@ def _by_components(app: App, kb: Knowledge, rule: Rule, found_by_code: set[str])
             Evidence("AndroidManifest.xml", f"<{kind}> of {sdk.name}", class_name=name, sdk=sdk_id)
             for kind, name in named[:4]
         )
-        out.append(
-            finding(
-                rule,
-                evidence,
-                subject=sdk_id,
-                title=f"Embeds {sdk.name}",
-                confidence="firm",
-                country=sdk.country,
-                party=sdk.vendor,
-                sdk_category=sdk.category,
-                collects=list(sdk.collects),
-                does=list(sdk.does),
-                domains=list(sdk.domains),
-                classes=0,
-                components=len(named),
-                catalogue=sdk.source,
-            )
-        )
+        out.append(_embeds(rule, sdk, evidence, "firm", classes=0, components=len(named)))
     return out
 
 

@@ -490,7 +490,7 @@ def _load(directory: Path) -> Knowledge:
             by_prefix.setdefault(prefix, sdk.id)
     sources["sdk_catalogue.json"] = (catalogue["source"], str(catalogue["as_of"]))
     try:  # after Exodus: the build tool merged its entries into the curated SDKs and Exodus's trackers
-        _add_catalogue(catalogue, sdks, by_prefix)
+        components, libraries = _add_catalogue(catalogue, sdks, by_prefix)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise KnowledgeError(f"sdk_catalogue.json: malformed entry ({exc})") from None
     endpoints = docs["endpoints.yaml"]
@@ -500,8 +500,8 @@ def _load(directory: Path) -> Knowledge:
         rules=dict(sorted(rules.items())),
         sdks=sdks,
         sdk_by_prefix=by_prefix,
-        sdk_by_component={c: i for c, i in catalogue.get("components", {}).items() if i in sdks},
-        library_by_prefix=dict(catalogue.get("libraries", {})),
+        sdk_by_component=components,
+        library_by_prefix=libraries,
         packers=tuple(packers),
         generic_stub=anti.get("generic_stub", {}),
         string_decryption=anti.get("string_decryption", {}),
@@ -513,31 +513,58 @@ def _load(directory: Path) -> Knowledge:
     )
 
 
-def _add_catalogue(doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]) -> None:
-    """The built catalogue (tools/build_sdk_catalogue.py) after the hand-curated SDKs: its entries,
-    and the packages and components other sources add to a curated SDK (Amap's legacy ``com.loc``)."""
-    for sdk_id, extra in doc.get("extensions", {}).items():
+_PACKAGE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+# first segments of package names that are domains, never one library's: a library list naming one
+# would silently take every component under it out of sight
+_DOMAIN_ROOTS = frozenset(
+    ("com", "net", "org", "cn", "io", "me", "de", "uk", "jp", "kr", "tw", "hk", "co", "app", "dev", "info")
+)
+
+
+def _package(name: Any, what: str, min_segments: int) -> str:
+    if not isinstance(name, str) or not _PACKAGE.match(name) or name.count(".") + 1 < min_segments:
+        raise ValueError(f"{what} {name!r} is not a package name of at least {min_segments} segments")
+    if name in _DOMAIN_ROOTS:
+        raise ValueError(f"{what} {name!r} is a whole domain, not one library's package")
+    return name
+
+
+def _add_catalogue(
+    doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The built catalogue (tools/build_sdk_catalogue.py) after the hand-curated SDKs and Exodus: its
+    entries, the packages other sources add to a curated SDK (Amap's legacy ``com.loc``), and the
+    manifest components and library packages it returns. Every shape is checked: a malformed or
+    tampered file stops the load with the file named, never a scan that quietly sees less."""
+    for sdk_id, extra in dict(doc.get("extensions", {})).items():
         base = sdks.get(sdk_id)
         if base is None:
-            continue
-        sdks[sdk_id] = replace(base, prefixes=tuple(dict.fromkeys((*base.prefixes, *extra["prefixes"]))))
-        for prefix in extra["prefixes"]:
+            raise ValueError(f"extension for unknown SDK {sdk_id!r}")
+        added = [_package(p, "extension prefix", 2) for p in extra["prefixes"]]
+        sdks[sdk_id] = replace(base, prefixes=tuple(dict.fromkeys((*base.prefixes, *added))))
+        for prefix in added:
             by_prefix.setdefault(prefix, sdk_id)
     for e in doc.get("sdks", []):
         if e["id"] in sdks:
             raise ValueError(f"SDK id {e['id']} is defined twice")
         sdks[e["id"]] = Sdk(
             id=e["id"],
-            name=e["name"],
+            name=str(e["name"]),
             vendor=e.get("vendor"),
             country=e.get("country"),
             category=e.get("category") or "other",
-            prefixes=tuple(e["prefixes"]),
-            source=e["source"],
-            components=tuple(e.get("components", ())),
+            prefixes=tuple(_package(p, "SDK prefix", 2) for p in e["prefixes"]),
+            source=str(e["source"]),
+            components=tuple(str(c) for c in e.get("components", ())),
         )
-        for prefix in e["prefixes"]:
+        for prefix in sdks[e["id"]].prefixes:
             by_prefix.setdefault(prefix, e["id"])
+    components = dict(doc.get("components", {}))
+    unknown = sorted({i for i in components.values() if i not in sdks})
+    if unknown:
+        raise ValueError(f"components name unknown SDKs: {', '.join(map(str, unknown[:3]))}")
+    libraries = {_package(p, "library package", 1): str(n) for p, n in dict(doc.get("libraries", {})).items()}
+    return components, libraries
 
 
 @lru_cache(maxsize=4)
