@@ -26,7 +26,7 @@ def strings_dex(strings: list[str]) -> bytes:
     for text in ordered:
         offsets.append(data_off + len(data))
         raw = text.encode("utf-8")
-        data += _uleb128(len(text)) + raw + b"\0"
+        data += uleb128(len(text)) + raw + b"\0"
     while len(data) % 4:
         data += b"\0"
     map_off = data_off + len(data)
@@ -52,7 +52,7 @@ def app_naming(path: Path, package: str, strings: list[str]) -> Path:
     return path
 
 
-def _uleb128(value: int) -> bytes:
+def uleb128(value: int) -> bytes:
     out = bytearray()
     while True:
         byte = value & 0x7F

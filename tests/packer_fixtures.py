@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.axml_builder import build_axml
+from tests.dex_builder import uleb128
 
 _HEADER = 0x70
 _NO_INDEX = 0xFFFFFFFF
@@ -39,7 +40,7 @@ def classes_dex(classes: Iterable[str], strings: Iterable[str] = ()) -> bytes:
     offsets = []
     for text in ordered:
         offsets.append(data_off + len(data))
-        data += _uleb128(len(text)) + text.encode("utf-8") + b"\0"
+        data += uleb128(len(text)) + text.encode("utf-8") + b"\0"
     while len(data) % 4:
         data += b"\0"
     map_off = data_off + len(data)
@@ -139,15 +140,3 @@ def entry_for(pattern: str) -> str:
     if name.endswith("/"):
         name += "x"
     return f"lib/arm64-v8a/{name}" if name.endswith(".so") and "/" not in name else f"assets/{name}"
-
-
-def _uleb128(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)

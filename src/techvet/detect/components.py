@@ -138,7 +138,7 @@ def _credit_components(
     if not named:
         return
     f.extra["in_sdks"] = [*f.extra.get("in_sdks", []), *named]
-    if f.extra.get("in_app_code"):
+    if f.extra.get("in_app_code") and all(e.file != "AndroidManifest.xml" for e in f.evidence):
         f.extra["in_app_code"] = any(
             _holder_top(ref.class_name, tops) is None
             and kb.package_owner(java_name(ref.class_name).rpartition(".")[0]) is None
