@@ -441,48 +441,13 @@ def _rules(args: argparse.Namespace) -> int:
 
 def _sdk_catalogue(args: argparse.Namespace) -> int:
     """``techvet rules --sdks``: the catalogue an SDK finding (or its absence) rests on."""
-    import json
-
     from techvet.knowledge import load
     from techvet.knowledge.catalogue import sdk_rows, summary
     from techvet.report import write_report
+    from techvet.report.catalogue import render
 
     kb = load()
-    rows, counts = sdk_rows(kb), summary(kb)
-    if args.format == "json":
-        write_report(json.dumps({"summary": counts, "sdks": rows}, ensure_ascii=False, indent=1) + "\n", args.output)
-        return 0
-    if args.format == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "name", "vendor", "country", "category", "prefixes", "components", "source"])
-        writer.writerows(
-            [r["id"], r["name"], r["vendor"] or "", r["country"] or "", r["category"], " ".join(r["prefixes"]),
-             r["components"], r["source"]]
-            for r in rows
-        )  # fmt: skip
-        write_report(buffer.getvalue(), args.output)
-        return 0
-    top = ", ".join(f"{c} {n}" for c, n in list(counts["by_country"].items())[:8])
-    out = [
-        f"{counts['sdks']} SDKs, {counts['with_vendor']} with a known maker, {counts['with_country']} with its country "
-        f"({top}); {counts['manifest_components']} manifest components name an SDK; "
-        f"{counts['open_source_and_platform_packages']} open-source and platform packages are never an SDK",
-        "sources: " + "; ".join(f"{name}: {n}" for name, n in counts["by_source"].items()),
-        "licences: " + "; ".join(f"{name}: {text}" for name, text in counts["licences"].items()),
-        "",
-    ]
-    for r in rows:
-        maker = f"{r['vendor'] or 'maker unknown'}" + (f" ({r['country']})" if r["country"] else "")
-        packages = ", ".join(r["prefixes"][:3]) + (" ..." if len(r["prefixes"]) > 3 else "")
-        if r["components"]:
-            packages += f"{'; ' if packages else ''}{r['components']} manifest components"
-        line = f"{r['id']:28}  {r['name'][:34]:34}  {maker[:40]:40}  {packages}"
-        out.append(line + (f"\n      {r['category']}; source: {r['source']}" if args.verbose else ""))
-    write_report("\n".join(out) + "\n", args.output)
+    write_report(render(sdk_rows(kb), summary(kb), args.format, args.verbose), args.output)
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from techvet.errors import KnowledgeError
 from techvet.findings import Severity
 from techvet.knowledge.packers import Packer, PackerIndex, load_packers
+from techvet.knowledge.sdks import Sdk, load_sdks
 
 if TYPE_CHECKING:
     from techvet.fleet.models import ModelCatalogue
@@ -46,22 +47,6 @@ class Rule:
     as_of: str
     match: dict[str, Any] = field(default_factory=dict)
     capability: str | None = None
-
-
-@dataclass(frozen=True)
-class Sdk:
-    id: str
-    name: str
-    vendor: str | None
-    country: str | None
-    category: str
-    prefixes: tuple[str, ...]
-    domains: tuple[str, ...] = ()
-    collects: tuple[str, ...] = ()
-    does: tuple[str, ...] = ()
-    native_libs: tuple[str, ...] = ()
-    source: str = ""
-    components: tuple[str, ...] = ()  # manifest component classes that name this SDK (LibChecker)
 
 
 def _alternation(patterns: list[str], names: list[str] | None = None) -> re.Pattern[str] | None:
@@ -434,74 +419,21 @@ def _load(directory: Path) -> Knowledge:
     except ValueError as exc:
         raise KnowledgeError(str(exc)) from None
 
-    sdks: dict[str, Sdk] = {}
-    by_prefix: dict[str, str] = {}
-    specific: list[str] = []  # curated prefixes other sources' entries under them merge into
     curated = _read(directory, "sdks.yaml")
-    sources["sdks.yaml"] = (curated["source"], str(curated["as_of"]))
-    for s in curated.get("sdks", []):
-        try:
-            sdk = Sdk(
-                id=s["id"],
-                name=s["name"],
-                vendor=s.get("vendor"),
-                country=s.get("country"),
-                category=s.get("category", "other"),
-                prefixes=tuple(s["prefixes"]),
-                domains=tuple(s.get("domains", ())),
-                collects=tuple(s.get("collects", ())),
-                does=tuple(s.get("does", ())),
-                native_libs=tuple(s.get("native_libs", ())),
-                source=curated["source"],
-            )
-        except KeyError as exc:
-            raise KnowledgeError(f"sdks.yaml: SDK {s.get('id', '?')} lacks {exc}") from None
-        if sdk.id in sdks:
-            raise KnowledgeError(f"sdks.yaml: SDK id {sdk.id} is defined twice")
-        sdks[sdk.id] = sdk
-        for prefix in sdk.prefixes:
-            by_prefix.setdefault(prefix, sdk.id)
-        if not s.get("catch_all"):
-            specific.extend(sdk.prefixes)
-    catalogue = _read(directory, "sdk_catalogue.json")
     exodus = _read(directory, "exodus_trackers.json")
-    sources["exodus_trackers.json"] = (exodus["source"], str(exodus["as_of"]))
-    makers = catalogue.get("exodus_vendors", {})
-    for t in exodus.get("trackers", []):
-        # A tracker prefix inside a curated SDK's package is that SDK (more facts, same code).
-        fresh = [
-            p for p in t.get("prefixes", []) if p not in specific and not any(p.startswith(c + ".") for c in specific)
-        ]
-        if not fresh:
-            continue
-        categories = t.get("categories") or ["other"]
-        maker = makers.get(t["id"], {})
-        sdk = Sdk(
-            id=t["id"],
-            name=t["name"],
-            vendor=maker.get("vendor"),
-            country=maker.get("country"),
-            category=str(categories[0]).lower(),
-            prefixes=tuple(fresh),
-            source="Exodus Privacy (ODbL)",
-        )
-        sdks[sdk.id] = sdk
-        for prefix in fresh:
-            by_prefix.setdefault(prefix, sdk.id)
-    sources["sdk_catalogue.json"] = (catalogue["source"], str(catalogue["as_of"]))
-    try:  # after Exodus: the build tool merged its entries into the curated SDKs and Exodus's trackers
-        components, libraries = _add_catalogue(catalogue, sdks, by_prefix)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise KnowledgeError(f"sdk_catalogue.json: malformed entry ({exc})") from None
+    catalogue = _read(directory, "sdk_catalogue.json")
+    for name, doc in (("sdks.yaml", curated), ("exodus_trackers.json", exodus), ("sdk_catalogue.json", catalogue)):
+        sources[name] = (doc["source"], str(doc["as_of"]))
+    tables = load_sdks(curated, exodus, catalogue)
     endpoints = docs["endpoints.yaml"]
     natives = _read(directory, "native_libs.json")
     sources["native_libs.json"] = (natives["source"], str(natives["as_of"]))
     return Knowledge(
         rules=dict(sorted(rules.items())),
-        sdks=sdks,
-        sdk_by_prefix=by_prefix,
-        sdk_by_component=components,
-        library_by_prefix=libraries,
+        sdks=tables.sdks,
+        sdk_by_prefix=tables.by_prefix,
+        sdk_by_component=tables.by_component,
+        library_by_prefix=tables.libraries,
         packers=tuple(packers),
         generic_stub=anti.get("generic_stub", {}),
         string_decryption=anti.get("string_decryption", {}),
@@ -511,60 +443,6 @@ def _load(directory: Path) -> Knowledge:
         directory=directory,
         sources=sources,
     )
-
-
-_PACKAGE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
-# first segments of package names that are domains, never one library's: a library list naming one
-# would silently take every component under it out of sight
-_DOMAIN_ROOTS = frozenset(
-    ("com", "net", "org", "cn", "io", "me", "de", "uk", "jp", "kr", "tw", "hk", "co", "app", "dev", "info")
-)
-
-
-def _package(name: Any, what: str, min_segments: int) -> str:
-    if not isinstance(name, str) or not _PACKAGE.match(name) or name.count(".") + 1 < min_segments:
-        raise ValueError(f"{what} {name!r} is not a package name of at least {min_segments} segments")
-    if name in _DOMAIN_ROOTS:
-        raise ValueError(f"{what} {name!r} is a whole domain, not one library's package")
-    return name
-
-
-def _add_catalogue(
-    doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The built catalogue (tools/build_sdk_catalogue.py) after the hand-curated SDKs and Exodus: its
-    entries, the packages other sources add to a curated SDK (Amap's legacy ``com.loc``), and the
-    manifest components and library packages it returns. Every shape is checked: a malformed or
-    tampered file stops the load with the file named, never a scan that quietly sees less."""
-    for sdk_id, extra in dict(doc.get("extensions", {})).items():
-        base = sdks.get(sdk_id)
-        if base is None:
-            raise ValueError(f"extension for unknown SDK {sdk_id!r}")
-        added = [_package(p, "extension prefix", 2) for p in extra["prefixes"]]
-        sdks[sdk_id] = replace(base, prefixes=tuple(dict.fromkeys((*base.prefixes, *added))))
-        for prefix in added:
-            by_prefix.setdefault(prefix, sdk_id)
-    for e in doc.get("sdks", []):
-        if e["id"] in sdks:
-            raise ValueError(f"SDK id {e['id']} is defined twice")
-        sdks[e["id"]] = Sdk(
-            id=e["id"],
-            name=str(e["name"]),
-            vendor=e.get("vendor"),
-            country=e.get("country"),
-            category=e.get("category") or "other",
-            prefixes=tuple(_package(p, "SDK prefix", 2) for p in e["prefixes"]),
-            source=str(e["source"]),
-            components=tuple(str(c) for c in e.get("components", ())),
-        )
-        for prefix in sdks[e["id"]].prefixes:
-            by_prefix.setdefault(prefix, e["id"])
-    components = dict(doc.get("components", {}))
-    unknown = sorted({i for i in components.values() if i not in sdks})
-    if unknown:
-        raise ValueError(f"components name unknown SDKs: {', '.join(map(str, unknown[:3]))}")
-    libraries = {_package(p, "library package", 1): str(n) for p, n in dict(doc.get("libraries", {})).items()}
-    return components, libraries
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,174 @@
+"""The SDK catalogue as lookup tables: the hand-curated SDKs, Exodus's trackers and the catalogue built
+from LibChecker, LibRadar and disclosure lists (tools/build_sdk_catalogue.py), in that order.
+
+The order is precedence: a tracker or built entry whose package a curated SDK already has is that SDK
+(the curated one carries more facts), except under a ``catch_all`` entry (a vendor's whole namespace,
+Google Play services), where the more specific entry keeps its own id. Every shape is checked, so a
+malformed or tampered file stops the load naming the file, never a scan that quietly sees less.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from techvet.errors import KnowledgeError
+
+_PACKAGE_NAME = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+# first segments of package names that are domains, never one library's: a library list naming one
+# would silently take every component under it out of sight
+_DOMAIN_ROOTS = frozenset(
+    ("com", "net", "org", "cn", "io", "me", "de", "uk", "jp", "kr", "tw", "hk", "co", "app", "dev", "info")
+)
+
+
+@dataclass(frozen=True)
+class Sdk:
+    id: str
+    name: str
+    vendor: str | None
+    country: str | None
+    category: str
+    prefixes: tuple[str, ...]
+    domains: tuple[str, ...] = ()
+    collects: tuple[str, ...] = ()
+    does: tuple[str, ...] = ()
+    native_libs: tuple[str, ...] = ()
+    source: str = ""
+    components: tuple[str, ...] = ()  # manifest component classes that name this SDK (LibChecker)
+
+
+class SdkTables(NamedTuple):
+    sdks: dict[str, Sdk]
+    by_prefix: dict[str, str]  # dotted package -> sdk id
+    by_component: dict[str, str]  # manifest component class name -> sdk id
+    libraries: dict[str, str]  # dotted package -> platform or open-source library's name
+
+
+def load_sdks(curated: dict[str, Any], exodus: dict[str, Any], catalogue: dict[str, Any]) -> SdkTables:
+    """The three SDK knowledge files (already read) as one set of tables."""
+    sdks: dict[str, Sdk] = {}
+    by_prefix: dict[str, str] = {}
+    specific = _add_curated(curated, sdks, by_prefix)
+    try:
+        _add_exodus(exodus, catalogue.get("exodus_vendors", {}), specific, sdks, by_prefix)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise KnowledgeError(f"exodus_trackers.json: malformed entry ({exc})") from None
+    try:  # after Exodus: the build tool merged its entries into the curated SDKs and Exodus's trackers
+        components, libraries = _add_catalogue(catalogue, sdks, by_prefix)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise KnowledgeError(f"sdk_catalogue.json: malformed entry ({exc})") from None
+    return SdkTables(sdks, by_prefix, components, libraries)
+
+
+def _add_curated(doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]) -> set[str]:
+    """The hand-curated SDKs; returns their prefixes other sources' entries merge into."""
+    specific: set[str] = set()
+    for s in doc.get("sdks", []):
+        try:
+            sdk = Sdk(
+                id=s["id"],
+                name=s["name"],
+                vendor=s.get("vendor"),
+                country=s.get("country"),
+                category=s.get("category", "other"),
+                prefixes=tuple(s["prefixes"]),
+                domains=tuple(s.get("domains", ())),
+                collects=tuple(s.get("collects", ())),
+                does=tuple(s.get("does", ())),
+                native_libs=tuple(s.get("native_libs", ())),
+                source=doc["source"],
+            )
+        except KeyError as exc:
+            raise KnowledgeError(f"sdks.yaml: SDK {s.get('id', '?')} lacks {exc}") from None
+        if sdk.id in sdks:
+            raise KnowledgeError(f"sdks.yaml: SDK id {sdk.id} is defined twice")
+        sdks[sdk.id] = sdk
+        for prefix in sdk.prefixes:
+            by_prefix.setdefault(prefix, sdk.id)
+        if not s.get("catch_all"):
+            specific.update(sdk.prefixes)
+    return specific
+
+
+def _inside(package: str, prefixes: set[str]) -> bool:
+    """Whether ``package`` is one of ``prefixes`` or inside one (a walk up its segments)."""
+    while package:
+        if package in prefixes:
+            return True
+        package = package.rpartition(".")[0]
+    return False
+
+
+def _add_exodus(
+    doc: dict[str, Any], makers: dict[str, Any], specific: set[str], sdks: dict[str, Sdk], by_prefix: dict[str, str]
+) -> None:
+    """Exodus's trackers, with the makers the catalogue researched; a tracker prefix inside a curated
+    SDK's package is that SDK (more facts, same code)."""
+    for t in doc.get("trackers", []):
+        fresh = [p for p in t.get("prefixes", []) if not _inside(p, specific)]
+        if not fresh:
+            continue
+        categories = t.get("categories") or ["other"]
+        maker = dict(makers.get(t["id"], {}))
+        sdks[t["id"]] = Sdk(
+            id=t["id"],
+            name=t["name"],
+            vendor=maker.get("vendor"),
+            country=maker.get("country"),
+            category=str(categories[0]).lower(),
+            prefixes=tuple(fresh),
+            source="Exodus Privacy (ODbL)",
+        )
+        for prefix in fresh:
+            by_prefix.setdefault(prefix, t["id"])
+
+
+def _package(name: Any, what: str, min_segments: int) -> str:
+    if not isinstance(name, str) or not _PACKAGE_NAME.match(name) or name.count(".") + 1 < min_segments:
+        raise ValueError(f"{what} {name!r} is not a package name of at least {min_segments} segments")
+    if name in _DOMAIN_ROOTS:
+        raise ValueError(f"{what} {name!r} is a whole domain, not one library's package")
+    return name
+
+
+def _add_catalogue(
+    doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The built catalogue (tools/build_sdk_catalogue.py) after the hand-curated SDKs and Exodus: its
+    entries, the packages other sources add to a curated SDK (Amap's legacy ``com.loc``), and the
+    manifest components and library packages it returns. Every shape is checked: a malformed or
+    tampered file stops the load with the file named, never a scan that quietly sees less."""
+    for sdk_id, extra in dict(doc.get("extensions", {})).items():
+        base = sdks.get(sdk_id)
+        if base is None:
+            raise ValueError(f"extension for unknown SDK {sdk_id!r}")
+        added = [_package(p, "extension prefix", 2) for p in extra["prefixes"]]
+        sdks[sdk_id] = replace(base, prefixes=tuple(dict.fromkeys((*base.prefixes, *added))))
+        for prefix in added:
+            by_prefix.setdefault(prefix, sdk_id)
+    for e in doc.get("sdks", []):
+        if e["id"] in sdks:
+            raise ValueError(f"SDK id {e['id']} is defined twice")
+        sdks[e["id"]] = Sdk(
+            id=e["id"],
+            name=str(e["name"]),
+            vendor=e.get("vendor"),
+            country=e.get("country"),
+            category=e.get("category") or "other",
+            prefixes=tuple(_package(p, "SDK prefix", 2) for p in e["prefixes"]),
+            source=str(e["source"]),
+            components=tuple(str(c) for c in e.get("components", ())),
+        )
+        for prefix in sdks[e["id"]].prefixes:
+            by_prefix.setdefault(prefix, e["id"])
+    components = dict(doc.get("components", {}))
+    unknown = sorted({i for i in components.values() if i not in sdks})
+    if unknown:
+        raise ValueError(f"components name unknown SDKs: {', '.join(map(str, unknown[:3]))}")
+    libraries = {_package(p, "library package", 1): str(n) for p, n in dict(doc.get("libraries", {})).items()}
+    return components, libraries
+
+
+__all__ = ["Sdk", "SdkTables", "load_sdks"]
