@@ -7,65 +7,15 @@ Nothing here runs or decrypts anything: a fixture carries the names a packer lea
 
 from __future__ import annotations
 
-import hashlib
 import re._constants as sre_constants  # the public sre_* aliases are deprecated since 3.11
 import re._parser as sre_parse
-import struct
 import zipfile
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from tests.axml_builder import build_axml
-from tests.dex_builder import uleb128
-
-_HEADER = 0x70
-_NO_INDEX = 0xFFFFFFFF
-
-
-def classes_dex(classes: Iterable[str], strings: Iterable[str] = ()) -> bytes:
-    """A valid DEX 035 image that defines ``classes`` (descriptors, no superclass, no code) and holds
-    ``strings`` in its string table, with a map list, checksum and signature."""
-    defined = sorted(set(classes), key=lambda s: s.encode("utf-8"))
-    ordered = sorted(set(defined) | set(strings), key=lambda s: s.encode("utf-8"))
-    index = {s: n for n, s in enumerate(ordered)}
-    type_strings = sorted(index[c] for c in defined)  # type_ids are sorted by string index
-    type_of = {ordered[sidx]: t for t, sidx in enumerate(type_strings)}
-    string_ids_off = _HEADER
-    type_ids_off = string_ids_off + 4 * len(ordered)
-    class_defs_off = type_ids_off + 4 * len(type_strings)
-    data_off = class_defs_off + 32 * len(defined)
-    data = bytearray()
-    offsets = []
-    for text in ordered:
-        offsets.append(data_off + len(data))
-        data += uleb128(len(text)) + text.encode("utf-8") + b"\0"
-    while len(data) % 4:
-        data += b"\0"
-    map_off = data_off + len(data)
-    items = [(0x0000, 1, 0), (0x0001, len(ordered), string_ids_off)]
-    if type_strings:
-        items += [(0x0002, len(type_strings), type_ids_off), (0x0006, len(defined), class_defs_off)]
-    items += [(0x2002, len(ordered), data_off), (0x1000, 1, map_off)]
-    map_list = struct.pack("<I", len(items)) + b"".join(struct.pack("<HHII", t, 0, n, off) for t, n, off in items)
-    size = map_off + len(map_list)
-    header = bytearray(_HEADER)
-    header[0:8] = b"dex\n035\0"
-    struct.pack_into("<III", header, 0x20, size, _HEADER, 0x12345678)
-    struct.pack_into("<I", header, 0x34, map_off)
-    struct.pack_into("<II", header, 0x38, len(ordered), string_ids_off)
-    struct.pack_into("<II", header, 0x40, len(type_strings), type_ids_off if type_strings else 0)
-    struct.pack_into("<II", header, 0x60, len(defined), class_defs_off if defined else 0)
-    struct.pack_into("<II", header, 0x68, size - data_off, data_off)
-    body = bytearray(header)
-    body += b"".join(struct.pack("<I", o) for o in offsets)
-    body += b"".join(struct.pack("<I", s) for s in type_strings)
-    for cls in defined:  # class_idx, access (public), superclass, interfaces, source file, annotations, data, values
-        body += struct.pack("<8I", type_of[cls], 1, _NO_INDEX, 0, _NO_INDEX, 0, 0, 0)
-    body += bytes(data) + map_list
-    signed = bytes(body[:12]) + hashlib.sha1(bytes(body[32:])).digest() + bytes(body[32:])
-    return signed[:8] + struct.pack("<I", zlib.adler32(signed[12:])) + signed[12:]
+from tests.dex_builder import classes_dex
 
 
 def packed_apk(
