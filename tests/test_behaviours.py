@@ -115,8 +115,8 @@ def test_app_code_without_the_permission_is_reported_and_says_so() -> None:
     ]
     text = io.StringIO()
     render_text(dormant, text, color=False)
-    assert "Reads the device location  (app code, its permission not requested)" in text.getvalue()
-    assert "Reads the device location (its permission not requested)" in render_html(dormant)
+    assert "Reads the device location  (app code, the app requests none of its permissions)" in text.getvalue()
+    assert "Reads the device location (the app requests none of its permissions)" in render_html(dormant)
 
 
 def test_explain_says_which_permissions_a_gated_rule_needs() -> None:

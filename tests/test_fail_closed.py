@@ -140,3 +140,12 @@ def test_a_register_without_one_device_row_is_nothing_to_analyse_in_python_too(t
         techvet.fleet(register)
     run = techvet_cli("fleet", "-q", str(register))
     assert run.returncode == 2 and "no device rows (a header and 2 unusable rows)" in run.stderr
+
+
+def test_a_packed_app_is_judged_incomplete_saying_what_the_packer_hides() -> None:
+    result = techvet.scan(fixture_app("legu_like.apk"))
+    assert result.by_rule("TV501")
+    [line] = [d for d in result.verdict["decided_by"] if d["line"] == "INCOMPLETE"]
+    assert "packed by" in line["why"] and "not examined" in line["why"]
+    clean = techvet.scan(fixture_app("clean_app.apk"))
+    assert not any(d["line"] == "INCOMPLETE" for d in clean.verdict["decided_by"])

@@ -273,7 +273,9 @@ def test_plugin_frameworks_open_source_and_legacy_packages(package: str, sdk: st
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d.update(components=["a"]), "malformed"),
+        (lambda d: d.update(components=["a"]), "'components' must be a mapping"),
+        (lambda d: d.update(components={}), "'components' is empty"),
+        (lambda d: d.pop("libraries"), "'libraries' must be a mapping"),
         (lambda d: d["libraries"].update({"net": "everything"}), "whole domain"),
         (lambda d: d["extensions"].update({"no-such-sdk": {"prefixes": ["com.x.y"], "sources": []}}), "unknown SDK"),
         (lambda d: d["sdks"][0].update(prefixes=["net"]), "at least 2 segments"),

@@ -222,6 +222,9 @@ def _scan(args: argparse.Namespace) -> int:
     fail_on = FailOn.parse(args.fail_on)
     if args.policy is not None:
         AppPolicy.load(args.policy)  # a bad policy is one error line before any app is read
+    from techvet.knowledge import load
+
+    load()  # so is a bad knowledge file (TECHVET_KNOWLEDGE_DIR): once, not once per app
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
     targets: list[str] = []

@@ -208,12 +208,20 @@ def verdict_of(
     policy: AppPolicy,
 ) -> dict[str, Any]:
     """An app's verdict under ``policy``, counting what its scan could not examine (a detector that
-    failed, a bare DEX's missing manifest and signature) as incomplete, so never a pass. One
+    failed, a bare DEX's missing manifest and signature, code a packer hides) as incomplete, so
+    never a pass. One
     function for a fresh scan (:meth:`ScanResult.judge`) and a saved result judged again
     (``techvet diff``): a saved result must not lose what made its verdict at least warn."""
     from techvet.verdict import decide
 
     unexamined = [*errors, BARE_DEX] if bare_dex else list(errors)
+    packed = [f for f in findings if f.rule == "TV501"]
+    if packed:  # what a packer hides is not in any finding: say so rather than judge the shell alone
+        by = packed[0].title.removeprefix("Packed or protected with ") if packed[0].party else "a stub loader"
+        unexamined.append(
+            f"packed by {by}: the packed code was not examined, so SDKs, capabilities and hosts cover only what "
+            "the package shows"
+        )
     return decide(findings, package, certificates, policy, incomplete=unexamined).to_dict()
 
 

@@ -153,18 +153,20 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
     if not tops:
         return []
     refs = references(app, kb)
+    # the hosts the endpoints detector reported (XML namespaces and placeholders already left out)
+    places = {str(f.subject): f.extra["destination"] for f in findings if isinstance(f.extra.get("destination"), dict)}
     for url, whole, _dex in app.code.urls:
         parsed = host_of(url)
         if parsed is None:
             continue
         for ref in refs.get(whole, ()):
             item = _holder_top(ref.class_name, tops)
-            if item is not None:
+            if item is not None and parsed[1] in places:
                 item.hosts[parsed[1]] = item.hosts.get(parsed[1], False) or parsed[0] == "http"
     for host, _dex in bare_hosts(app, kb):
         for ref in refs.get(host, ()):
             item = _holder_top(ref.class_name, tops)
-            if item is not None:
+            if item is not None and host in places:
                 item.hosts.setdefault(host, False)
     for f in findings:
         capability = f.extra.get("capability")
@@ -176,7 +178,7 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
             assert item is not None
             item.capabilities.add(str(capability))
         _credit_components(f, holders, refs_for_rule(rule, refs, app), tops, kb)
-    places = {str(f.subject): f.extra["destination"] for f in findings if isinstance(f.extra.get("destination"), dict)}
+
     rule = kb.rules["TV304"]
     out = []
     for top, item in sorted(tops.items()):

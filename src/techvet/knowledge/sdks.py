@@ -46,8 +46,29 @@ class SdkTables(NamedTuple):
     libraries: dict[str, str]  # dotted package -> platform or open-source library's name
 
 
+_REBUILD = "rebuild it with tools/build_sdk_catalogue.py"
+_CATALOGUE_SHAPE = {  # what tools/build_sdk_catalogue.py always writes
+    "sdks": (list, "a list of SDK entries"),
+    "components": (dict, "a mapping of manifest component class -> SDK id"),
+    "libraries": (dict, "a mapping of package -> library name"),
+    "extensions": (dict, "a mapping of curated SDK id -> added prefixes"),
+    "exodus_vendors": (dict, "a mapping of Exodus tracker id -> maker"),
+}
+
+
+def _check_shape(catalogue: dict[str, Any]) -> None:
+    """Every part the build tool writes, of the kind it writes: an emptied or missing part would
+    silently take SDKs or libraries out of every scan."""
+    for key, (kind, what) in _CATALOGUE_SHAPE.items():
+        if not isinstance(catalogue.get(key), kind):
+            raise KnowledgeError(f"sdk_catalogue.json: '{key}' must be {what} ({_REBUILD})")
+        if key in ("components", "libraries") and not catalogue[key]:
+            raise KnowledgeError(f"sdk_catalogue.json: '{key}' is empty ({_REBUILD})")
+
+
 def load_sdks(curated: dict[str, Any], exodus: dict[str, Any], catalogue: dict[str, Any]) -> SdkTables:
     """The three SDK knowledge files (already read) as one set of tables."""
+    _check_shape(catalogue)
     sdks: dict[str, Sdk] = {}
     by_prefix: dict[str, str] = {}
     specific = _add_curated(curated, sdks, by_prefix)

@@ -7,6 +7,21 @@ import io
 import json
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` terminal columns (a Chinese character takes two), with an
+    ellipsis where it was cut (never silently short)."""
+    if cell_len(text) > width:
+        text = set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def _short(source: str) -> str:
+    """A source's first words: "Exodus Privacy", "LibRadar", "hand-curated"."""
+    return source.split(" (")[0]
+
 
 def render(rows: list[dict[str, Any]], counts: dict[str, Any], fmt: str, verbose: bool = False) -> str:
     """The catalogue listing in ``fmt`` (text, csv or json); text leads with the counts a reader quotes."""
@@ -40,12 +55,16 @@ def render(rows: list[dict[str, Any]], counts: dict[str, Any], fmt: str, verbose
         "licences: " + "; ".join(f"{name}: {text}" for name, text in counts["licences"].items()),
         "",
     ]
+    out.append(f"{'id':30}  {'name':34}  {'maker (country)':42}  packages; source")
     for r in rows:
         maker = f"{r['vendor'] or 'maker unknown'}" + (f" ({r['country']})" if r["country"] else "")
         packages = ", ".join(r["prefixes"][:3]) + (" ..." if len(r["prefixes"]) > 3 else "")
         if r["components"]:
-            packages += f"{'; ' if packages else ''}{r['components']} manifest components"
-        line = f"{r['id']:28}  {r['name'][:34]:34}  {maker[:40]:40}  {packages}"
+            many = "components" if r["components"] != 1 else "component"
+            packages += f"{'; ' if packages else ''}{r['components']} manifest {many}"
+        line = (
+            f"{_cut(r['id'], 30):30}  {_cut(r['name'], 34):34}  {_cut(maker, 42):42}  {packages}; {_short(r['source'])}"
+        )
         out.append(line + (f"\n      {r['category']}; source: {r['source']}" if verbose else ""))
     return "\n".join(out) + "\n"
 

@@ -34,9 +34,18 @@ def network_cell(row: dict[str, Any]) -> str:
     return "-"
 
 
+def sdk_names(ids: list[str]) -> list[str]:
+    """SDK ids as the names a reader knows ("exodus-363" is Pangle), catalogue order kept; an id the
+    catalogue does not know (an unidentified component's "net.example (unidentified)") as it is."""
+    from techvet.knowledge import load
+
+    sdks = load().sdks
+    return [sdks[i].name if i in sdks else i for i in ids]
+
+
 def unidentified_summary(facts: dict[str, Any]) -> str:
     """What an unidentified component's code does, for the SDK table's last column:
-    "names 2 hosts (Tencent Holdings Ltd. (CN), unknown); device_identifiers"."""
+    "names 2 hosts (Tencent Holdings Ltd. (CN), unknown); device identifiers"."""
     hosts = facts.get("hosts") or []
     owners = [owner_cell(d) for d in facts.get("destinations") or []]
     unknown = len(hosts) - len(owners)
@@ -44,9 +53,9 @@ def unidentified_summary(facts: dict[str, Any]) -> str:
     if hosts:
         named = sorted(set(owners)) + (["unknown"] if unknown > 0 and "unknown" not in owners else [])
         parts.append(f"names {len(hosts)} host{'s' if len(hosts) != 1 else ''} ({', '.join(named)})")
-    if facts.get("capabilities"):
-        parts.append(", ".join(facts["capabilities"]))
+    if facts.get("capabilities"):  # capability ids read as words: device_identifiers -> device identifiers
+        parts.append(", ".join(str(c).replace("_", " ") for c in facts["capabilities"]))
     return "; ".join(parts) or "no hosts or capabilities found in its code"
 
 
-__all__ = ["UNSIGNED", "network_cell", "owner_cell", "unidentified_summary"]
+__all__ = ["UNSIGNED", "network_cell", "owner_cell", "sdk_names", "unidentified_summary"]

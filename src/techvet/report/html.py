@@ -13,7 +13,7 @@ from typing import Any
 
 from techvet import __version__
 from techvet.knowledge import _read, load
-from techvet.report.cells import UNSIGNED, network_cell, owner_cell, unidentified_summary
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell, sdk_names, unidentified_summary
 from techvet.scan import ScanResult
 
 
@@ -58,9 +58,10 @@ def render(result: ScanResult) -> str:
             )
     capabilities = [
         {
-            "title": f.title + (" (its permission not requested)" if f.extra.get("permission_not_requested") else ""),
+            "title": f.title
+            + (" (the app requests none of its permissions)" if f.extra.get("permission_not_requested") else ""),
             "app": bool(f.extra.get("in_app_code")),
-            "sdks": ", ".join(f.extra.get("in_sdks", [])),
+            "sdks": ", ".join(sdk_names(f.extra.get("in_sdks", []))),
         }
         for f in result.findings
         if "capability" in f.extra
@@ -79,7 +80,11 @@ def render(result: ScanResult) -> str:
             verdict=result.verdict,
             map=_map(destinations),
             destinations=[
-                {**d, "named_by": ", ".join(d["named_by_sdks"]) or (d["first_evidence"] or {}).get("class_name", "-")}
+                {
+                    **d,
+                    "named_by": ", ".join(sdk_names(d["named_by_sdks"]))
+                    or (d["first_evidence"] or {}).get("class_name", "-"),
+                }
                 for d in destinations
             ],
             sdks=sdks,

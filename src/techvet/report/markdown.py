@@ -58,7 +58,7 @@ def _verdict(v: dict[str, Any] | None) -> list[str]:
     lines.append(f"\n_score = {md(v['score_formula'])}_\n")
     for d in v["decided_by"]:
         shown = ", ".join(f"{md(f['rule'])} {md(f['subject'] or '')}".strip() for f in d["findings"][:5])
-        lines.append(f"- **{md(d['effect'])}** {md(d['line'])}: {md(d['why'])} ({shown})")
+        lines.append(f"- **{md(d['effect'])}** {md(d['line'])}: {md(d['why'])}" + (f" ({shown})" if shown else ""))
     for e in v["expired_exceptions"]:
         lines.append(f"- expired exception: {md(e['exception'])} (expired {md(e['expired'])})")
     return lines

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from techvet.findings import Severity
-from techvet.report.cells import UNSIGNED, network_cell, owner_cell, unidentified_summary
+from techvet.report.cells import UNSIGNED, network_cell, owner_cell, sdk_names, unidentified_summary
 from techvet.report.terminal import SEVERITY_STYLE as _STYLE
 from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
@@ -84,9 +84,9 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         console.print("\n[bold]What it can do[/]")
         for f in caps:
             holders = ["app code"] if f.extra.get("in_app_code") else []
-            holders.extend(f.extra.get("in_sdks", []))
+            holders.extend(sdk_names(f.extra.get("in_sdks", [])))
             if f.extra.get("permission_not_requested"):
-                holders.append("its permission not requested")  # the code is there, dormant until it is
+                holders.append("the app requests none of its permissions")  # the code is there, dormant until it is
             console.print(
                 f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}  [dim]({e(', '.join(holders))})[/]"
             )
@@ -97,7 +97,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         rows = []
         for row in destinations:
             first = row["first_evidence"] or {}
-            by = ", ".join(row["named_by_sdks"]) or first.get("class_name") or first.get("file") or "-"
+            by = ", ".join(sdk_names(row["named_by_sdks"])) or first.get("class_name") or first.get("file") or "-"
             rows.append(
                 {
                     "host": row["host"],
