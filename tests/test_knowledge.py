@@ -30,7 +30,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "endpoints.yaml",
         "sdk_rules.yaml",
         "antianalysis.yaml",
-        "packers_apkid.yaml",
+        "packers_apkid.json",
         "crypto.yaml",
         "sdks.yaml",
         "exodus_trackers.json",

@@ -1,5 +1,5 @@
 """Packers and protectors (TV501) and runtime protection SDKs (TV507), from the hand-curated entries
-and those built from APKiD's rules (knowledge/data/packers_apkid.yaml, tools/build_packers.py).
+and those built from APKiD's rules (knowledge/data/packers_apkid.json, tools/build_packers.py).
 
 Every packer gets a fixture built here from its own signatures; the Chinese ones also get one with
 the layout their packed apps have. Precision: a clean app, the corpus apps labelled without a packer,
@@ -37,7 +37,7 @@ from tests.packer_fixtures import classes_dex, entry_for, example_of, packed_apk
 ROOT = Path(__file__).resolve().parents[1]
 KB = load()
 PACKERS: dict[str, Packer] = {p.id: p for p in KB.packers}
-APKID = yaml.safe_load((DATA_DIR / "packers_apkid.yaml").read_text(encoding="utf-8"))
+APKID = yaml.safe_load((DATA_DIR / "packers_apkid.json").read_text(encoding="utf-8"))
 
 
 def subjects(path: Path) -> dict[str, set[str]]:
@@ -337,7 +337,7 @@ def test_no_signature_meets_the_corpus_apps_labelled_without_a_packer() -> None:
 def test_the_built_file_says_where_it_comes_from() -> None:
     assert APKID["source"].startswith("APKiD") and re.fullmatch(r"[0-9a-f]{40}", APKID["apkid_commit"])
     assert "GPL-3.0" in APKID["licence"] and "facts" in APKID["licence"]
-    assert KB.sources["packers_apkid.yaml"][1] == str(APKID["as_of"])
+    assert KB.sources["packers_apkid.json"][1] == str(APKID["as_of"])
     countries = [e.get("country") for e in APKID["packers"] if not e.get("curated")]
     assert all(c is None or re.fullmatch(r"[A-Z]{2}", c) for c in countries)
     first_other = next(i for i, c in enumerate(countries) if c != "CN")
@@ -375,9 +375,10 @@ def test_curated_entries_keep_their_ids_names_and_precedence() -> None:
 def _copy_with(tmp_path: Path, name: str, edit: Any) -> Path:
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
-    doc = yaml.safe_load((copy / name).read_text(encoding="utf-8"))
+    doc = yaml.safe_load((copy / name).read_text(encoding="utf-8"))  # YAML reads JSON too
     edit(doc)
-    (copy / name).write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    dumped = json.dumps(doc) if name.endswith(".json") else yaml.safe_dump(doc, allow_unicode=True)
+    (copy / name).write_text(dumped, encoding="utf-8")
     return copy
 
 
@@ -395,8 +396,8 @@ def _copy_with(tmp_path: Path, name: str, edit: Any) -> Path:
     ],
 )
 def test_bad_packer_data_fails_at_load_naming_the_file(tmp_path: Path, change: Any, message: str) -> None:
-    with pytest.raises(KnowledgeError, match=f"packers_apkid.yaml.*{message}"):
-        _load(_copy_with(tmp_path, "packers_apkid.yaml", change))
+    with pytest.raises(KnowledgeError, match=f"packers_apkid.json.*{message}"):
+        _load(_copy_with(tmp_path, "packers_apkid.json", change))
 
 
 def test_an_apkid_entry_marked_curated_needs_its_curated_entry() -> None:

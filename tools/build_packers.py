@@ -11,7 +11,7 @@ its stub defines, the names of its native libraries, and the product a rule name
 condition or byte pattern is copied; the output says so in its ``licence`` line.
 
 Every rule in APKiD's packer, protector (and, where a packer in substance, obfuscator) files ends in
-exactly one place of ``src/techvet/knowledge/data/packers_apkid.yaml``:
+exactly one place of ``src/techvet/knowledge/data/packers_apkid.json``:
 
 - an entry (a product: id, name, vendor, country, kind, the rules it comes from), with its facts
   sorted into *strong* signatures, any one of which names the packer, and *weak* groups: names too
@@ -50,7 +50,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "src/techvet/knowledge/data"
-OUT = DATA / "packers_apkid.yaml"
+OUT = DATA / "packers_apkid.json"  # JSON: read at every start, five times faster than YAML
 RULE_FILES = (
     "apk/packers.yara",
     "apk/protectors.yara",
@@ -1048,15 +1048,15 @@ def as_document(entries: list[Entry], not_covered: list[dict[str, Any]], commit:
         if e.not_taken:
             item["not_taken"] = [{"why": why, "facts": facts} for why, facts in e.not_taken.items()]
         doc["packers"].append(item)
-    header = (
-        "# Packer and protector signatures taken from APKiD's rules by tools/build_packers.py: do not edit by hand\n"
-        "# (change the tool's tables and run it again). Hand-curated packers live in antianalysis.yaml and win.\n"
-        "# files: regexes over archive entry names, any one names the packer; classes: DEX class descriptors or\n"
-        "# descriptor prefixes the app defines; strings: DEX string-table prefixes; weak: facts too common alone,\n"
-        "# counted only when `min` of one group are present; curated_covers: facts a curated signature already\n"
-        "# matches; not_taken and not_covered: what techvet cannot use, and why.\n"
-    )
-    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110, default_flow_style=None)
+    about = [
+        "Packer and protector signatures taken from APKiD's rules by tools/build_packers.py: do not edit by hand",
+        "(change the tool's tables and run it again). Hand-curated packers live in antianalysis.yaml and win.",
+        "files: regexes over archive entry names, any one names the packer; classes: DEX class descriptors or",
+        "descriptor prefixes the app defines; strings: DEX string-table prefixes; weak: facts too common alone,",
+        "counted only when `min` of one group are present; curated_covers: facts a curated signature already",
+        "matches; not_taken and not_covered: what techvet cannot use, and why.",
+    ]
+    return json.dumps({"about": about, **doc}, ensure_ascii=False, indent=1) + "\n"
 
 
 # ------------------------------------------------------------------------------------ sources
@@ -1089,7 +1089,7 @@ def main() -> None:
     curated = Curated(yaml.safe_load((DATA / "antianalysis.yaml").read_text(encoding="utf-8")))
     entries, not_covered = build(rules, curated)
     text = as_document(entries, not_covered, commit, date)
-    yaml.safe_load(text)  # what is written must read back
+    json.loads(text)  # what is written must read back
     by_country: dict[str, int] = {}
     for e in entries:
         if e.id not in CURATED_IDS:

@@ -412,8 +412,8 @@ def _load(directory: Path) -> Knowledge:
         )
         add(rule, "antianalysis.yaml")
         checks.append(rule)
-    built_packers = _read(directory, "packers_apkid.yaml")  # tools/build_packers.py, from APKiD's rules
-    sources["packers_apkid.yaml"] = (built_packers["source"], str(built_packers["as_of"]))
+    built_packers = _read(directory, "packers_apkid.json")  # tools/build_packers.py, from APKiD's rules
+    sources["packers_apkid.json"] = (built_packers["source"], str(built_packers["as_of"]))
     try:
         packers = load_packers(anti, built_packers)
     except ValueError as exc:

@@ -1,7 +1,7 @@
 """Packer and protector signatures, loaded once and compiled into lookup tables.
 
 Two files hold them: the hand-curated ``packers`` of ``antianalysis.yaml`` (the ids the corpus labels
-use; they win) and ``packers_apkid.yaml``, built from APKiD's rules by ``tools/build_packers.py``.
+use; they win) and ``packers_apkid.json``, built from APKiD's rules by ``tools/build_packers.py``.
 An APKiD entry whose id is a curated one adds its facts to that entry; any other is a packer of its
 own.
 
@@ -263,7 +263,7 @@ def load_packers(curated: dict[str, Any], built: dict[str, Any]) -> tuple[Packer
                 weak=base.weak + extra.weak,
             )
         except (KeyError, TypeError, ValueError, AttributeError, re.error) as exc:
-            raise ValueError(f"packers_apkid.yaml: packer {p.get('id', '?')}: {exc}") from None
+            raise ValueError(f"packers_apkid.json: packer {p.get('id', '?')}: {exc}") from None
     return tuple(packers.values())
 
 
