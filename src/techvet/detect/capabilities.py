@@ -74,8 +74,8 @@ def _in_compat_code(ref: Reference, compat: dict[str, Any], app: App) -> bool:
     tags = tuple(compat.get("method_strings", ()))
     if not tags or ref.site is None:
         return False
-    dex = next(d for d in app.code.dexes if d.name == ref.dex)
-    return method_loads_string(dex, ref.site, tags)
+    dex = next((d for d in app.code.dexes if d.name == ref.dex), None)
+    return dex is not None and method_loads_string(dex, ref.site, tags)
 
 
 def _unrequested(rule: Rule, app: App) -> list[str]:
