@@ -4,13 +4,20 @@ Why render in the workers: a :class:`~techvet.scan.ScanResult` holds the app's D
 each); shipping the rendered JSON line or text block back to the parent costs a few kilobytes. Each
 worker loads the knowledge base once and scans app after app. A worker never raises for a bad app:
 unreadable input comes back as an error line, so one app cannot take down the batch.
+
+Nor can an app that makes a worker hang or grow: in a batch every app is scanned in a worker with
+an address-space limit (``TECHVET_ITEM_MEMORY_MB``, default 3072) and a time limit
+(``TECHVET_ITEM_SECONDS``, default 300). An app that runs over its time, or whose worker dies, is
+named in one error line; the workers are replaced and the apps not yet answered go on.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -113,6 +120,39 @@ def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None, 
     return render_one(*args)
 
 
+def item_limits() -> tuple[float, int]:
+    """(seconds, bytes) one app may take in a batch worker, from the environment or the defaults."""
+
+    def number(name: str, default: float) -> float:
+        try:
+            value = float(os.environ.get(name, default))
+        except ValueError:
+            return default
+        return value if value > 0 else default
+
+    return number("TECHVET_ITEM_SECONDS", 300.0), int(number("TECHVET_ITEM_MEMORY_MB", 3072.0) * 2**20)
+
+
+def _limit_worker(memory: int) -> None:
+    """Pool initializer: cap the worker's address space, so an app that makes it grow fails alone
+    (a MemoryError in that app, or the worker's death) instead of taking the machine."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed: no cap
+        pass
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool now, its running workers included (a hung scan does not end by itself)."""
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 def render_many(
     paths: list[str],
     fmt: str,
@@ -122,11 +162,48 @@ def render_many(
     policy: str | None = None,
     color: bool = False,
 ) -> Iterator[Rendered]:
-    """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core)."""
-    workers = jobs or os.cpu_count() or 1
-    if workers <= 1 or len(paths) <= 1:
+    """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core).
+
+    A single app is scanned in this process; a batch always in workers, even with ``jobs`` 1, so
+    that each app runs under the per-app limits (:func:`item_limits`)."""
+    if len(paths) <= 1:
         for path in paths:
             yield render_one(path, fmt, verbose, traffic, policy, color)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        yield from pool.map(_render_args, [(p, fmt, verbose, traffic, policy, color) for p in paths], chunksize=4)
+    workers = min(jobs or os.cpu_count() or 1, len(paths))
+    seconds, memory = item_limits()
+    args = [(p, fmt, verbose, traffic, policy, color) for p in paths]
+    pending = list(range(len(paths)))  # indexes not yet answered, in input order
+    solo = False  # after a worker died among several: one at a time, to name the app that kills it
+    while pending:
+        size = 1 if solo else workers
+        pool = ProcessPoolExecutor(max_workers=size, initializer=_limit_worker, initargs=(memory,))
+        futures: dict[int, Future[Rendered]] = {}
+        try:
+            for i in pending[: size * 2]:  # submitted ahead of the one awaited: the workers stay busy
+                futures[i] = pool.submit(_render_args, args[i])
+            while pending:
+                i = pending[0]
+                replace = False  # a worker hung or died: a new pool for the apps still pending
+                try:
+                    result = futures[i].result(timeout=seconds)
+                except FutureTimeout:  # its worker is still busy with it
+                    replace = True
+                    result = Rendered(paths[i], False, None, f"{paths[i]}: gave up after {seconds:g} s (per-app limit)")
+                except BrokenProcessPool:
+                    if not solo:  # any of the apps in flight may have done it: find out one by one
+                        solo = True
+                        break
+                    result = Rendered(
+                        paths[i], False, None, f"{paths[i]}: the worker scanning it died (out of memory or crashed)"
+                    )
+                    solo, replace = False, True
+                pending.pop(0)
+                yield result
+                if replace:
+                    break
+                nxt = next((j for j in pending if j not in futures), None)
+                if nxt is not None:
+                    futures[nxt] = pool.submit(_render_args, args[nxt])
+        finally:
+            _stop(pool)

@@ -1,0 +1,75 @@
+"""A batch survives an app that hangs or kills its worker (issue 13, item 2): the app is named in
+one error line, the workers are replaced, and every other app is still reported, in input order.
+
+The workers are forked from the test process, so a patched ``render_one`` reaches them: an app
+named ``slow`` sleeps past the per-app limit and one named ``crash`` ends its worker outright, which
+no real input may be trusted to do on cue."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from techvet import bulk
+from tests.conftest import fixture_app
+
+
+def _patched(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = bulk.render_one
+
+    def render_one(path: str, *args: object, **kwargs: object) -> bulk.Rendered:
+        if path.endswith("slow.apk"):
+            time.sleep(60)
+        if path.endswith("crash.apk"):
+            os._exit(9)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk, "render_one", render_one)
+
+
+def _apps(tmp_path: Path, names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        target = tmp_path / name
+        target.write_bytes(fixture_app("clean_app.apk").read_bytes())
+        out.append(str(target))
+    return out
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_app_that_hangs_is_named_and_the_rest_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    _patched(monkeypatch)
+    monkeypatch.setenv("TECHVET_ITEM_SECONDS", "2")
+    paths = _apps(tmp_path, ["a.apk", "slow.apk", "b.apk", "c.apk"])
+    started = time.monotonic()
+    results = list(bulk.render_many(paths, "json", jobs=jobs))
+    assert time.monotonic() - started < 30
+    assert [r.path for r in results] == paths
+    assert [r.ok for r in results] == [True, False, True, True]
+    assert "gave up after 2 s (per-app limit)" in results[1].output
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_app_that_kills_its_worker_is_named_and_the_rest_are_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    _patched(monkeypatch)
+    paths = _apps(tmp_path, ["a.apk", "b.apk", "crash.apk", "c.apk", "d.apk"])
+    results = list(bulk.render_many(paths, "json", jobs=jobs))
+    assert [r.path for r in results] == paths
+    assert [r.ok for r in results] == [True, True, False, True, True]
+    assert "the worker scanning it died" in results[2].output
+
+
+def test_the_limits_come_from_the_environment_with_sane_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TECHVET_ITEM_SECONDS", raising=False)
+    monkeypatch.delenv("TECHVET_ITEM_MEMORY_MB", raising=False)
+    assert bulk.item_limits() == (300.0, 3072 * 2**20)
+    monkeypatch.setenv("TECHVET_ITEM_SECONDS", "nonsense")
+    monkeypatch.setenv("TECHVET_ITEM_MEMORY_MB", "-5")
+    assert bulk.item_limits() == (300.0, 3072 * 2**20)
