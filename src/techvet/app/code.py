@@ -135,18 +135,29 @@ class CodeIndex:
                     todo.append(child)
         return sorted(found)
 
-    def _subclasses_of(self, framework_class: str) -> list[str]:
-        """App-defined classes whose ancestry reaches ``framework_class`` through app classes only.
+    def _subclasses_reaching(self, framework_class: str, name: str) -> list[str]:
+        """App-defined classes through which a call to ``framework_class``'s method ``name`` reaches it.
 
-        That is, ``framework_class`` is their first ancestor outside the app: the class a call
-        through them resolves to.
+        Those are the classes whose ancestry reaches ``framework_class`` through app classes only
+        (it is their first ancestor outside the app) and where no class on the way, themselves
+        included, defines ``name``. The walk goes down from ``framework_class``, once per class,
+        and stops below a class that defines ``name``: a walk up from each subclass would be
+        quadratic in the depth of the chain, and a bound on that depth is a switch a hostile app
+        could flip (a chain deeper than the bound used to make the detectors asking fail).
         """
         found: list[str] = []
         todo = list(self._children.get(framework_class, ()))
+        seen = set(todo)
         while todo:
             cls = todo.pop()
+            dex = self.classes[cls][0]
+            if name in dex.defined_method_names(cls):
+                continue
             found.append(cls)
-            todo.extend(self._children.get(cls, ()))
+            for child in self._children.get(cls, ()):
+                if child not in seen:
+                    seen.add(child)
+                    todo.append(child)
         return found
 
     def _method_targets(self, invoke: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
@@ -160,13 +171,7 @@ class CodeIndex:
             cls, _, name = api.partition("->")
             targets = [(cls, name)]
             if cls not in self.classes:
-                for sub in self._subclasses_of(cls):
-                    path = [sub, *self.superclass_chain(sub)]
-                    between = path[: path.index(cls)]
-                    if not any(
-                        name in self.classes[c][0].defined_method_names(c) for c in between if c in self.classes
-                    ):
-                        targets.append((sub, name))
+                targets.extend((sub, name) for sub in self._subclasses_reaching(cls, name))
             out[api] = targets
         return out
 

@@ -137,15 +137,24 @@ def _uleb128(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def instructions(code: bytes) -> list[tuple[int, int]]:
-    """(opcode, byte position) of each instruction of one method body; payload tables end it."""
+    """(opcode, byte position) of each instruction of one method body; payload tables end it.
+
+    An instruction cut off by the end of the body ends it too, so every operand of a listed
+    instruction lies inside ``code``: callers read operands without checking (a hostile body's
+    declared size may stop mid-instruction).
+    """
     out = []
     pc = 0
-    while pc + 1 < len(code):
+    n = len(code)
+    while pc + 1 < n:
         op = code[pc]
         if op == 0 and code[pc + 1] in (1, 2, 3):
             break  # switch and array payloads follow the last instruction
+        step = 2 * _WIDTH[op]
+        if pc + step > n:
+            break
         out.append((op, pc))
-        pc += 2 * _WIDTH[op]
+        pc += step
     return out
 
 
@@ -402,9 +411,14 @@ class Dex:
 
     # ----------------------------------------------------------------- methods and fields
     def method_ref(self, idx: int) -> tuple[str, str]:
-        """(class descriptor, method name) of method_id ``idx``."""
+        """(class descriptor, method name) of method_id ``idx``; ``("", "")`` past the table.
+
+        The index comes from an instruction operand, which a hostile body sets at will; such a
+        call names no method (the verifier rejects its class), and raising here would lose the
+        whole detector that asked, so the call reads as a call to nothing.
+        """
         if not 0 <= idx < self.method_ids_size:
-            raise MalformedAppError(f"{self.name}: method index {idx} out of range")
+            return "", ""
         w = self._method_words
         return self.type_name(w[2 * idx] & 0xFFFF), self.string(w[2 * idx + 1])
 
@@ -547,7 +561,10 @@ class Dex:
         return np.flatnonzero(names == sidx).tolist()
 
     def method_params(self, midx: int) -> list[str]:
-        """Parameter type descriptors of method_id ``midx`` (from its proto)."""
+        """Parameter type descriptors of method_id ``midx`` (from its proto); none past the table,
+        as for :meth:`method_ref`."""
+        if not 0 <= midx < self.method_ids_size:
+            return []
         proto = self._method_words[2 * midx] >> 16
         if proto >= self.proto_ids_size:
             raise MalformedAppError(f"{self.name}: proto index out of range")

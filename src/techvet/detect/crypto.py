@@ -8,7 +8,6 @@ constant key is a string constant turned into bytes, or a constant array, in the
 from __future__ import annotations
 
 import re
-import struct
 
 from techvet.app.code import Reference
 from techvet.app.dex import Dex, instructions
@@ -32,7 +31,9 @@ def _constant_bytes(dex: Dex, code: bytes) -> bool:
         elif op == _FILL_ARRAY_DATA:
             return True
         elif 0x6E <= op <= 0x78 and op != 0x73 and has_string:
-            cls, name = dex.method_ref(struct.unpack_from("<H", code, pc + 2)[0])
+            # instructions() lists only whole instructions, and method_ref() answers an index
+            # past the table with no method: a hostile body cannot make this raise
+            cls, name = dex.method_ref(code[pc + 2] | (code[pc + 3] << 8))
             if f"{cls}->{name}" == _STRING_BYTES:
                 return True
     return False
