@@ -6,7 +6,7 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval bench bench-place bench-screen bench-fleet bench-traffic bench-report screenshots clean
+.PHONY: demo test lint eval fuzz bench bench-place bench-screen bench-fleet bench-traffic bench-report screenshots clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: $(BIN)/techvet
 
 eval: $(BIN)/techvet
 	$(BIN)/python tools/eval_corpus.py --corpus $(CORPUS) --truth $(TRUTH)
+
+# Every reader under atheris: FUZZ_RUNS inputs each, or FUZZ_TIME seconds, whichever comes first;
+# crashing inputs are saved in fuzz/crashes/. `make test` runs a one-minute smoke of the same.
+FUZZ_RUNS ?= 100000
+FUZZ_TIME ?= 1800
+fuzz: $(BIN)/techvet
+	$(BIN)/python tools/fuzz.py --all --runs $(FUZZ_RUNS) --max-time $(FUZZ_TIME)
 
 # Peers whose pinned dependencies conflict get one virtual environment each.
 BENCH_VENVS := .venv-bench
