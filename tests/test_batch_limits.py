@@ -44,14 +44,14 @@ def test_an_app_that_hangs_is_named_and_the_rest_are_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     _patched(monkeypatch)
-    monkeypatch.setenv("TECHVET_ITEM_SECONDS", "2")
+    monkeypatch.setenv("TECHVET_ITEM_SECONDS", "8")  # room for a loaded machine
     paths = _apps(tmp_path, ["a.apk", "slow.apk", "b.apk", "c.apk"])
     started = time.monotonic()
     results = list(bulk.render_many(paths, "json", jobs=jobs))
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 50
     assert [r.path for r in results] == paths
     assert [r.ok for r in results] == [True, False, True, True]
-    assert "gave up after 2 s (per-app limit)" in results[1].output
+    assert "gave up after 8 s (per-app limit)" in results[1].output
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

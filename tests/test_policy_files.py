@@ -68,7 +68,7 @@ def write(tmp_path: Path, text: str) -> str:
         ("kind: app-policy\nblock: []\nwarn: []\naccept: []\n", "has no block or warn line"),
         ("kind: app-policy\nrules:\n  - {id: X, decision: ground}\n", "unknown section ['rules']"),
         ("kind: app-policy\nblock: {id: X}\n", "block must be a list"),
-        ("kind: app-policy\nblock:\n  - TV201\n", "is not a mapping"),
+        ("kind: app-policy\nblock:\n  - TV201\n", "block[0] must be a mapping, got text 'TV201'"),
         ("kind: app-policy\nblock:\n  - {id: X, rules: TV201}\n", "rules must be a list"),
         # lines that could never match: a policy that silently allows
         ("kind: app-policy\nblock:\n  - {id: X, rules: [TV9999]}\n", "no rule 'TV9999'"),
@@ -76,8 +76,8 @@ def write(tmp_path: Path, text: str) -> str:
         ("kind: app-policy\nblock:\n  - {id: X, rules: [TV401], owner_countries: [China]}\n", "not a country code"),
         ("kind: app-policy\nblock:\n  - {id: X, rules: []}\n", "not empty"),
         ("kind: app-policy\nwarn:\n  - {id: X}\naccept:\n  - {rules: [TV2O1], reason: typo}\n", "no rule 'TV2O1'"),
-        ("kind: app-policy\nwarn:\n  - {id: X}\naccept:\n  - {rules: [TV201]}\n", "needs a reason"),
-        ("kind: app-policy\nwarn:\n  - {id: X}\nallow:\n  apps: [a.b]\n", "allow takes packages"),
+        ("kind: app-policy\nwarn:\n  - {id: X}\naccept:\n  - {rules: [TV201]}\n", "accept[0] needs reason"),
+        ("kind: app-policy\nwarn:\n  - {id: X}\nallow:\n  apps: [a.b]\n", "allow: unknown key 'apps' (known:"),
         ("kind: security-policy\nwarn:\n  - {id: X}\n", "unknown kind 'security-policy'"),
     ],
 )
@@ -99,7 +99,7 @@ def test_an_app_policy_that_cannot_decide_is_an_error(tmp_path: Path, text: str,
             GROUND + "dji_design: true}}\n  - {id: Z, decision: allow, lifts: [Y]}\n",
             "lifts ['Y']",
         ),
-        ("kind: fleet-policy\nrules:\n  - {id: X, decision: fly}\n", "needs an id and a decision"),
+        ("kind: fleet-policy\nrules:\n  - {id: X, decision: fly}\n", "rules[0].decision: 'fly' is not one of ground"),
         ("kind: fleet-policy\ndefault: allow\nrules:\n  - {id: X, decision: allow}\n", "no rule that grounds"),
         ("kind: fleet-policy\nrules:\n  - {id: X, decision: ground, when: {dji_design: true}}\n", "default: allow or"),
         (

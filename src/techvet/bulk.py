@@ -13,6 +13,7 @@ named in one error line; the workers are replaced and the apps not yet answered 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -146,6 +147,13 @@ def _limit_worker(memory: int) -> None:
         pass
 
 
+def _submit(pool: ProcessPoolExecutor, futures: dict[int, Future[Rendered]], i: int, item: Any) -> None:
+    """Hand app ``i`` to the pool; a pool a worker's death has just broken takes nothing, and the
+    app is then awaited as broken (so found out, one by one, with the others)."""
+    with contextlib.suppress(BrokenProcessPool):
+        futures[i] = pool.submit(_render_args, item)
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """End a pool now, its running workers included (a hung scan does not end by itself)."""
     for process in list(getattr(pool, "_processes", {}).values()):
@@ -179,13 +187,16 @@ def render_many(
         size = 1 if solo else workers
         pool = ProcessPoolExecutor(max_workers=size, initializer=_limit_worker, initargs=(memory,))
         futures: dict[int, Future[Rendered]] = {}
+
         try:
             for i in pending[: size * 2]:  # submitted ahead of the one awaited: the workers stay busy
-                futures[i] = pool.submit(_render_args, args[i])
+                _submit(pool, futures, i, args[i])
             while pending:
                 i = pending[0]
                 replace = False  # a worker hung or died: a new pool for the apps still pending
                 try:
+                    if i not in futures:
+                        raise BrokenProcessPool(f"{paths[i]} could not be handed to a worker")
                     result = futures[i].result(timeout=seconds)
                 except FutureTimeout:  # its worker is still busy with it
                     replace = True
@@ -202,8 +213,8 @@ def render_many(
                 yield result
                 if replace:
                     break
-                nxt = next((j for j in pending if j not in futures), None)
+                nxt = next((j for j in pending[: size * 2] if j not in futures), None)
                 if nxt is not None:
-                    futures[nxt] = pool.submit(_render_args, args[nxt])
+                    _submit(pool, futures, nxt, args[nxt])
         finally:
             _stop(pool)

@@ -412,11 +412,12 @@ def _rules(args: argparse.Namespace) -> int:
     rules = list(load().rules.values())
     lines = policy_lines()
     if args.format == "csv":
-        import csv
         import io
 
+        from techvet.spreadsheet import csv_writer
+
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(["id", "kind", "severity_or_effect", "category_or_policy", "title_or_why"])
         writer.writerows([r.id, "rule", str(r.severity), r.category, r.title] for r in rules)
         writer.writerows([x["id"], "policy line", x["effect"], x["file"], x["why"]] for x in lines)

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from techvet.errors import NothingToAnalyseError, TechvetError, refuse_if_larger
 
 MAX_JSON_BYTES = 64 << 20
+MAX_JSON_VALUES = 2_000_000  # about 150,000 rows of ten cells: larger inventories come as CSV, which streams
 MAX_STDIN_BYTES = 256 << 20
 _SAMPLE_BYTES = 64 << 10
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -249,6 +250,8 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise TechvetError(f"{path}: not an XLSX file ({exc})") from None
+    except (UnicodeDecodeError, ValueError) as exc:  # an entry name flagged UTF-8 that is not; a corrupt field
+        raise TechvetError(f"{path}: not an XLSX file (damaged zip directory: {type(exc).__name__})") from None
     inflated = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if inflated > MAX_XLSX_INFLATED or (inflated > (8 << 20) and inflated / packed > MAX_XLSX_RATIO):
@@ -268,9 +271,23 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
     others = [str(sheet.title) for sheet in book.worksheets[1:]]
 
     def rows() -> Iterator[Record]:
+        line = 1
         try:
-            for line, cells in enumerate(sheet_rows, 2):
-                if cells and any(c is not None and str(c).strip() for c in cells):
+            while True:
+                line += 1
+                try:
+                    cells = next(sheet_rows, None)
+                # the sheet is parsed as it is read, so a damaged part (XML that expat refuses, such
+                # as entity expansion past its amplification limit; a corrupt deflate stream) shows
+                # here, after the rows before it were given: they stay reported, the rest is one error
+                except Exception as exc:  # noqa: BLE001 - openpyxl, expat and zipfile raise many kinds
+                    yield Record(
+                        line, None, f"sheet unreadable from here on ({type(exc).__name__}: {printable(exc, 80)})"
+                    )
+                    return
+                if cells is None:
+                    break
+                if any(c is not None and str(c).strip() for c in cells):
                     yield Record(line, dict(zip(header, cells, strict=False)))
         finally:
             book.close()
@@ -282,8 +299,14 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
 
 def _json(path: Path, array_key: str) -> tuple[list[str], Iterator[Record]]:
     refuse_if_larger(path, MAX_JSON_BYTES, hint=" (use CSV for large files)")
+    data = path.read_bytes()
+    # Python holds each JSON value in 50 to 200 bytes, so a file of 64 MiB of "[],[],..." once took
+    # 1.6 GB and 15 s; commas and openings bound how many values it holds, counted before parsing
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_JSON_VALUES:
+        raise TechvetError(f"{path}: refused: more than {MAX_JSON_VALUES:,} JSON values (use CSV for large files)")
     try:
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise TechvetError(f"{path}: not valid JSON ({exc})") from None
     items = doc.get(array_key) if isinstance(doc, dict) else doc

@@ -18,6 +18,7 @@ from typing import Any
 from techvet.errors import TechvetError, UsageError, refuse_if_larger
 from techvet.findings import Finding, Severity
 from techvet.knowledge import DATA_DIR, _read
+from techvet.policy_file import check_schema, mapping, parse_policy_yaml, policy_document, short, text, texts
 
 WEIGHTS = {Severity.CRITICAL: 0.5, Severity.HIGH: 0.25, Severity.MEDIUM: 0.08, Severity.LOW: 0.02, Severity.INFO: 0.0}
 SCORE_FORMULA = (
@@ -99,12 +100,7 @@ def _user_policy(path: str) -> dict[str, Any]:
         raise TechvetError(f"policy {path}: not UTF-8 text (a policy is a YAML file)") from None
     except OSError as exc:
         raise TechvetError(f"policy {path}: cannot read ({exc.strerror})") from None
-    import yaml
-
-    try:
-        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise TechvetError(f"policy {path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    doc = parse_policy_yaml(text, f"policy {path}")
     if not isinstance(doc, dict) or not doc:
         raise TechvetError(f"policy {path}: empty, or not a mapping of sections (kind, source, as_of, block ...)")
     if not doc.get("source") or not doc.get("as_of"):
@@ -129,6 +125,42 @@ def listing(value: Any, name: str, where: str) -> list[Any]:
     return value
 
 
+_SECTION = {"type": ["array", "null"]}  # an empty section (``accept:``) is no lines
+_ALLOW_ENTRY = {"anyOf": [text(), mapping({"id": text(), "expires": text(), "reason": text(0)}, ("id",))]}
+APP_POLICY_SCHEMA = policy_document(
+    "app-policy",
+    {
+        "block": {**_SECTION, "items": {"$ref": "#/$defs/line"}},
+        "warn": {**_SECTION, "items": {"$ref": "#/$defs/line"}},
+        "accept": {
+            **_SECTION,
+            "items": mapping(
+                {"rules": texts(1), "packages": texts(), "reason": text(), "expires": text()}, ("rules", "reason")
+            ),
+        },
+        "allow": {
+            **mapping({kind: {**_SECTION, "items": _ALLOW_ENTRY} for kind in _ALLOW_KINDS}),
+            "type": ["object", "null"],
+        },
+    },
+)
+APP_POLICY_SCHEMA["$defs"] = {
+    "line": mapping(
+        {
+            "id": text(),
+            "why": text(0),
+            "rules": texts(1),
+            "lists": texts(1),
+            "min_severity": text(),
+            **{condition: texts(1) for condition in _PLACE_CONDITIONS},
+        },
+        ("id",),
+    )
+}
+"""The shape of an app policy file: every section, key and value type. Checked before any line is
+read, so a value of the wrong type is the file's one-line error, never a crash in a scan."""
+
+
 @dataclass(frozen=True)
 class AppPolicy:
     id: str
@@ -145,6 +177,8 @@ class AppPolicy:
         doc = read_policy(path, "app_policy.yaml", "app-policy")
         name = path or "app_policy.yaml"
         policy_sections(doc, name, _APP_SECTIONS)
+        if path is not None:  # the bundled default is checked by the test suite, not at every start
+            check_schema(doc, APP_POLICY_SCHEMA, f"policy {name}")
         lines: dict[str, list[dict[str, Any]]] = {}
         for section in ("block", "warn"):
             lines[section] = [_line(line, name, section) for line in listing(doc.get(section), name, section)]
@@ -170,7 +204,7 @@ class AppPolicy:
 def _line(line: Any, name: str, section: str) -> dict[str, Any]:
     """One block or warn line, checked: known keys, an id, lists where lists belong, a severity."""
     if not isinstance(line, dict):
-        raise TechvetError(f"policy {name}: {section} line {line!r} is not a mapping (id, rules, why ...)")
+        raise TechvetError(f"policy {name}: {section} line {short(line)} is not a mapping (id, rules, why ...)")
     unknown = set(line) - _CONDITIONS
     if unknown or "id" not in line:
         what = f"unknown key {sorted(map(str, unknown))}" if unknown else "needs an id"
@@ -191,7 +225,7 @@ def _line(line: Any, name: str, section: str) -> dict[str, Any]:
 def _acceptance(entry: Any, name: str) -> dict[str, Any]:
     """An accept entry: the rules it takes (a list), a reason, optionally packages and an expiry."""
     if not isinstance(entry, dict) or set(entry) - _ACCEPT_KEYS or not isinstance(entry.get("rules"), list):
-        raise TechvetError(f"policy {name}: accept entry {entry!r}: needs rules: [...] and a reason")
+        raise TechvetError(f"policy {name}: accept entry {short(entry)}: needs rules: [...] and a reason")
     if not entry.get("reason"):
         raise TechvetError(f"policy {name}: accept entry for {entry['rules']}: needs a reason")
     return {**entry, "rules": checked_values(entry["rules"], "rules", name, "accept entry")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 from typing import Any, TextIO
@@ -13,6 +12,7 @@ from techvet.fleet import DECISIONS, Policy, Verdict
 from techvet.fleet.models import names_someone
 from techvet.fleet.register import Summary, decide_register, open_register, scan_apps
 from techvet.report.terminal import DECISION_STYLE, VERDICT_STYLE, paint
+from techvet.spreadsheet import csv_writer
 from techvet.verdict import AppPolicy
 
 CSV_COLUMNS = (
@@ -65,7 +65,7 @@ def run_fleet(args: argparse.Namespace) -> int:
     if first_verdict is None:  # said before any output is opened: no empty report is left behind
         raise NothingToAnalyseError(f"{args.file}: no rows below the header")
     with opened_output(args.output) as out:
-        writer = csv.writer(out) if args.format == "csv" else None
+        writer = csv_writer(out) if args.format == "csv" else None
         if args.format == "json":
             head = json.dumps({"id": policy.id, "title": policy.title}, ensure_ascii=False)
             notes = json.dumps(register.notes, ensure_ascii=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from techvet.errors import TechvetError
 from techvet.findings import Severity
+from techvet.policy_file import check_schema, mapping, policy_document, short, text, texts
 from techvet.verdict import checked_values, listing, policy_sections, read_policy
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
@@ -32,6 +33,34 @@ CONDITIONS = {  # condition -> the kind of value a policy gives it (checked when
     "app_scan_failed": bool,
 }
 VERDICTS = ("pass", "warn", "fail")
+_VALUE_SCHEMA = {bool: {"type": "boolean"}, Severity: text()}  # the other kinds are lists of names
+POLICY_SCHEMA = policy_document(
+    "fleet-policy",
+    {
+        "default": {"enum": list(DECISIONS)},
+        "rules": {
+            "type": ["array", "null"],
+            "items": mapping(
+                {
+                    "id": text(),
+                    "decision": {"enum": list(DECISIONS)},
+                    "when": {
+                        **mapping({c: _VALUE_SCHEMA.get(kind, texts()) for c, kind in CONDITIONS.items()}),  # type: ignore[call-overload]
+                        "type": ["object", "null"],
+                    },
+                    "why": text(0),
+                    "since": text(0),
+                    "until": text(),
+                    "lifts": texts(),
+                },
+                ("id", "decision"),
+            ),
+        },
+    },
+)
+"""The shape of a fleet policy file: every section, rule key, condition and value type. Checked
+before any rule is read, so a value of the wrong type is the file's one-line error, never a crash
+while a fleet is vetted."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,8 @@ class Policy:
         doc = read_policy(path, "fleet_policy.yaml", "fleet-policy")
         name = path or "fleet_policy.yaml"
         policy_sections(doc, name, ("default", "rules"))
+        if path is not None:  # the bundled default is checked by the test suite, not at every start
+            check_schema(doc, POLICY_SCHEMA, f"policy {name}")
         rules = [_rule(rule, name) for rule in listing(doc.get("rules"), name, "rules")]
         if not rules:
             raise TechvetError(f"policy {name} has no rules: every aircraft would get its default unexamined")
@@ -80,7 +111,7 @@ class Policy:
 def _rule(rule: Any, name: str) -> dict[str, Any]:
     """One rule, checked: an id, a known decision, known conditions with values of their kind."""
     if not isinstance(rule, dict):
-        raise TechvetError(f"policy {name}: rule {rule!r} is not a mapping (id, decision, when, why)")
+        raise TechvetError(f"policy {name}: rule {short(rule)} is not a mapping (id, decision, when, why)")
     conditions = rule.get("when") or {}
     if not isinstance(conditions, dict):
         raise TechvetError(f"policy {name}: rule {rule.get('id', '?')}: when must be a mapping of conditions")

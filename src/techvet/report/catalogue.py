@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
+
+from techvet.spreadsheet import csv_writer
 
 
 def _cut(text: str, width: int) -> str:
@@ -29,7 +30,7 @@ def render(rows: list[dict[str, Any]], counts: dict[str, Any], fmt: str, verbose
         return json.dumps({"summary": counts, "sdks": rows}, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(["id", "name", "vendor", "country", "category", "prefixes", "components", "source"])
         for r in rows:
             prefixes = " ".join(r["prefixes"])

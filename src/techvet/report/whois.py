@@ -6,12 +6,12 @@ registry of its top-level domain, the network an address is on and who runs it.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
 
 from techvet.place import PLACE_KEYS, Attribution
+from techvet.spreadsheet import csv_writer
 
 CSV_COLUMNS = ("query", "input", "kind", *PLACE_KEYS, "error")  # query: as typed; input: the host or IP it names
 
@@ -26,7 +26,7 @@ def render(answers: list[tuple[str, Attribution | str]], fmt: str, verbose: bool
         return json.dumps(docs, ensure_ascii=False, indent=1) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = csv_writer(buffer)
         writer.writerow(CSV_COLUMNS)
         for text, a in answers:
             if isinstance(a, Attribution):

@@ -13,7 +13,6 @@ row plus the index. Output shapes:
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from techvet.screen import DEFAULT_THRESHOLD, Match, screen
 from techvet.screen.groups import group
 from techvet.screen.inputs import Row
 from techvet.screen.regions import Exposure, xinjiang_exposure
+from techvet.spreadsheet import csv_writer
 
 CSV_COLUMNS = ("row", "name", "list", "listed_name", "matched_alias", "score", "program", "listed_on", "via", "why")
 
@@ -81,7 +81,7 @@ def write(
     """Write ``results`` in ``fmt`` as they come; return the counts for the summary and exit code."""
     kb = kb or load()
     totals = Totals()
-    writer = csv.writer(out) if fmt == "csv" else None
+    writer = csv_writer(out) if fmt == "csv" else None
     if writer is not None:
         writer.writerow(CSV_COLUMNS)
     if fmt == "json":

@@ -133,10 +133,10 @@ def show_lists(args: argparse.Namespace | None = None, today: date | None = None
             snapshot = {"folder": str(kb.lists_folder), "source": doc["source"], "lists": rows}
             out.write(json.dumps(snapshot, ensure_ascii=False, indent=1) + "\n")
         elif args.format == "csv":
-            import csv
+            from techvet.spreadsheet import csv_writer
 
             columns = ("id", "title", "entries", "as_of", "age_days", "stale", "closed", "url")
-            writer = csv.writer(out)
+            writer = csv_writer(out)
             writer.writerow(columns)
             writer.writerows([r[c] if r[c] is not None else "" for c in columns] for r in rows)
         else:
