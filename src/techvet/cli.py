@@ -244,13 +244,20 @@ def _scan(args: argparse.Namespace) -> int:
     if args.format == "html" and len(targets) > 1:
         return _html_folder(args, targets, feedback)
     traffic = None
+    bad_captures = 0
     if args.traffic:
+        from techvet.errors import InputError
         from techvet.traffic import analyze
         from techvet.traffic.correlate import observed
 
         results = []
         for capture in args.traffic:
-            results.append(analyze(capture))
+            try:
+                results.append(analyze(capture))
+            except InputError as exc:  # an unreadable capture is one line: the app is still reported
+                print(f"techvet: {exc}", file=sys.stderr)
+                bad_captures += 1
+                continue
             for warning in results[-1].stats.warnings:
                 feedback.warn(f"{capture}: {warning}")
         traffic = observed(results)
@@ -288,7 +295,7 @@ def _scan(args: argparse.Namespace) -> int:
             f"{incomplete} incomplete{'; ' + str(failed) + ' reach --fail-on' if args.fail_on else ''}",
             file=sys.stderr,
         )
-    if unreadable or incomplete:
+    if unreadable or incomplete or bad_captures:
         return 2
     return 1 if failed else 0
 

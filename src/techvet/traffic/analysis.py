@@ -16,7 +16,6 @@ import re
 import socket
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from techvet.errors import NothingToAnalyseError
 from techvet.findings import Evidence, Finding
 from techvet.knowledge import Knowledge, _read, load
 from techvet.place import ADDRESS_KEYS, NAME_KEYS, PLACE_KEYS
+from techvet.traffic.fields import when as utc_time
 from techvet.traffic.packets import Packet, ReadStats, read_packets
 from techvet.traffic.streams import (
     Flow,
@@ -111,12 +111,9 @@ def _something_read(result: TrafficResult, unit: str) -> None:
     if result.flows:
         return
     stats = result.stats
-    if not stats.packets:
-        why = f"it holds no {unit}"
-    else:
-        why = f"none of its {stats.packets} {unit} could be decoded"
-        if stats.warnings:
-            why += f" ({stats.warnings[0]})"
+    why = f"it holds no {unit}" if not stats.packets else f"none of its {stats.packets} {unit} could be decoded"
+    if stats.warnings:  # what stopped the reading (a block claiming 2 GiB) says why
+        why += f" ({stats.warnings[0]})"
     raise NothingToAnalyseError(f"{result.path}: nothing to analyse: {why}")
 
 
@@ -288,7 +285,8 @@ def _client_hello(flow: Flow, body: bytes, source: str, result: TrafficResult) -
         flow.host, flow.host_from = hello["sni"], source
     flow.alpn = hello.get("alpn", [])
     if hello.get("malformed"):
-        result.stats.warnings.append(f"flow {flow.id}: malformed {'QUIC' if source == 'quic' else 'TLS'} client hello")
+        kind = "QUIC" if source == "quic" else "TLS"
+        result.stats.warn_each("flow", flow.id, f"malformed {kind} client hello")
 
 
 def _httpdns(flow: Flow, down: bytes, result: TrafficResult) -> None:
@@ -401,8 +399,8 @@ def _findings(result: TrafficResult, kb: Knowledge) -> list[Finding]:
                 )
             if facts["self_signed"]:
                 out.append(finding(rules["TV705"], (ev,), subject=subject or flow.server))
-            when = datetime.fromtimestamp(flow.first, tz=UTC)
-            if not facts["not_before"] <= when <= facts["not_after"]:
+            seen = utc_time(flow.first)  # None: the capture does not say when (or says the year 55,911)
+            if seen is not None and not facts["not_before"] <= seen <= facts["not_after"]:
                 out.append(finding(rules["TV706"], (ev,), subject=subject or flow.server))
     for host, evidence in sorted(cleartext.items()):
         out.append(
@@ -453,7 +451,9 @@ def _destinations(result: TrafficResult, kb: Knowledge) -> list[dict[str, Any]]:
             continue
         by_server.setdefault((flow.server, flow.host), []).append(flow)
     servers = sorted({s for s, _ in by_server} - {""})  # "": a proxy log that names no address
-    ip_facts = {a.input: a for a in attribute_ips(servers, kb)}
+    # keyed by the flows' own server strings (one form: techvet.traffic.fields.address), never by
+    # what the attribution makes of them, so a lookup cannot miss
+    ip_facts = dict(zip(servers, attribute_ips(servers, kb), strict=True))
     ip_facts[""] = Attribution("", "ip", reasons=("the capture gives no server address",))
     rows = []
     for (server, host), flows in sorted(by_server.items(), key=lambda kv: -sum(f.bytes_up for f in kv[1])):

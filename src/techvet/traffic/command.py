@@ -38,8 +38,10 @@ def find_captures(paths: list[str]) -> list[str]:
 
 def run_traffic(args: argparse.Namespace) -> int:
     """Exit 0 when every capture was read whole, 1 when ``--fail-on`` is reached, 2 when one could
-    not be read, had damaged parts (what was read is still reported) or held nothing to analyse.
-    Each capture is judged by the app policy, as an app's scan is: its findings are the same kind."""
+    not be read, had damaged parts (what was read is still reported) or held nothing to analyse,
+    3 when reading one met a bug in techvet. Each capture is judged by the app policy, as an app's
+    scan is: its findings are the same kind. A capture that cannot be read, for whatever reason,
+    is one error line: the other captures of the run are still reported."""
     from techvet.api import traffic
     from techvet.report.progress import Feedback
     from techvet.report.terminal import colored_report
@@ -57,11 +59,15 @@ def run_traffic(args: argparse.Namespace) -> int:
             result = traffic(path, policy=policy, device=device)
         except InputError as exc:
             print(f"techvet: {exc}", file=sys.stderr)
-            code = 2
+            code = max(code, 2)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a reader's bug costs its capture, not the run's others
+            print(f"techvet: {path}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            code = 3
             continue
         for warning in result.stats.warnings:
             feedback.warn(f"{path}: {warning}")
-            code = 2
+            code = max(code, 2)
         worst = max((f.severity for f in result.findings), default=None)
         failed += fail_on.reached(worst, (result.verdict or {}).get("verdict"))
         results.append(result)

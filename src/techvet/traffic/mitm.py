@@ -9,7 +9,10 @@ for text), one per flow. Read by hand rather than with the ``mitmproxy`` package
 whole proxy with dozens of pinned dependencies, and reading its dump format needs forty lines. The
 layout of a flow changed over mitmproxy's versions (0.18 wraps addresses as ``{"address": [host,
 port]}``, 7+ writes ``[host, port]``); the fields read here exist in all of them. Every length is
-checked against what is left of the file and nesting is bounded, so a hostile dump fails cleanly.
+checked against what is left of the file and nesting is bounded, so a hostile dump fails cleanly;
+numbers are range-checked where they are read (an integer of more than 20 digits is no number
+mitmproxy writes) and where they are used (ports, timestamps: techvet.traffic.fields), so a
+flow with an absurd one is skipped with a warning and the rest of the dump is read.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from techvet.errors import InputError, refuse_if_larger
+from techvet.traffic.fields import address as server_address
+from techvet.traffic.fields import port as checked_port
+from techvet.traffic.fields import timestamp
 from techvet.traffic.packets import ReadStats
 from techvet.traffic.streams import Flow, request_record, safe_text
 
 MAX_MITM_BYTES = 256 << 20
 MAX_DEPTH = 32
+MAX_DIGITS = 20  # a 64-bit integer; longer ones read as None (Python refuses to parse 4,300 digits)
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
 
 
@@ -58,12 +65,13 @@ def parse_tnetstring(data: bytes, at: int = 0, limit: int | None = None, depth: 
     elif kind == b";":
         value = body.decode("utf-8", "replace")
     elif kind == b"#":
-        value = int(body) if body.lstrip(b"-").isdigit() else 0
+        digits = body.lstrip(b"-")
+        value = int(body) if digits.isdigit() and len(digits) <= MAX_DIGITS else None
     elif kind == b"^":
         try:
-            value = float(body)
+            value = float(body[:64])
         except ValueError:
-            value = 0.0
+            value = None
     elif kind == b"!":
         value = body == b"true"
     elif kind == b"~":
@@ -109,8 +117,8 @@ def read_mitm(path: str, stats: ReadStats, tls_versions: dict[str, str]) -> list
         try:
             flows.append(_flow(number, state, tls_versions))
             stats.decoded += 1
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            stats.warnings.append(f"mitmproxy flow {number} is malformed: skipped")
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError):
+            stats.warn_each("mitmproxy flow", number, "malformed, skipped")
     return flows
 
 
@@ -119,10 +127,12 @@ def _text(value: Any) -> str:
 
 
 def _address(value: Any) -> tuple[str, int] | None:
+    """(host, port) of a connection's address field in any mitmproxy version; a port outside
+    0-65535 raises ValueError (the flow is skipped: its server is unknown)."""
     if isinstance(value, dict):  # mitmproxy 0.x: {"address": [host, port], "use_ipv6": ...}
         value = value.get("address")
     if isinstance(value, list | tuple) and len(value) >= 2:
-        return _text(value[0]), int(value[1] or 0)
+        return server_address(value[0]), checked_port(value[1])
     return None
 
 
@@ -135,12 +145,12 @@ def _flow(number: int, state: dict[str, Any], tls_versions: dict[str, str]) -> F
     client = state.get("client_conn") or {}
     address = _address(server.get("address"))
     scheme = _text(request.get("scheme")) or ("http" if request else "")
-    host = _text(request.get("host") or request.get("authority")).lower().strip("[]")
+    host = server_address(request.get("host") or request.get("authority"))
     if not request:
         if address is None:
             raise ValueError("a connection without a server")
-        host = address[0].lower()
-    port = int(request.get("port") or (address[1] if address else 0) or (443 if scheme == "https" else 80))
+        host = address[0]
+    port = checked_port(request.get("port")) or (address[1] if address else 0) or (443 if scheme == "https" else 80)
     target = _text(request.get("path")) or "/"
     headers: dict[str, str] = {}
     for pair in request.get("headers") or []:
@@ -149,11 +159,14 @@ def _flow(number: int, state: dict[str, Any], tls_versions: dict[str, str]) -> F
     body = request.get("content") or b""
     body = body if isinstance(body, bytes) else _text(body).encode("utf-8")
     peer = _address(server.get("ip_address") or server.get("peername")) or address
-    me = _address(client.get("address") or client.get("peername")) or ("proxy", 0)
-    started = float(request.get("timestamp_start") or server.get("timestamp_start") or 0.0)
-    ended = float(response.get("timestamp_end") or request.get("timestamp_end") or started)
+    try:
+        me = _address(client.get("address") or client.get("peername")) or ("proxy", 0)
+    except ValueError:  # a client port of "inf" says nothing of the server: the flow still counts
+        me = ("proxy", 0)
+    started = timestamp(request.get("timestamp_start") or server.get("timestamp_start"))
+    ended = timestamp(response.get("timestamp_end") or request.get("timestamp_end")) or started
     proto = "udp" if state.get("type") == "udp" else "tcp"
-    server_name = safe_text(peer[0] if peer else host)
+    server_name = peer[0] if peer else host
     flow = Flow(number, proto, safe_text(me[0]), me[1], server_name, port, started, ended)
     flow.host, flow.host_from = safe_text(host) or None, "mitmproxy"
     flow.packets = 1

@@ -10,6 +10,12 @@ measures the whole against tshark.
 Link types: Ethernet (1, with 802.1Q/802.1ad tags), raw IP (12, 14, 101, 228, 229), Linux cooked
 capture (113) and its version 2 (276), BSD loopback (0, 108). Anything else is counted and named in
 a warning; a truncated file yields what was read, and a warning.
+
+Every length and number in the file is checked before it is used: a packet too short for the
+header it claims is skipped (one bad packet never loses the capture), a pcapng block may claim at
+most ``MAX_BLOCK`` bytes, timestamps outside 1970-9999 read as unknown (techvet.traffic.fields),
+and a long run of records that carry nothing (a file of zeros) ends the reading with a warning
+rather than minutes of counting empty records.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from techvet.errors import InputError, refuse_if_larger
+from techvet.traffic.fields import timestamp
 
 MAX_CAPTURE_BYTES = 4 << 30
 MAX_RECORD = 256 << 10  # no link layer carries more in one frame
+MAX_BLOCK = 16 << 20  # a pcapng block: a packet, or name-resolution or TLS-key blocks of a few MB
+MAX_EMPTY_RUN = 10_000  # records (or pcapng blocks) in a row without a packet: no capture has these
+WARNED_ITEMS = 3  # items named in a repeated warning before the rest are counted
 LINK_ETHERNET = 1
 LINK_RAW = {12, 14, 101, 228, 229}
 LINK_SLL = 113
@@ -49,10 +59,35 @@ class Packet:
 
 @dataclass
 class ReadStats:
+    """What reading a capture met: packets (or requests) read and decoded, and the warnings.
+
+    ``warnings`` is what reports show, one line each. A problem that recurs per item (a malformed
+    HAR entry, a malformed TLS hello) goes through :meth:`warn_each`, so a hostile file with
+    333,333 bad entries yields one line with a count, not a third of a million."""
+
     packets: int = 0
     decoded: int = 0
     warnings: list[str] = field(default_factory=list)
     unknown_links: dict[int, int] = field(default_factory=dict)
+    _repeats: dict[tuple[str, str], tuple[int, int, list[str]]] = field(default_factory=dict, repr=False)
+
+    def warn_each(self, noun: str, item: Any, problem: str, plural: str | None = None) -> None:
+        """Warn that ``noun item`` has ``problem`` ("HAR entry 7: malformed, skipped"); the same
+        problem for other items updates that one line: "333,333 HAR entries: malformed,
+        skipped (1, 2, 3 and 333,330 more)"."""
+        key = (noun, problem)
+        held = self._repeats.get(key)
+        if held is None:
+            self._repeats[key] = (len(self.warnings), 1, [str(item)])
+            self.warnings.append(f"{noun} {item}: {problem}")
+            return
+        index, seen, shown = held
+        seen += 1
+        if len(shown) < WARNED_ITEMS:
+            shown.append(str(item))
+        self._repeats[key] = (index, seen, shown)
+        more = f" and {seen - len(shown):,} more" if seen > len(shown) else ""
+        self.warnings[index] = f"{seen:,} {plural or noun + 's'}: {problem} ({', '.join(shown)}{more})"
 
 
 def read_packets(path: str, stats: ReadStats) -> Iterator[Packet]:
@@ -68,11 +103,12 @@ def read_packets(path: str, stats: ReadStats) -> Iterator[Packet]:
     handle.seek(0)
     with handle:
         if magic == b"\x0a\x0d\x0d\x0a":
+            bounded = _BoundedReads(handle)
             try:
-                reader = dpkt.pcapng.Reader(handle)
+                reader = dpkt.pcapng.Reader(bounded)
             except (ValueError, struct.error, dpkt.dpkt.Error) as exc:
                 raise InputError(f"{path}: unreadable pcapng header ({exc})") from None
-            link, records = reader.datalink(), _dpkt_records(reader, stats)
+            link, records = reader.datalink(), _dpkt_records(reader, bounded, stats)
         elif magic in _PCAP_MAGIC:
             link, records = _pcap_records(handle, magic, stats)
         elif not magic:
@@ -95,6 +131,36 @@ _PCAP_MAGIC = {
 }
 
 
+class _BlockTooLarge(ValueError):
+    """A pcapng block claims more bytes than ``MAX_BLOCK``, or fewer than its own header."""
+
+
+class _BoundedReads:
+    """The capture file as dpkt's pcapng reader sees it: a read of more than ``MAX_BLOCK`` bytes,
+    or of a negative count (a block length below 8 makes dpkt ask for "the rest of the file"),
+    is refused before any memory is taken. dpkt trusts each block's length and reads it whole,
+    so one block claiming 2 GiB would otherwise be a MemoryError. ``idle`` counts blocks read
+    since the last packet, so that a run of blocks holding nothing ends the reading."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self.name = getattr(handle, "name", "<capture>")
+        self.idle = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > MAX_BLOCK:
+            raise _BlockTooLarge(f"a block claims {size + 8 if size >= -8 else size} bytes")
+        if size == 8:  # dpkt reads each block's type and length first
+            self.idle += 1
+            if self.idle > MAX_EMPTY_RUN:
+                raise _BlockTooLarge(f"{MAX_EMPTY_RUN:,} blocks in a row hold no packet")
+        data: bytes = self._handle.read(size)
+        return data
+
+    def fileno(self) -> int:
+        return int(self._handle.fileno())
+
+
 def _pcap_records(handle: Any, magic: bytes, stats: ReadStats) -> tuple[int, Iterator[tuple[float, bytes]]]:
     """Classic pcap, read here rather than by dpkt: dpkt's reader hands back a record cut short
     by the end of the file as if it were whole, and a truncated capture must say so."""
@@ -106,6 +172,7 @@ def _pcap_records(handle: Any, magic: bytes, stats: ReadStats) -> tuple[int, Ite
     record = struct.Struct(order + "IIII")
 
     def records() -> Iterator[tuple[float, bytes]]:
+        empty = 0
         while True:
             head = handle.read(16)
             if not head:
@@ -121,12 +188,17 @@ def _pcap_records(handle: Any, magic: bytes, stats: ReadStats) -> tuple[int, Ite
             if len(buf) < caplen:
                 stats.warnings.append(f"capture ends in a damaged record after {stats.packets} packets")
                 return
-            yield sec + frac * unit, buf
+            empty = empty + 1 if caplen == 0 else 0
+            if empty > MAX_EMPTY_RUN:  # a file of zeros after its header: counting it would take minutes
+                where = f"after packet {stats.packets}"
+                stats.warnings.append(f"{MAX_EMPTY_RUN:,} empty records in a row {where}: the rest is not read")
+                return
+            yield timestamp(sec + frac * unit), buf
 
     return link, records()
 
 
-def _dpkt_records(reader: Any, stats: ReadStats) -> Iterator[tuple[float, bytes]]:
+def _dpkt_records(reader: Any, bounded: _BoundedReads, stats: ReadStats) -> Iterator[tuple[float, bytes]]:
     import dpkt
 
     iterator = iter(reader)
@@ -135,10 +207,11 @@ def _dpkt_records(reader: Any, stats: ReadStats) -> Iterator[tuple[float, bytes]
             ts, buf = next(iterator)
         except StopIteration:
             return
-        except (ValueError, struct.error, dpkt.dpkt.Error, EOFError) as exc:
+        except (ValueError, struct.error, dpkt.dpkt.Error, EOFError, OverflowError) as exc:
             stats.warnings.append(f"capture ends in a damaged record after {stats.packets} packets ({exc})")
             return
-        yield float(ts), buf
+        bounded.idle = 0
+        yield timestamp(ts), buf
 
 
 def decode(link: int, ts: float, buf: bytes, stats: ReadStats) -> Packet | None:
@@ -180,17 +253,18 @@ def decode(link: int, ts: float, buf: bytes, stats: ReadStats) -> Packet | None:
         if packet is not None:
             packet.app = app
         return packet
-    except (struct.error, IndexError):
-        return None  # a frame too short for its headers
-    return None
+    except (struct.error, IndexError, ValueError):
+        return None  # a frame too short for its headers: this packet only is skipped
 
 
 def _ipv4(ts: float, buf: bytes, offset: int) -> Packet | None:
+    if len(buf) < offset + 20:  # shorter than an IPv4 header: no addresses to read
+        return None
     first, proto = buf[offset], buf[offset + 9]
     (total,) = struct.unpack_from("!H", buf, offset + 2)
     (frag,) = struct.unpack_from("!H", buf, offset + 6)
     header = (first & 0x0F) * 4
-    if frag & 0x1FFF:  # a later fragment: no transport header
+    if header < 20 or frag & 0x1FFF:  # a header length below the minimum, or a later fragment (no transport header)
         return None
     end = min(len(buf), offset + total) if total else len(buf)
     src = socket.inet_ntop(socket.AF_INET, buf[offset + 12 : offset + 16])
@@ -199,6 +273,8 @@ def _ipv4(ts: float, buf: bytes, offset: int) -> Packet | None:
 
 
 def _ipv6(ts: float, buf: bytes, offset: int) -> Packet | None:
+    if len(buf) < offset + 40:  # shorter than an IPv6 header
+        return None
     length, proto = struct.unpack_from("!HB", buf, offset + 4)
     src = socket.inet_ntop(socket.AF_INET6, buf[offset + 8 : offset + 24])
     dst = socket.inet_ntop(socket.AF_INET6, buf[offset + 24 : offset + 40])
@@ -215,7 +291,7 @@ def _ipv6(ts: float, buf: bytes, offset: int) -> Packet | None:
 def _transport(ts: float, buf: bytes, start: int, end: int, proto: int, src: str, dst: str) -> Packet | None:
     if proto == 6:
         sport, dport, seq = struct.unpack_from("!HHI", buf, start)
-        data_offset = (buf[start + 12] >> 4) * 4
+        data_offset = max(20, (buf[start + 12] >> 4) * 4)  # below 20: a lie, read as no options
         flags = buf[start + 13]
         return Packet(ts, src, dst, 6, sport, dport, buf[start + data_offset : end], flags, seq)
     if proto == 17:
