@@ -4,8 +4,9 @@ Why not apkInspector or androguard here: apkInspector renders the manifest to te
 attributes whose name string was stripped as ``Unknown_Attribute_Name_N`` (DexGuard and packers strip
 them; the Android runtime reads attributes by resource id), and androguard's AXML parser pulls in
 its whole import tree, which costs more start-up time than the whole parse. This parser resolves
-framework attribute ids, refuses nesting deeper than :data:`MAX_DEPTH` and element counts above
-:data:`MAX_ELEMENTS`, and never recurses.
+framework attribute ids, refuses nesting deeper than :data:`MAX_DEPTH`, element counts above
+:data:`MAX_ELEMENTS` and attribute counts above :data:`MAX_ATTRIBUTES`, decodes only the strings
+it is asked for (within a total bound: see :class:`StringPool`), and never recurses.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from techvet.errors import LimitExceededError, MalformedAppError
 MAX_DEPTH = 128
 MAX_ELEMENTS = 200_000
 MAX_STRINGS = 1_000_000
+# Attribute records are read at the stride the element declares, as the platform reads them; a
+# stride of one byte turns a 16 MB document into 16 million overlapping records without this.
+MAX_ATTRIBUTES = 1_000_000
+_POOL_SLACK = 64 * 1024  # characters a pool may decode beyond its own size (see StringPool.get)
 
 _RES_XML_TYPE = 0x0003
 _RES_STRING_POOL_TYPE = 0x0001
@@ -92,7 +97,13 @@ class Element:
 
 
 class StringPool:
-    """A ResStringPool chunk (AXML and resources.arsc), decoding one string at a time on demand."""
+    """A ResStringPool chunk (AXML and resources.arsc), decoding one string at a time on demand.
+
+    Why lazily and within a bound: a pool's offsets may all point at one 4 MB string, or into the
+    middle of one another, so decoding every entry up front turned an 8 KB app into 1.9 GB.
+    Strings are decoded when asked for, once per offset, and the characters decoded in all may not
+    exceed the pool's own size (an honest pool stores each string once, so it never does).
+    """
 
     def __init__(self, data: bytes, start: int) -> None:
         header_size, chunk_size, count, _styles, flags, strings_start = struct.unpack_from("<HIIIII", data, start + 2)
@@ -101,18 +112,40 @@ class StringPool:
             raise MalformedAppError("AXML: string pool is larger than its chunk")
         self.data = data
         self.utf8 = bool(flags & 0x100)
-        self.offsets = struct.unpack_from(f"<{count}I", data, start + header_size)
+        at = start + header_size
+        self.offsets = memoryview(data)[at : at + 4 * count].cast("I")
         self.base = start + strings_start
+        self._decoded: dict[int, str] = {}
+        self._allowance = chunk_size + _POOL_SLACK
+
+    @classmethod
+    def empty(cls) -> StringPool:
+        """A pool with no strings (for a document that has none)."""
+        return cls(struct.pack("<HHIIIIIxxxx", _RES_STRING_POOL_TYPE, 28, 28, 0, 0, 0, 28), 0)
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def get(self, idx: int) -> str:
-        """String ``idx``; a damaged entry reads as empty, as the platform's lenient reader does."""
+        """String ``idx``; a damaged entry reads as empty, as the platform's lenient reader does.
+
+        Raises :class:`LimitExceededError` when the strings asked for decode to more characters
+        than the pool holds bytes: its entries overlap, which only a crafted file does.
+        """
         if not 0 <= idx < len(self.offsets):
             return ""
-        data, end = self.data, self.end
         pos = self.base + self.offsets[idx]
+        value = self._decoded.get(pos)
+        if value is None:
+            value = self._decode(pos)
+            self._allowance -= len(value)
+            if self._allowance < 0:
+                raise LimitExceededError("string pool: its strings overlap and decode to more than the pool holds")
+            self._decoded[pos] = value
+        return value
+
+    def _decode(self, pos: int) -> str:
+        data, end = self.data, self.end
         if pos >= end:
             return ""
         try:
@@ -136,15 +169,9 @@ class StringPool:
             return ""
 
 
-def _string_pool(data: bytes, start: int) -> list[str]:
-    pool = StringPool(data, start)
-    return [pool.get(i) for i in range(len(pool))]
-
-
-def _typed_value(data_type: int, value: int, raw: int, strings: list[str]) -> str | int | bool:
+def _typed_value(data_type: int, value: int, raw: int, strings: StringPool) -> str | int | bool:
     if data_type == 0x03:
-        idx = value if value < len(strings) else raw
-        return strings[idx] if 0 <= idx < len(strings) else ""
+        return strings.get(value if value < len(strings) else raw)
     if data_type == 0x12:
         return value != 0
     if data_type in (0x10, 0x11):
@@ -154,7 +181,7 @@ def _typed_value(data_type: int, value: int, raw: int, strings: list[str]) -> st
     if data_type == 0x02:
         return f"?0x{value:08x}"
     if 0 <= raw < len(strings):
-        return strings[raw]
+        return strings.get(raw)
     return value
 
 
@@ -171,18 +198,18 @@ def parse_axml(data: bytes) -> Element:
         raise MalformedAppError("AXML: not a binary XML document")
     end = min(total, len(data)) if total >= 8 else len(data)
     pos = header_size if 8 <= header_size < end else 8
-    strings: list[str] = []
+    strings = StringPool.empty()
     resource_ids: list[int] = []
     root: Element | None = None
     stack: list[Element] = []
-    elements = 0
+    elements = attributes = 0
     try:
         while pos + 8 <= end:
             ctype, chead, csize = struct.unpack_from("<HHI", data, pos)
             if csize < 8 or pos + csize > end:
                 break  # the runtime stops at a broken chunk as well; keep what was read
-            if ctype == _RES_STRING_POOL_TYPE and not strings:
-                strings = _string_pool(data, pos)
+            if ctype == _RES_STRING_POOL_TYPE and not len(strings):
+                strings = StringPool(data, pos)
             elif ctype == _RES_XML_RESOURCE_MAP_TYPE:
                 n = (csize - chead) // 4
                 resource_ids = list(struct.unpack_from(f"<{n}I", data, pos + chead))
@@ -194,9 +221,11 @@ def parse_axml(data: bytes) -> Element:
                     raise LimitExceededError(f"AXML: elements nested deeper than {MAX_DEPTH} levels")
                 ext = pos + chead
                 _ns, name_idx, attr_start, attr_size, attr_count = struct.unpack_from("<IIHHH", data, ext)
-                tag = strings[name_idx] if name_idx < len(strings) else ""
-                el = Element(tag)
+                el = Element(strings.get(name_idx))
                 apos = ext + attr_start
+                attributes += attr_count
+                if attributes > MAX_ATTRIBUTES:
+                    raise LimitExceededError(f"AXML: more than {MAX_ATTRIBUTES} attributes")
                 for _ in range(attr_count):
                     if apos + 20 > pos + csize:
                         break
@@ -205,8 +234,8 @@ def parse_axml(data: bytes) -> Element:
                     key = ""
                     if aname < len(resource_ids) and resource_ids[aname] in ANDROID_ATTRS:
                         key = ANDROID_ATTRS[resource_ids[aname]]
-                    elif aname < len(strings):
-                        key = strings[aname]
+                    else:
+                        key = strings.get(aname)
                     if key:
                         el.attrs[key] = _typed_value(dtype, value, raw, strings)
                 if stack:
@@ -218,8 +247,7 @@ def parse_axml(data: bytes) -> Element:
                 stack.pop()
             elif ctype == _RES_XML_CDATA_TYPE and stack:
                 (data_idx,) = struct.unpack_from("<I", data, pos + chead)
-                if data_idx < len(strings):
-                    stack[-1].text += strings[data_idx]
+                stack[-1].text += strings.get(data_idx)
             pos += csize
     except struct.error as exc:
         raise MalformedAppError(f"AXML: truncated chunk ({exc})") from None

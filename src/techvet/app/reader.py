@@ -220,7 +220,7 @@ def read_app(path: str | os.PathLike[str]) -> App:
 def _read_app(path: str) -> App:
     if not os.path.isfile(path):
         raise NotAnAppError(f"{path}: no such file")
-    digest, size = _sha256(path)
+    size = os.path.getsize(path)
     if size == 0:
         raise NotAnAppError(f"{path}: empty file")
     with open(path, "rb") as fh:
@@ -230,9 +230,11 @@ def _read_app(path: str) -> App:
     if head == DEX_MAGIC_PREFIX:
         if size > MAX_DEX_BYTES:
             raise LimitExceededError(f"{path}: DEX of {size} bytes is over the bound")
-        collector.add_dex(Path(path).read_bytes(), os.path.basename(path))
+        data = Path(path).read_bytes()
+        collector.add_dex(data, os.path.basename(path))
         if not collector.dexes:
             raise MalformedAppError(collector.notes[0] if collector.notes else f"{path}: bad DEX")
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
         return App(path, digest, size, None, [], CodeIndex(collector.dexes), [], [], [], notes=collector.notes)
     if head != _ZIP_MAGIC:
         raise NotAnAppError(f"{path}: not an Android app (no zip or DEX signature)")
@@ -265,6 +267,9 @@ def _read_app(path: str) -> App:
         if manifest is None and not collector.dexes:
             raise NotAnAppError(f"{path}: zip archive without AndroidManifest.xml or DEX code: not an app")
     assets = [e for e in collector.entries if e.split("!")[-1].startswith("assets/")]
+    # hashed last: a file refused by its structure (a sparse 2 GiB archive whose directory claims
+    # 2 GB) costs no pass over its bytes
+    digest, size = _sha256(path)
     return App(
         path,
         digest,

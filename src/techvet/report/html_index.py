@@ -14,10 +14,17 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def page_name(path: str, used: set[str]) -> str:
-    """A file name for an app's page: safe characters only, unique within the folder."""
+    """A file name for an app's page: safe characters only, unique within the folder.
+
+    A page whose name would start like an index page gets an ``app-`` prefix, so it can never be
+    taken for (or overwrite) one; the prefix, not a number, is what makes it differ, so the
+    search for a free name always ends (an app called ``index.apk`` once made it loop forever).
+    """
     stem = _UNSAFE.sub("_", Path(path).name)[:80] or "app"
+    if stem.startswith("index"):
+        stem = f"app-{stem}"
     name, n = f"{stem}.html", 2
-    while name in used or name.startswith("index"):
+    while name in used:
         name, n = f"{stem}-{n}.html", n + 1
     used.add(name)
     return name
