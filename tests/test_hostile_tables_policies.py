@@ -262,3 +262,15 @@ def test_csv_output_carries_no_formula(command: str, name: str) -> None:
     cells = [cell for row in rows for cell in row]
     assert not [c for c in cells if c.startswith(FORMULA_STARTS) and safe_cell(c) != c]
     assert any(c.startswith("'=cmd|") for c in cells)  # the payload is kept, as text
+
+
+def test_an_xlsx_whose_zip_version_zipfile_lacks_is_one_line() -> None:
+    """Found by `make fuzz` (87 bytes): zipfile raises NotImplementedError for zip version 19.5."""
+    import subprocess
+    import sys
+
+    path = Path(__file__).parent / "data" / "fuzz" / "xlsx_zip_version_19_5.xlsx"
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet", "fleet", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 2 and "internal error" not in run.stderr and run.stderr.count("\n") == 1, run.stderr

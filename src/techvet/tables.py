@@ -250,7 +250,8 @@ def _xlsx(path: Path) -> tuple[list[str], Iterator[Record]]:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise TechvetError(f"{path}: not an XLSX file ({exc})") from None
-    except (UnicodeDecodeError, ValueError) as exc:  # an entry name flagged UTF-8 that is not; a corrupt field
+    # an entry name flagged UTF-8 that is not; a corrupt field; a zip version or feature zipfile lacks
+    except (UnicodeDecodeError, ValueError, NotImplementedError) as exc:
         raise TechvetError(f"{path}: not an XLSX file (damaged zip directory: {type(exc).__name__})") from None
     inflated = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
