@@ -27,3 +27,8 @@ needs_truth = pytest.mark.skipif(
     not (corpus_present() and TRUTH.is_file()),
     reason=f"corpus labels not found at {TRUTH} (set TECHVET_TRUTH; shared/ sits beside the checkout in CI)",
 )
+# the hostile inputs of issue 13 (shared/fuzz beside the checkout, as the corpus labels are)
+REPRODUCERS = Path(__file__).resolve().parents[2] / "shared" / "fuzz" / "reproducers"
+needs_reproducers = pytest.mark.skipif(
+    not REPRODUCERS.is_dir(), reason="../shared/fuzz/reproducers not beside the clone"
+)

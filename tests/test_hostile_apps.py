@@ -27,11 +27,7 @@ from techvet.app.reader import read_app
 from techvet.errors import LimitExceededError, MalformedAppError
 from techvet.report.html_index import page_name
 from tests.axml_builder import build_axml
-
-REPRODUCERS = Path(__file__).resolve().parents[2] / "shared" / "fuzz" / "reproducers"
-needs_reproducers = pytest.mark.skipif(
-    not REPRODUCERS.is_dir(), reason="../shared/fuzz/reproducers not beside the clone"
-)
+from tests.conftest import REPRODUCERS, needs_reproducers
 
 # every app reproducer of issue 13, and the ones that were already fine and must stay so
 APP_REPRODUCERS = [

@@ -24,11 +24,8 @@ from techvet.traffic.fields import address, count, ip_address, port, timestamp, 
 from techvet.traffic.har import MAX_HAR_VALUES, json_values
 from techvet.traffic.packets import MAX_EMPTY_RUN, ReadStats
 from tests.capture_builder import http_capture
+from tests.conftest import REPRODUCERS, needs_reproducers
 
-REPRODUCERS = Path(__file__).resolve().parents[2] / "shared" / "fuzz" / "reproducers"
-needs_reproducers = pytest.mark.skipif(
-    not REPRODUCERS.is_dir(), reason="../shared/fuzz/reproducers not beside the clone"
-)
 CAPTURES = [
     "har_bad_server_ip.har",
     "har_keyerror.har",

@@ -24,13 +24,9 @@ from techvet.policy_file import MAX_EXPANDED_VALUES
 from techvet.spreadsheet import FORMULA_STARTS, safe_cell
 from techvet.tables import read_table
 from techvet.verdict import APP_POLICY_SCHEMA, AppPolicy
-from tests.conftest import fixture_app
+from tests.conftest import REPRODUCERS, fixture_app, needs_reproducers
 
 ROOT = Path(__file__).resolve().parents[1]
-REPRODUCERS = ROOT.parent / "shared" / "fuzz" / "reproducers"
-needs_reproducers = pytest.mark.skipif(
-    not REPRODUCERS.is_dir(), reason=f"fuzz reproducers not present in {REPRODUCERS}"
-)
 
 FLEET_POLICIES = [
     "policy_latin1.yaml",
