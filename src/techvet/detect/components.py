@@ -173,11 +173,12 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
         rule = kb.rules.get(f.rule)
         if not capability or rule is None:
             continue
-        holders = {_holder_top(ref.class_name, tops) for ref in refs_for_rule(rule, refs, app)}
+        found = refs_for_rule(rule, refs, app)
+        holders = {_holder_top(ref.class_name, tops) for ref in found}
         for item in holders - {None}:
             assert item is not None
             item.capabilities.add(str(capability))
-        _credit_components(f, holders, refs_for_rule(rule, refs, app), tops, kb)
+        _credit_components(f, holders, found, tops, kb)
 
     rule = kb.rules["TV304"]
     out = []
