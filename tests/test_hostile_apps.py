@@ -385,3 +385,15 @@ def test_the_index_of_a_folder_holding_index_apk_is_written(tmp_path: Path) -> N
         p.name for p in out.iterdir()
     }
     assert elapsed < 20
+
+
+def test_a_zip64_locator_pointing_past_the_end_of_the_world_is_one_line() -> None:
+    """Found by `make fuzz` (127 bytes): a zip64 locator stating an offset near 2**64 made seek()
+    raise OverflowError, a traceback where a refusal belongs."""
+    path = Path(__file__).parent / "data" / "fuzz" / "zip64_locator_offset_2_63.apk"
+    with pytest.raises((MalformedAppError, techvet.errors.NotAnAppError)):
+        Archive(path.read_bytes(), path.name)
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet", "scan", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 2 and "internal error" not in run.stderr and run.stderr.count("\n") == 1, run.stderr

@@ -37,6 +37,8 @@ SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gette
 # target -> (file suffix the reader expects, seed globs under tests/fixtures and the reproducers)
 TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "apk": (".apk", ("apps/*.apk", "*.apk")),
+    "zip": (".zip", ()),
+    "signing": (".bin", ()),
     "bundle": (".apks", ("apps/*.apks", "*.apks", "*.xapk")),
     "dex": (".dex", ("*.dex",)),
     "axml": (".bin", ()),
@@ -141,6 +143,28 @@ def _fleet_policy(path: str) -> None:
     Policy.load(path)
 
 
+def _zip(data: bytes) -> None:
+    """The archive reader alone: the directory, then every entry within its budget. The apk target
+    runs a whole scan per input (a few a second); this one reaches the zip code thousands of times
+    more often."""
+    from techvet.app.archive import Archive
+
+    with Archive(data, "fuzz.zip") as archive:
+        for name in archive.names[:64]:
+            archive.peek(name)
+            archive.read(name)
+
+
+def _signing(data: bytes) -> None:
+    """The APK Signing Block reader and the certificate parser behind it (v1 PKCS#7 too)."""
+    import io
+
+    from techvet.app.certs import describe_certificates, pkcs7_certificates, signing_block_certificates
+
+    block = signing_block_certificates(io.BytesIO(data))
+    describe_certificates(pkcs7_certificates(data), block)
+
+
 def _axml(data: bytes) -> None:
     from techvet.app.axml import parse_axml
 
@@ -173,7 +197,7 @@ def entry(target: str) -> Callable[[bytes], None]:
     }
     if target in by_path:
         return _via_file(suffix, by_path[target])
-    return {"axml": _axml, "arsc": _arsc}[target]
+    return {"axml": _axml, "arsc": _arsc, "zip": _zip, "signing": _signing}[target]
 
 
 def seeds(target: str, reproducers: bool = True) -> list[Path]:
@@ -192,6 +216,8 @@ def _built_in_seeds(target: str, folder: Path) -> None:
     import zipfile
 
     samples: list[bytes] = []
+    if target in ("zip", "signing"):
+        samples += [app.read_bytes() for app in sorted((FIXTURES / "apps").glob("*.apk"))]
     if target in ("axml", "arsc"):
         member = "AndroidManifest.xml" if target == "axml" else "resources.arsc"
         for app in sorted((FIXTURES / "apps").glob("*.apk")):

@@ -102,8 +102,10 @@ def _zip64_end(
     if sig != b"PK\x06\x07":
         return None
     # the record is where the locator says, or right before it when bytes were glued in front
-    for at in (stated, tail_start + eocd - _ZIP64_LOCATOR.size - _ZIP64_END.size):
-        if at >= 0:
+    locator_at = tail_start + eocd - _ZIP64_LOCATOR.size
+    for at in (stated, locator_at - _ZIP64_END.size):
+        # the record lies before its locator; a stated offset past it (up to 2**64) is a lie
+        if 0 <= at <= locator_at - _ZIP64_END.size:
             fh.seek(at)
             record = fh.read(_ZIP64_END.size)
             if len(record) == _ZIP64_END.size and record[:4] == b"PK\x06\x06":
