@@ -397,3 +397,14 @@ def test_a_zip64_locator_pointing_past_the_end_of_the_world_is_one_line() -> Non
         [sys.executable, "-m", "techvet", "scan", str(path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert run.returncode == 2 and "internal error" not in run.stderr and run.stderr.count("\n") == 1, run.stderr
+
+
+def test_a_tiny_app_with_a_million_attribute_manifest_is_refused_quickly() -> None:
+    """Found by `make fuzz` as a slow unit (1,904 bytes: a 1 MB manifest deflated 700:1 with 850,000
+    attribute records): under the old cap of 1,000,000 it was read whole, 1.2 s of parsing here and
+    15 s under the fuzzer. The cap is now 200,000, ten times a very large real manifest."""
+    path = Path(__file__).parent / "data" / "fuzz" / "axml_850k_attributes_in_1904_bytes.apk"
+    started = time.perf_counter()
+    with pytest.raises(LimitExceededError, match="attributes"):
+        read_app(str(path))
+    assert time.perf_counter() - started < 1.0
