@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from techvet.errors import LimitExceededError, MalformedAppError, NotAnAppError
@@ -319,7 +320,10 @@ class Archive:
         raw = fh.read(info.compress_size if cap > 4096 else min(info.compress_size, 4096))
         # one byte past the cap tells a lying entry from an honest one; the output buffer is sized
         # to the declared length (a buffer sized to the bound costs a quarter more time)
-        return _inflater.decompressobj(-15).decompress(raw, cap + 1)
+        # a peek (a few bytes) with the stdlib's inflater: ISA-L's costs 3x more to set up, which
+        # dominated an 18 KB app of 57,000 nested entries found by `make fuzz` (2.9 s)
+        inflater = _inflater if cap > 4096 else zlib
+        return inflater.decompressobj(-15).decompress(raw, cap + 1)
 
     def peek(self, name: str, n: int = 8) -> bytes:
         """The first ``n`` inflated bytes of ``name`` (to recognise DEX or zip content)."""

@@ -29,6 +29,12 @@ from techvet.app.resources import ResourceTable
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
 
 MAX_NESTING = 3
+# Archives inside the app, and entries inside those, across the whole app. Real apps nest a few
+# plugins or splits of a few thousand entries; `make fuzz` built 73 KB apps of 5,000 nested zips
+# and 200,000 entries (4.5 s to refuse at the total entry budget). Past either bound the app is
+# refused, as a bomb is: code hidden beyond them would otherwise go unexamined.
+MAX_NESTED_ARCHIVES = 1000
+MAX_NESTED_ENTRIES = 50_000
 MAX_DEX_BYTES = 128 * 1024 * 1024
 MAX_DEX_FILES = 256
 BUNDLE_SUFFIXES = (".xapk", ".apks", ".apkm")
@@ -87,6 +93,8 @@ class _Collector:
         self.libs: list[NativeLibrary] = []
         self.entries: list[str] = []
         self.notes: list[str] = []
+        self.nested_archives = 0
+        self.nested_entries = 0
 
     def add_dex(self, data: bytes, name: str) -> None:
         if len(self.dexes) >= MAX_DEX_FILES:
@@ -125,11 +133,18 @@ class _Collector:
                 if depth >= MAX_NESTING:
                     self.notes.append(f"{full}: nested deeper than {MAX_NESTING} archives, not opened")
                     continue
+                self.nested_archives += 1
+                if self.nested_archives > MAX_NESTED_ARCHIVES:
+                    raise LimitExceededError(f"{full}: more than {MAX_NESTED_ARCHIVES} archives nested in the app")
                 try:
                     inner = Archive(archive.read(name), full, self.budget)
                 except (NotAnAppError, MalformedAppError) as exc:
                     self.notes.append(str(exc))
                     continue
+                self.nested_entries += len(inner.names)
+                if self.nested_entries > MAX_NESTED_ENTRIES:
+                    inner.close()
+                    raise LimitExceededError(f"{full}: more than {MAX_NESTED_ENTRIES} entries in nested archives")
                 with inner:
                     self.walk(inner, f"{full}!", depth + 1)
 
