@@ -6,12 +6,12 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval fuzz bench bench-place bench-screen bench-fleet bench-traffic bench-report screenshots clean
+.PHONY: demo test lint eval fuzz bench bench-place bench-screen bench-fleet bench-traffic bench-report bench-serve serve screenshots clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,serve]'
 	@touch $@
 
 demo: $(BIN)/techvet
@@ -64,6 +64,15 @@ bench-fleet: $(BIN)/techvet
 
 bench-traffic: $(BIN)/techvet
 	$(BIN)/python bench/traffic.py
+
+# The team service on ./techvet-data (made on first use, with an admin whose token goes to techvet-data.token)
+serve: $(BIN)/techvet
+	@[ -f techvet-data.token ] || { $(BIN)/techvet users add admin --role admin --data techvet-data > techvet-data.token \
+	  && echo "admin token written to techvet-data.token"; }
+	$(BIN)/techvet serve --data techvet-data
+
+bench-serve: $(BIN)/techvet
+	$(BIN)/python bench/serve.py
 
 bench-report: $(BIN)/techvet
 	$(BIN)/python bench/report.py --corpus $(CORPUS)

@@ -88,12 +88,10 @@ def test_token_sort_ratio_equals_rapidfuzz() -> None:
 
 
 def test_maker_by_label_and_certificate_subject(tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    from techvet.detect.parties import _maker_names
+    from techvet.detect.parties import PartyFacts, _maker_names
 
     result = app_with(tmp_path, "org.example.viewer", "Hikvision")
     assert {f.extra["list"] for f in result.findings if f.rule == "TV601"} >= {"us-bis-entity-list", "us-fcc-covered"}
     subject = "Common Name: Android Debug, Organization: SZ DJI Technology Co., Ltd., Country: CN"
-    fake = SimpleNamespace(certificates=[SimpleNamespace(subject=subject)], package=None, manifest=None)
-    assert [name for name, _ in _maker_names(fake)] == ["SZ DJI Technology Co., Ltd."]  # type: ignore[arg-type]
+    facts = PartyFacts(package=None, label=None, certificate_subjects=(subject,))
+    assert [name for name, _ in _maker_names(facts)] == ["SZ DJI Technology Co., Ltd."]

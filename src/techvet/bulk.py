@@ -121,17 +121,19 @@ def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None, 
     return render_one(*args)
 
 
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, else ``default`` (a value that is
+    not a positive number is ignored rather than allowed to switch a limit off)."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 def item_limits() -> tuple[float, int]:
     """(seconds, bytes) one app may take in a batch worker, from the environment or the defaults."""
-
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(os.environ.get(name, default))
-        except ValueError:
-            return default
-        return value if value > 0 else default
-
-    return number("TECHVET_ITEM_SECONDS", 300.0), int(number("TECHVET_ITEM_MEMORY_MB", 3072.0) * 2**20)
+    return env_number("TECHVET_ITEM_SECONDS", 300.0), int(env_number("TECHVET_ITEM_MEMORY_MB", 3072.0) * 2**20)
 
 
 def _limit_worker(memory: int) -> None:

@@ -197,6 +197,9 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     )
     explain.add_argument("rule_id", help="a rule id such as TV201, or a policy line such as APP-SIDELOAD")
     _common(explain, ("text", "json"))
+    from techvet.server.command import add_parsers
+
+    add_parsers(sub, commands)
     return parser, commands
 
 
@@ -539,6 +542,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return show_lists(args) if args.action == "show" else update(args)
     if args.command == "rules":
         return _rules(args)
+    if args.command in ("serve", "db", "users", "tokens"):
+        from techvet.server.command import run as run_service
+
+        return run_service(args)
     return _explain(args)
 
 

@@ -34,7 +34,7 @@ _CONDITIONS = {"rules", "lists", "min_severity", "id", "why", *_PLACE_CONDITIONS
 _COMMON_KEYS = ("source", "as_of", "kind", "id", "title")
 _APP_SECTIONS = ("block", "warn", "accept", "allow")
 _ALLOW_KINDS = ("packages", "certificates", "sdks", "hosts")
-_ACCEPT_KEYS = {"rules", "packages", "reason", "expires"}
+_ACCEPT_KEYS = {"rules", "packages", "subjects", "reason", "expires"}
 
 
 @dataclass
@@ -135,7 +135,8 @@ APP_POLICY_SCHEMA = policy_document(
         "accept": {
             **_SECTION,
             "items": mapping(
-                {"rules": texts(1), "packages": texts(), "reason": text(), "expires": text()}, ("rules", "reason")
+                {"rules": texts(1), "packages": texts(), "subjects": texts(), "reason": text(), "expires": text()},
+                ("rules", "reason"),
             ),
         },
         "allow": {
@@ -386,6 +387,8 @@ def _accepted(f: Finding, package: str | None, accepts: list[dict[str, Any]]) ->
         if f.rule not in entry.get("rules", []):
             continue
         if entry.get("packages") and package not in entry["packages"]:
+            continue
+        if entry.get("subjects") and f.subject not in entry["subjects"]:  # one finding, not the whole rule
             continue
         return str(entry.get("reason", "accepted by the policy"))
     return None

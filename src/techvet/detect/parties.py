@@ -11,6 +11,7 @@ against the few hundred banned app names (a re-packaged clone keeps the name, no
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from techvet.app.reader import App
@@ -23,11 +24,47 @@ _APP_NAME_MIN = 90.0  # token-sort ratio (0-100) of a label to a banned app's na
 _GENERIC_PACKAGE_LABELS = frozenset({"com", "org", "net", "cn", "io", "android", "app", "apps", "mobile", "example"})
 
 
+@dataclass(frozen=True)
+class PartyFacts:
+    """What screening needs to know of an app besides its findings: its package, its label and its
+    signers' subjects. Small on purpose: a stored scan keeps these (they are in its JSON result), so
+    when the lists change its parties are screened again without reading the app again."""
+
+    package: str | None
+    label: str | None
+    certificate_subjects: tuple[str, ...]
+
+    @classmethod
+    def of_app(cls, app: App) -> PartyFacts:
+        return cls(
+            app.package, app.manifest.label if app.manifest else None, tuple(c.subject for c in app.certificates)
+        )
+
+    @classmethod
+    def of_result(cls, doc: dict[str, Any]) -> PartyFacts:
+        """From a scan's JSON result (``ScanResult.to_dict``), read as untrusted."""
+        app_doc, certs_doc = doc.get("app"), doc.get("certificates")
+        app: dict[str, Any] = app_doc if isinstance(app_doc, dict) else {}
+        certs: list[Any] = certs_doc if isinstance(certs_doc, list) else []
+        subjects = tuple(str(c.get("subject", "")) for c in certs if isinstance(c, dict))
+        package, label = app.get("package"), app.get("label")
+        return cls(package if isinstance(package, str) else None, label if isinstance(label, str) else None, subjects)
+
+
+SCREENING_RULES = frozenset({"TV601", "TV602", "TV603", "TV604", "TV605", "TV606"})
+"""The rules this module gives: a stored scan judged again drops these and screens anew."""
+
+
 def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
+    return detect_facts(PartyFacts.of_app(app), findings, kb)
+
+
+def detect_facts(facts: PartyFacts, findings: list[Finding], kb: Knowledge) -> list[Finding]:
+    """The screening findings for an app known by ``facts`` and its other ``findings``."""
     forms = kb.restriction_forms
     words = kb.name_words
     out: list[Finding] = []
-    package = app.package
+    package = facts.package
     banned_here: set[int] = set()
     if package:
         for i in forms.by_package.get(package, ()):
@@ -36,11 +73,11 @@ def detect(app: App, findings: list[Finding], kb: Knowledge) -> list[Finding]:
             ev = Evidence("AndroidManifest.xml", f"package {package}")
             title = f"Package {package} is named in {party['program']}"
             out.append(_finding(kb, "TV603", [party], ev, subject=package, title=title))
-    label = app.manifest.label if app.manifest else None
+    label = facts.label
     # the ban orders name apps in Latin script; a Han label is compared by its maker, not its name
     if label and not label.startswith("@") and not has_han(label):
         out.extend(_banned_names(kb, label, banned_here, words))
-    for name, evidence in _maker_names(app):
+    for name, evidence in _maker_names(facts):
         for group in _by_list(_listed(name, words, kb)):
             title = f"App maker {name!r} matches {group[0]['list']}: {_names(group)}"
             out.append(_finding(kb, "TV601", group, evidence, subject=name, title=title))
@@ -121,22 +158,22 @@ _MAKER_FIELDS = ("Organization", "Organizational Unit", "Common Name")
 _NOT_A_MAKER = frozenset({"android", "android debug", "unknown", "debug", "test", "release"})
 
 
-def _maker_names(app: App) -> list[tuple[str, Evidence]]:
+def _maker_names(app: PartyFacts) -> list[tuple[str, Evidence]]:
     """Names that say who made the app: the signing certificates' organisation, unit and common
     name, the package name's organisation label (``dji`` in ``dji.go.v4``, ``tencent`` in
     ``com.tencent.mm``), and the app's label."""
     out: list[tuple[str, Evidence]] = []
-    for cert in app.certificates:
-        for part in _SUBJECT_PART.split(cert.subject):
+    for subject in app.certificate_subjects:
+        for part in _SUBJECT_PART.split(subject):
             key, _, value = part.partition(": ")
             if key in _MAKER_FIELDS and value.strip() and value.strip().lower() not in _NOT_A_MAKER:
-                out.append((value.strip(), Evidence("signing certificate", f"subject {cert.subject}")))
+                out.append((value.strip(), Evidence("signing certificate", f"subject {subject}")))
     if app.package:
         labels = app.package.split(".")
         org = labels[1] if len(labels) > 2 and labels[0] in _GENERIC_PACKAGE_LABELS else labels[0]
         if org not in _GENERIC_PACKAGE_LABELS and len(org) >= 3:
             out.append((org, Evidence("AndroidManifest.xml", f"package {app.package} (organisation label {org!r})")))
-    label = app.manifest.label if app.manifest else None
+    label = app.label
     if label and not label.startswith("@"):
         out.append((label, Evidence("AndroidManifest.xml", f"label {label!r}")))
     unique: dict[str, Evidence] = {}
@@ -157,8 +194,8 @@ def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameW
         head = "".join(sorted(mine.split()))[:4]
         alike = [
             (form, i)
-            for form, i in kb.restriction_forms.app_forms
-            if i not in banned_here and (naming & set(form.split()) or "".join(sorted(form.split()))[:4] == head)
+            for form, i, form_words, form_head in _app_form_index(kb.restriction_forms.app_forms)
+            if i not in banned_here and (naming & form_words or form_head == head)
         ]
         if not alike:
             continue
@@ -173,6 +210,21 @@ def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameW
         score_note = {"score": round(score / 100, 3)}
         out.append(_finding(kb, "TV604", [party], ev, subject=label, title=title, confidence="tentative", **score_note))
     return out
+
+
+_APP_FORM_INDEXES: dict[int, tuple[Any, list[tuple[str, int, frozenset[str], str]]]] = {}
+
+
+def _app_form_index(app_forms: tuple[tuple[str, int], ...]) -> list[tuple[str, int, frozenset[str], str]]:
+    """Each banned app's name form with its words and sorted-word head, split once per list
+    snapshot rather than once per label (re-judging a portfolio screens thousands of labels)."""
+    cached = _APP_FORM_INDEXES.get(id(app_forms))
+    if cached is None or cached[0] is not app_forms:
+        index = [(form, i, frozenset(form.split()), "".join(sorted(form.split()))[:4]) for form, i in app_forms]
+        cached = _APP_FORM_INDEXES[id(app_forms)] = (app_forms, index)
+        if len(_APP_FORM_INDEXES) > 8:  # snapshots replaced in a long-running service: keep the latest few
+            _APP_FORM_INDEXES.pop(next(iter(_APP_FORM_INDEXES)))
+    return cached[1]
 
 
 def token_sort_ratio(a: str, b: str) -> float:
@@ -240,4 +292,4 @@ def _finding(
     )
 
 
-__all__ = ["destination_findings", "detect"]
+__all__ = ["SCREENING_RULES", "PartyFacts", "destination_findings", "detect", "detect_facts"]

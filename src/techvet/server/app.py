@@ -1,0 +1,456 @@
+"""The HTTP face of the team service: FastAPI routes under ``/api/v1``, thin over the store.
+
+No analysis happens in a handler: an upload is stored and queued (202 with a job id), and worker
+processes do the scanning (:mod:`techvet.server.workers`). Reads are indexed queries
+(:mod:`techvet.store.items`); re-judging is :mod:`techvet.store.rejudge`. Every error is JSON
+``{"error": "one line"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from techvet import __version__
+from techvet.bulk import env_number
+from techvet.errors import TechvetError
+from techvet.server.auth import (
+    COOKIE,
+    SAFE_METHODS,
+    Principal,
+    RateLimiter,
+    csrf_ok,
+    make_session,
+    server_secret,
+    session_user,
+)
+from techvet.server.rejudging import Rejudging, lists_watch
+from techvet.store import events
+from techvet.store.blobs import TooLarge, put
+from techvet.store.db import Store, database_url
+from techvet.store.items import FILTERS, app_query, summary
+from techvet.store.jobs import as_json as job_json
+from techvet.store.jobs import enqueue, requeue_interrupted
+from techvet.store.models import AuditEvent, Blob, Item, Job, Policy, User, Webhook
+from techvet.store.users import check_password, user_by_token
+
+API = "/api/v1"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+# Swagger UI's page starts it with an inline script: only /docs gets this policy
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+@dataclass
+class Settings:
+    data: Path
+    url: str | None = None
+    workers: int = 2
+    max_upload: int = field(default_factory=lambda: int(env_number("TECHVET_MAX_UPLOAD_MB", 512) * 2**20))
+    rate_per_minute: int = field(default_factory=lambda: int(env_number("TECHVET_RATE_LIMIT", 600)))
+    lists_check_seconds: int = field(default_factory=lambda: int(env_number("TECHVET_LISTS_CHECK_SECONDS", 30)))
+    background: bool = True  # workers, webhook sender and list watcher (tests of the API alone turn them off)
+
+
+class Acceptance_(BaseModel):
+    rule: str = Field(min_length=2, max_length=20)
+    subject: str | None = Field(default=None, max_length=500)
+    reason: str = Field(min_length=3, max_length=2000)
+    until: date | None = None
+
+
+class Login(BaseModel):
+    name: str = Field(max_length=200)
+    password: str = Field(max_length=1000)
+
+
+class MatchIn(BaseModel):
+    name: str = Field(min_length=1, max_length=300)  # the supplier file's name the match is for
+    party_id: str = Field(min_length=3, max_length=200)
+    decision: str = Field(pattern="^(confirmed|dismissed)$")
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(max_length=1000, pattern=r"^https?://[^\s]+$")
+
+
+def _principal(request: Request) -> Principal:
+    """Who sent ``request``: a bearer token, else a session cookie (with its CSRF token when the
+    request changes something); 401 otherwise."""
+    store: Store = request.app.state.store
+    secret: bytes = request.app.state.secret
+    header = request.headers.get("authorization", "")
+    with store.session() as session:
+        if header:
+            scheme, _, secret_text = header.partition(" ")
+            user = user_by_token(session, secret_text.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+            return Principal(user.name, user.role, "token")
+        cookie = request.cookies.get(COOKIE)
+        user_id = session_user(secret, cookie) if cookie else None
+        found = session.get(User, user_id) if user_id is not None else None
+        if found is None or cookie is None:
+            raise HTTPException(
+                401, "sign in or send Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"}
+            )
+        if request.method not in SAFE_METHODS and not csrf_ok(secret, cookie, request.headers.get("x-csrf-token")):
+            raise HTTPException(403, "missing or wrong X-CSRF-Token for this session")
+        return Principal(found.name, found.role, "session")
+
+
+def _role(needed: str) -> Callable[[Request], Principal]:
+    def check(request: Request) -> Principal:
+        who = _principal(request)
+        if not who.may(needed):
+            raise HTTPException(403, f"needs the {needed} role")
+        return who
+
+    return check
+
+
+Viewer = Annotated[Principal, Depends(_role("viewer"))]
+Analyst = Annotated[Principal, Depends(_role("analyst"))]
+Admin = Annotated[Principal, Depends(_role("admin"))]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The service over ``settings.data``: migrations applied, interrupted jobs queued again."""
+    store = Store(settings.data, settings.url)
+    store.upgrade()
+    os.environ["TECHVET_DATA_DIR"] = str(settings.data)  # the service's own list snapshots
+    with store.session() as session:
+        requeue_interrupted(session)
+    secret = server_secret(settings.data)
+    limiter = RateLimiter(settings.rate_per_minute)
+    state = Rejudging(store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stoppers: list[Callable[[], None]] = []
+        if settings.background:
+            from techvet.server.periodic import Periodic
+            from techvet.server.webhooks import deliver_due
+            from techvet.server.workers import Supervisor
+
+            supervisor = Supervisor(store, settings.url or database_url(settings.data), settings.workers)
+            supervisor.start()
+            sender = Periodic("webhooks", 0.5, lambda: deliver_due(store))
+            watcher = Periodic("lists", settings.lists_check_seconds, lambda: lists_watch(state))
+            for background in (sender, watcher):
+                background.start()
+            stoppers += [supervisor.stop, sender.stop, watcher.stop]
+        yield
+        for stop in stoppers:
+            stop()
+        store.dispose()
+
+    # the OpenAPI page with Swagger UI served by techvet itself (fastapi-offline vendors it): no CDN
+    app = FastAPIOffline(title="techvet", version=__version__, lifespan=lifespan, docs_url="/docs", redoc_url=None)
+    app.state.store = store
+    app.state.secret = secret
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, 422)
+
+    @app.middleware("http")
+    async def _guards(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        """Upload cap (by declared length), rate limit and security headers, before any handler."""
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_upload + 65536:
+            return _with_headers(
+                JSONResponse({"error": f"upload over the {settings.max_upload // 2**20} MiB limit"}, 413), request
+            )
+        if request.url.path.startswith(API) and request.url.path != f"{API}/health":
+            key = request.headers.get("authorization") or request.cookies.get(COOKIE) or _client(request)
+            if not limiter.allow(hashlib.sha256(key.encode()).hexdigest()):
+                return _with_headers(
+                    JSONResponse({"error": "too many requests: slow down"}, 429, headers={"Retry-After": "1"}), request
+                )
+        response: Response = await call_next(request)
+        return _with_headers(response, request)
+
+    @app.get(f"{API}/health")
+    def health() -> dict[str, Any]:
+        with store.session() as session:
+            queued = session.scalar(select(func.count()).select_from(Job).where(Job.state == "queued"))
+        return {"status": "ok", "version": __version__, "queued": queued}
+
+    @app.post(f"{API}/session")
+    def sign_in(body: Login) -> JSONResponse:
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.name == body.name))
+            if user is None or not check_password(user, body.password):
+                raise HTTPException(401, "wrong name or password")
+            cookie, csrf = make_session(secret, user.id)
+        response = JSONResponse({"user": body.name, "csrf": csrf})
+        response.set_cookie(COOKIE, cookie, max_age=8 * 3600, httponly=True, secure=True, samesite="strict")
+        return response
+
+    @app.get(f"{API}/me")
+    def me(who: Viewer) -> dict[str, str]:
+        return {"name": who.name, "role": who.role}
+
+    @app.post(f"{API}/apps", status_code=202)
+    def upload_app(who: Analyst, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        return _accept_upload(store, settings, "app", file, who)
+
+    @app.get(f"{API}/apps")
+    def list_apps(
+        who: Viewer,
+        request: Request,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        filters: dict[str, Any] = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
+        if "cleartext" in filters:
+            filters["cleartext"] = str(filters["cleartext"]).lower() in ("1", "true", "yes")
+        query = app_query(filters)
+        with store.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(Item.id.desc()).offset((page - 1) * per_page).limit(per_page))
+            items = [summary(item) for item in rows]
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+    @app.get(f"{API}/apps/{{item_id}}")
+    def get_app(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            item = _item(session, item_id, "app")
+            return {**summary(item), "snapshot": item.snapshot, "result": item.result}
+
+    @app.get(f"{API}/apps/{{item_id}}/history")
+    def app_history(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            _item(session, item_id, "app")
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id))
+            return {"events": [events.as_json(e) for e in rows]}
+
+    @app.post(f"{API}/apps/{{item_id}}/acceptances", status_code=201)
+    def accept(who: Analyst, item_id: int, body: Acceptance_) -> dict[str, Any]:
+        from techvet.store.rejudge import accept_finding
+
+        with store.session() as session:
+            item = _item(session, item_id, "app")
+            try:
+                change = accept_finding(session, item, body.rule, body.subject, body.reason, body.until, who.name)
+            except TechvetError as exc:
+                raise HTTPException(422, str(exc)) from None
+            return {**summary(item), "change": change}
+
+    for kind, collection in (("capture", "captures"), ("suppliers", "suppliers"), ("fleet", "fleets")):
+        _file_routes(app, store, settings, kind, collection)
+
+    @app.post(f"{API}/suppliers/{{item_id}}/matches", status_code=201)
+    def decide_match(who: Analyst, item_id: int, body: MatchIn) -> dict[str, Any]:
+        from techvet.store.rejudge import decide_match as record_decision
+
+        with store.session() as session:
+            item = _item(session, item_id, "suppliers")
+            try:
+                change = record_decision(session, store.data, item, body.name, body.party_id, body.decision,
+                                         body.reason, who.name)  # fmt: skip
+            except TechvetError as exc:
+                raise HTTPException(422, str(exc)) from None
+            return {**summary(item), "change": change}
+
+    @app.get(f"{API}/jobs")
+    def list_jobs(
+        who: Viewer,
+        state_: Annotated[str | None, Query(alias="state")] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        with store.session() as session:
+            query = select(Job)
+            if state_:
+                query = query.where(Job.state == state_)
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(Job.id.desc()).offset((page - 1) * per_page).limit(per_page))
+            return {"jobs": [job_json(j) for j in rows], "total": total, "page": page, "per_page": per_page}
+
+    @app.get(f"{API}/jobs/{{job_id}}")
+    def get_job(who: Viewer, job_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise HTTPException(404, f"no job {job_id}")
+            return job_json(job)
+
+    @app.get(f"{API}/audit")
+    def audit(
+        who: Viewer,
+        since: Annotated[date | None, Query()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        with store.session() as session:
+            query = select(AuditEvent)
+            if since:
+                query = query.where(AuditEvent.at >= since)
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page))
+            return {"events": [events.as_json(e) for e in rows], "total": total, "page": page, "per_page": per_page}
+
+    @app.get(f"{API}/policies/app")
+    def get_policy(who: Viewer) -> dict[str, Any]:
+        from techvet.knowledge import DATA_DIR
+
+        with store.session() as session:
+            row = session.scalar(select(Policy).where(Policy.kind == "app-policy", Policy.active.is_(True)))
+            if row is None:
+                return {"version": None, "text": (DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8")}
+            return {"version": row.version, "text": row.text, "by": row.created_by}
+
+    @app.put(f"{API}/policies/app")
+    async def put_policy(who: Admin, request: Request) -> dict[str, Any]:
+        from techvet.store.judging import policy_from_text
+
+        raw = await request.body()
+        if len(raw) > 1 << 20:
+            raise HTTPException(413, "a policy is at most 1 MiB")
+        try:
+            text = raw.decode("utf-8")
+            policy_from_text(text)  # checked whole before it is kept: a bad policy never becomes active
+        except UnicodeDecodeError:
+            raise HTTPException(422, "a policy is UTF-8 YAML text") from None
+        except TechvetError as exc:
+            raise HTTPException(422, str(exc)) from None
+        with store.session() as session:
+            last = session.scalar(select(func.max(Policy.version)).where(Policy.kind == "app-policy")) or 0
+            for row in session.scalars(select(Policy).where(Policy.kind == "app-policy", Policy.active.is_(True))):
+                row.active = False
+            session.add(Policy(kind="app-policy", version=last + 1, text=text, active=True, created_by=who.name))
+            events.record(session, who.name, "policy", f"app policy version {last + 1} made active")
+        state.start(f"app policy version {last + 1} by {who.name}", who.name, rescreen=False)
+        return {"version": last + 1, "rejudging": True}
+
+    @app.post(f"{API}/rejudge", status_code=202)
+    def rejudge(who: Admin) -> dict[str, Any]:
+        started = state.start(f"re-judging asked by {who.name}", who.name, rescreen=True)
+        return {"started": started, **state.status()}
+
+    @app.get(f"{API}/rejudge")
+    def rejudge_status(who: Viewer) -> dict[str, Any]:
+        return state.status()
+
+    @app.get(f"{API}/lists")
+    def lists(who: Viewer) -> dict[str, Any]:
+        from techvet.knowledge import load
+
+        kb = load()
+        return {"folder_is_update": kb.lists_folder != kb.directory, "lists": kb.restriction_forms.lists}
+
+    @app.get(f"{API}/webhooks")
+    def get_webhooks(who: Admin) -> dict[str, Any]:
+        with store.session() as session:
+            return {"webhooks": [{"id": w.id, "url": w.url} for w in session.scalars(select(Webhook))]}
+
+    @app.post(f"{API}/webhooks", status_code=201)
+    def add_webhook(who: Admin, body: WebhookIn) -> dict[str, Any]:
+        with store.session() as session:
+            hook = Webhook(url=body.url)
+            session.add(hook)
+            events.record(session, who.name, "webhook", f"webhook {body.url} added")
+            session.flush()
+            return {"id": hook.id, "url": hook.url}
+
+    return app
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _with_headers(response: Response, request: Request) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.url.path == "/docs":  # the OpenAPI page runs Swagger UI's own script
+        response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+def _file_routes(app: FastAPI, store: Store, settings: Settings, kind: str, collection: str) -> None:
+    """Upload, list, one and history for captures, supplier files and fleet registers."""
+
+    @app.post(f"{API}/{collection}", status_code=202, name=f"upload_{kind}")
+    def upload(who: Analyst, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        return _accept_upload(store, settings, kind, file, who)
+
+    @app.get(f"{API}/{collection}", name=f"list_{collection}")
+    def listing(
+        who: Viewer,
+        verdict: str | None = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> dict[str, Any]:
+        query = select(Item).where(Item.kind == kind)
+        if verdict:
+            query = query.where(Item.verdict == verdict)
+        with store.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(Item.id.desc()).offset((page - 1) * per_page).limit(per_page))
+            return {"items": [summary(i) for i in rows], "total": total, "page": page, "per_page": per_page}
+
+    @app.get(f"{API}/{collection}/{{item_id}}", name=f"get_{kind}")
+    def one(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            item = _item(session, item_id, kind)
+            return {**summary(item), "snapshot": item.snapshot, "result": item.result}
+
+    @app.get(f"{API}/{collection}/{{item_id}}/history", name=f"history_{kind}")
+    def history(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            _item(session, item_id, kind)
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id))
+            return {"events": [events.as_json(e) for e in rows]}
+
+
+def _item(session: Any, item_id: int, kind: str) -> Item:
+    item = session.get(Item, item_id)
+    if item is None or item.kind != kind:
+        raise HTTPException(404, f"no {kind} {item_id}")
+    return item
+
+
+def _accept_upload(store: Store, settings: Settings, kind: str, upload: UploadFile, who: Principal) -> dict[str, Any]:
+    """Keep the file under its SHA-256 and queue its job; 202 at once."""
+    name = os.path.basename((upload.filename or "upload").replace("\\", "/"))[:300] or "upload"
+    try:
+        sha, size = put(store.data, upload.file, settings.max_upload)
+    except TooLarge as exc:
+        raise HTTPException(413, str(exc)) from None
+    with store.session() as session:
+        if session.get(Blob, sha) is None:
+            session.add(Blob(sha256=sha, size=size))
+        job = enqueue(session, kind, sha, name, who.name)
+        events.record(session, who.name, "uploaded", f"{name} ({size} bytes, sha256 {sha[:12]}) queued as job {job.id}")
+        return {"job": job.id, "state": job.state, "sha256": sha, "size": size, "status": f"{API}/jobs/{job.id}"}

@@ -1,0 +1,94 @@
+"""Who is asking, and may they: API tokens, browser sessions with CSRF, roles.
+
+Roles are ordered: a viewer reads; an analyst also uploads, accepts and dismisses; an admin also
+manages users, tokens, policies, lists and webhooks. A request authenticates with
+``Authorization: Bearer TOKEN`` or with the session cookie ``POST /api/v1/session`` sets
+(HttpOnly, Secure, SameSite=Strict); with the cookie, every state-changing request must also carry
+the session's CSRF token in ``X-CSRF-Token``, so another site cannot make the browser act.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from techvet.store.models import ROLES
+
+COOKIE = "techvet_session"
+SESSION_SECONDS = 8 * 3600
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+    via: str  # token | session
+
+    def may(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def server_secret(data: Path) -> bytes:
+    """The key that signs session cookies: made once per data folder, readable by its owner only."""
+    path = data / "secret.key"
+    if not path.exists():
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def _sign(secret: bytes, text: str) -> str:
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def make_session(secret: bytes, user_id: int) -> tuple[str, str]:
+    """(cookie value, CSRF token) for a new session of ``user_id``."""
+    body = f"{user_id}.{int(time.time()) + SESSION_SECONDS}.{secrets.token_hex(8)}"
+    cookie = f"{body}.{_sign(secret, body)}"
+    return cookie, _sign(secret, "csrf:" + cookie)
+
+
+def session_user(secret: bytes, cookie: str) -> int | None:
+    """The user id of a valid, unexpired session cookie."""
+    parts = cookie.split(".")
+    if len(parts) != 4 or len(cookie) > 200:
+        return None
+    body, signature = ".".join(parts[:3]), parts[3]
+    if not hmac.compare_digest(_sign(secret, body), signature):
+        return None
+    try:
+        user_id, expires = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    return user_id if expires > time.time() else None
+
+
+def csrf_ok(secret: bytes, cookie: str, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(_sign(secret, "csrf:" + cookie), str(token))
+
+
+class RateLimiter:
+    """A token bucket per client (its token, session or address): ``per_minute`` requests a minute
+    on average, bursts up to the same number."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(per_minute)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, key: str) -> bool:
+        moment = time.monotonic()
+        tokens, last = self._buckets.get(key, (self.burst, moment))
+        tokens = min(self.burst, tokens + (moment - last) * self.rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, moment)
+            return False
+        self._buckets[key] = (tokens - 1, moment)
+        if len(self._buckets) > 100_000:  # bounded: forget the idle ones
+            self._buckets = {k: v for k, v in self._buckets.items() if moment - v[1] < 120}
+        return True

@@ -1,0 +1,96 @@
+"""Re-judging in the service: one run at a time in a thread, started by a request, a policy change
+or a new list snapshot, its progress readable while it runs. The judging itself is
+:mod:`techvet.store.rejudge`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from techvet.store import events
+from techvet.store.db import Store
+from techvet.store.models import Setting
+
+
+class Rejudging:
+    """One re-judging run at a time, in a thread: a request starts it and answers at once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pending: tuple[str, str, bool] | None = None
+        self._last: dict[str, Any] = {"running": False}
+
+    def start(self, cause: str, actor: str, rescreen: bool) -> bool:
+        """Start a run, or (one is running) owe one more after it: a change made during a run is
+        never left unjudged. False when it was owed rather than started."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._pending = (cause, actor, rescreen or bool(self._pending and self._pending[2]))
+                return False
+            self._thread = threading.Thread(target=self._runs, args=(cause, actor, rescreen), daemon=True)
+            self._last = {"running": True, "cause": cause}
+            self._thread.start()
+            return True
+
+    def _runs(self, cause: str, actor: str, rescreen: bool) -> None:
+        while True:
+            self._run(cause, actor, rescreen)
+            with self._lock:
+                if self._pending is None:
+                    return
+                (cause, actor, rescreen), self._pending = self._pending, None
+
+    def _run(self, cause: str, actor: str, rescreen: bool) -> None:
+        import time
+
+        from techvet.knowledge import load
+        from techvet.store.rejudge import rejudge_apps, rejudge_files
+
+        started = time.perf_counter()
+        try:
+            load.cache_clear()  # the lists or knowledge may be new: read them again
+            kb = load()
+            with self.store.session() as session:
+                if rescreen:
+                    events.record(session, actor, "lists", f"lists in use: {_lists_line(kb)}", cause=cause)
+                done = rejudge_apps(session, kb, cause, actor, rescreened=rescreen)
+                files = rejudge_files(session, self.store.data, cause, actor)
+                done.judged += files.judged
+                done.changed += files.changed
+                _remember(session, "lists_identity", str(kb.lists_folder))
+            self._last = {"running": False, "cause": cause, "judged": done.judged, "changed": done.changed[:100],
+                          "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - a failed run is reported, the service goes on
+            self._last = {"running": False, "cause": cause, "error": f"{type(exc).__name__}: {exc}"}
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            running = self._thread is not None and self._thread.is_alive()
+        return {**self._last, "running": running or self._last.get("running", False) and running}
+
+
+def _lists_line(kb: Any) -> str:
+    return ", ".join(f"{k} as of {v.get('as_of')}" for k, v in sorted(kb.restriction_forms.lists.items()))
+
+
+def _remember(session: Any, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def lists_watch(state: Rejudging) -> None:
+    """Re-judge everything when ``techvet lists update`` has installed a new snapshot."""
+    from techvet.knowledge import lists_dir
+
+    current = lists_dir() / "current"
+    identity = str(current.resolve()) if current.exists() else None
+    with state.store.session() as session:
+        row = session.get(Setting, "lists_identity")
+        known = row.value if row else None
+    if identity and identity != known:
+        state.start("a new list snapshot was installed", "techvet", rescreen=True)

@@ -1,0 +1,69 @@
+"""Posting owed events to webhooks: a background thread, retried with backoff, never blocking.
+
+Each delivery is one POST of the event as JSON (5 s timeout). A failure is retried after 1, 2, 4 ...
+seconds, eight times in all, then marked ``gave-up`` with its last error; the event itself stays in
+the audit log either way.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from techvet.store.db import Store
+from techvet.store.events import as_json
+from techvet.store.models import AuditEvent, Delivery, Webhook, now
+
+MAX_ATTEMPTS = 8
+TIMEOUT = 5.0
+
+
+def post(url: str, payload: dict[str, object]) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - http(s) only, checked when added
+        if response.status >= 300:
+            raise OSError(f"HTTP {response.status}")
+
+
+def deliver_due(store: Store) -> int:
+    """Send every delivery that is due; how many were sent. The posts happen outside any database
+    transaction, so a slow receiver holds no lock."""
+    with store.session() as session:
+        due = [
+            (d.id, hook.url if hook else None, as_json(event) if event else None)
+            for d in session.scalars(
+                select(Delivery)
+                .where(Delivery.state == "pending", Delivery.next_at <= now())
+                .order_by(Delivery.id)
+                .limit(50)
+            )
+            for hook, event in [(session.get(Webhook, d.webhook_id), session.get(AuditEvent, d.event_id))]
+        ]
+    outcomes: list[tuple[int, str | None]] = []
+    for delivery_id, url, payload in due:
+        try:
+            if url is None or payload is None:
+                raise OSError("webhook or event removed")
+            post(url, {"event": payload})
+            outcomes.append((delivery_id, None))
+        except Exception as exc:  # noqa: BLE001 - any failure of a receiver is retried, then given up
+            outcomes.append((delivery_id, f"{type(exc).__name__}: {exc}"[:500]))
+    with store.session() as session:
+        for delivery_id, error in outcomes:
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is None:
+                continue
+            delivery.attempts += 1
+            if error is None:
+                delivery.state = "sent"
+            else:
+                delivery.last_error = error
+                if delivery.attempts >= MAX_ATTEMPTS:
+                    delivery.state = "gave-up"
+                else:
+                    delivery.next_at = now() + timedelta(seconds=2 ** (delivery.attempts - 1))
+    return sum(1 for _, error in outcomes if error is None)

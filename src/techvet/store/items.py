@@ -1,0 +1,124 @@
+"""Stored results (:class:`~techvet.store.models.Item`) and the portfolio's questions over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from techvet import __version__
+from techvet.store.models import Item, ItemDestination, ItemFinding, ItemSdk, now
+
+
+def save_app(
+    session: Session, sha256: str, doc: dict[str, Any], snapshot: dict[str, Any], policy_version: int | None
+) -> Item:
+    """A new app item from its judged JSON result, with the rows portfolio questions filter on."""
+    app = doc.get("app") or {}
+    verdict = doc.get("verdict") or {}
+    item = Item(
+        kind="app",
+        sha256=sha256,
+        title=str(app.get("label") or app.get("package") or sha256[:12])[:500],
+        package=(app.get("package") or None),
+        version=str(app.get("version_name") or "")[:100] or None,
+        verdict=verdict.get("verdict"),
+        score=verdict.get("score"),
+        result=doc,
+        techvet_version=__version__,
+        snapshot=snapshot,
+        policy_version=policy_version,
+    )
+    session.add(item)
+    index_app(item, doc)
+    session.flush()
+    return item
+
+
+def index_app(item: Item, doc: dict[str, Any]) -> None:
+    """(Re)build the item's SDK, destination and finding rows from its result."""
+    sdks: dict[str, ItemSdk] = {}  # an SDK's vendor and country are on its finding (TV301-TV303)
+    for f in doc.get("findings") or []:
+        if isinstance(f, dict) and f.get("rule") in ("TV301", "TV302", "TV303") and f.get("subject"):
+            sdk = str(f["subject"])[:200]
+            country = f.get("country") if isinstance(f.get("country"), str) and len(f["country"]) == 2 else None
+            sdks.setdefault(sdk, ItemSdk(sdk=sdk, vendor=f.get("party"), country=country))
+    item.sdks = list(sdks.values())
+    item.destinations = [
+        ItemDestination(
+            host=str(d.get("host"))[:300],
+            owner=d.get("parent") or d.get("owner"),
+            country=d.get("owner_country"),
+            cleartext=bool(d.get("cleartext")),
+        )
+        for d in doc.get("destinations") or []
+        if isinstance(d, dict) and d.get("host")
+    ]
+    index_findings(item, doc)
+
+
+def index_findings(item: Item, doc: dict[str, Any]) -> None:
+    """(Re)build the item's finding rows: all a re-screening can change."""
+    item.findings = [
+        ItemFinding(rule=str(f.get("rule")), subject=(str(f["subject"])[:500] if f.get("subject") else None),
+                    severity=str(f.get("severity")))
+        for f in doc.get("findings") or []
+        if isinstance(f, dict)
+    ]  # fmt: skip
+
+
+FILTERS = ("verdict", "sdk", "vendor", "vendor_country", "owner", "owner_country", "cleartext", "rule", "package")
+
+
+def app_query(filters: dict[str, Any]) -> Select[Item]:
+    """Apps matching every filter given: ``sdk``, ``vendor``, ``vendor_country`` (an SDK's), ``owner``,
+    ``owner_country`` (a destination's; with ``cleartext`` only hosts reached in cleartext),
+    ``rule`` (a finding's), ``verdict``, ``package``. Each is an indexed semi-join."""
+    query = select(Item).where(Item.kind == "app")
+    if filters.get("verdict"):
+        query = query.where(Item.verdict == filters["verdict"])
+    if filters.get("package"):
+        query = query.where(Item.package == filters["package"])
+    sdk_conditions = []
+    if filters.get("sdk"):
+        sdk_conditions.append(ItemSdk.sdk == filters["sdk"])
+    if filters.get("vendor"):
+        sdk_conditions.append(func.lower(ItemSdk.vendor) == str(filters["vendor"]).lower())
+    if filters.get("vendor_country"):
+        sdk_conditions.append(ItemSdk.country == str(filters["vendor_country"]).upper())
+    if sdk_conditions:
+        query = query.where(Item.id.in_(select(ItemSdk.item_id).where(*sdk_conditions)))
+    place = []
+    if filters.get("owner"):
+        place.append(func.lower(ItemDestination.owner).contains(str(filters["owner"]).lower()))
+    if filters.get("owner_country"):
+        place.append(ItemDestination.country == str(filters["owner_country"]).upper())
+    if filters.get("cleartext"):
+        place.append(ItemDestination.cleartext.is_(True))
+    if place:
+        query = query.where(Item.id.in_(select(ItemDestination.item_id).where(*place)))
+    if filters.get("rule"):
+        query = query.where(Item.id.in_(select(ItemFinding.item_id).where(ItemFinding.rule == filters["rule"])))
+    return query
+
+
+def summary(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "sha256": item.sha256,
+        "title": item.title,
+        "package": item.package,
+        "version": item.version,
+        "verdict": item.verdict,
+        "score": item.score,
+        "techvet_version": item.techvet_version,
+        "policy_version": item.policy_version,
+        "created": item.created.isoformat() + "Z",
+        "judged": item.judged.isoformat() + "Z",
+    }
+
+
+def judged_now(item: Item) -> None:
+    item.judged = now()

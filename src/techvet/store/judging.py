@@ -1,0 +1,151 @@
+"""Judging a stored result: the active policy with the team's acceptances, screening again from
+stored facts, and the one-line story of a changed verdict.
+
+A stored app scan is its JSON result (``ScanResult.to_dict``). Everything a verdict depends on is in
+it: the findings, the package and certificates, what could not be examined, and the facts screening
+needs (:class:`~techvet.detect.parties.PartyFacts`). So when the lists change, the screening
+findings (TV601-TV606) are dropped and made again against the new lists, and the verdict is made
+again, in milliseconds per app, without the uploaded file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from techvet.detect.parties import SCREENING_RULES, PartyFacts, detect_facts
+from techvet.errors import TechvetError
+from techvet.findings import Finding
+from techvet.knowledge import Knowledge
+from techvet.store.models import Acceptance, Policy
+from techvet.verdict import AppPolicy
+
+APP_POLICY = "app-policy"
+
+
+def active_policy(session: Session) -> tuple[AppPolicy, int | None]:
+    """The active app policy and its version (None: the bundled default)."""
+    row = session.scalar(select(Policy).where(Policy.kind == APP_POLICY, Policy.active.is_(True)))
+    if row is None:
+        return AppPolicy.load(), None
+    return policy_from_text(row.text), row.version
+
+
+def policy_from_text(text: str) -> AppPolicy:
+    """An app policy from its YAML text, checked as ``--policy FILE`` is (one line when wrong)."""
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(suffix=".yaml", prefix="techvet-policy-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        return AppPolicy.load(name)
+    except TechvetError as exc:  # the message names the policy, not the temporary file
+        raise TechvetError(str(exc).replace(f"policy {name}", "policy").replace(name, "the policy")) from None
+    finally:
+        os.unlink(name)
+
+
+def acceptances(session: Session, packages: set[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The team's acceptances as policy accept entries, by package."""
+    query = select(Acceptance)
+    if packages is not None:
+        query = query.where(Acceptance.package.in_(packages))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in session.scalars(query):
+        entry: dict[str, Any] = {
+            "rules": [row.rule],
+            "packages": [row.package],
+            "reason": f"{row.reason} (accepted by {row.by})",
+        }
+        if row.subject:
+            entry["subjects"] = [row.subject]
+        if row.until:
+            entry["expires"] = row.until.isoformat()
+        out.setdefault(row.package, []).append(entry)
+    return out
+
+
+def with_acceptances(policy: AppPolicy, accepts: list[dict[str, Any]]) -> AppPolicy:
+    return dataclasses.replace(policy, accept=(*policy.accept, *accepts)) if accepts else policy
+
+
+def findings_of(doc: dict[str, Any]) -> list[Finding]:
+    return [Finding.from_dict(f) for f in doc.get("findings") or []]
+
+
+def rescreen(doc: dict[str, Any], kb: Knowledge) -> tuple[dict[str, Any], list[Finding]]:
+    """``doc`` with its screening findings made again against ``kb``'s lists, and its findings as
+    objects. The findings kept keep their stored JSON as it is (serialising them again is most of
+    the cost of re-judging); only the new screening findings are serialised."""
+    kept: list[tuple[Finding, dict[str, Any]]] = []
+    for stored in doc.get("findings") or []:
+        f = Finding.from_dict(stored)
+        if f.rule not in SCREENING_RULES:
+            kept.append((f, stored))
+    fresh = detect_facts(PartyFacts.of_result(doc), [f for f, _ in kept], kb)
+    pairs = [*kept, *((f, f.to_dict()) for f in fresh)]
+    pairs.sort(key=lambda pair: (-pair[0].severity, pair[0].rule, pair[0].subject or ""))
+    return {**doc, "findings": [d for _, d in pairs]}, [f for f, _ in pairs]
+
+
+def judge(doc: dict[str, Any], policy: AppPolicy, findings: list[Finding] | None = None) -> dict[str, Any]:
+    """The verdict on a stored app result under ``policy``: the same function a fresh scan uses."""
+    from techvet.scan import verdict_of
+
+    package = (doc.get("app") or {}).get("package")
+    certificates = [str(c.get("sha256")) for c in doc.get("certificates") or [] if isinstance(c, dict)]
+    errors = [str(e) for e in doc.get("errors") or []]
+    bare_dex = doc.get("manifest") is None
+    found = findings if findings is not None else findings_of(doc)
+    return verdict_of(found, package, certificates, errors, bare_dex, policy)
+
+
+def snapshot(kb: Knowledge) -> dict[str, Any]:
+    """The list and knowledge dates a result was judged under."""
+    lists = {k: v.get("as_of") for k, v in kb.restriction_forms.lists.items()}
+    return {"lists_folder": str(kb.lists_folder), "lists": lists}
+
+
+def why_changed(old: dict[str, Any] | None, new: dict[str, Any], doc: dict[str, Any]) -> str:
+    """ "pass -> fail: Tencent Holdings Ltd. on us-dod-1260h since 2025-01-07 (APP-LISTED-VENDOR)":
+    what decides the new verdict that did not decide the old one."""
+    before = (old or {}).get("verdict") or "none"
+    after = new.get("verdict")
+    old_lines = {d["line"] for d in (old or {}).get("decided_by") or []}
+    reasons = []
+    for line in new.get("decided_by") or []:
+        if line["line"] in old_lines:
+            continue
+        for hit in line.get("findings") or []:
+            reasons.append(_describe(hit, doc) + f" ({line['line']})")
+            break
+        else:
+            reasons.append(f"{line.get('why') or line['line']} ({line['line']})")
+    if not reasons and old:
+        gone = [
+            d["line"]
+            for d in old.get("decided_by") or []
+            if d["line"] not in {x["line"] for x in new.get("decided_by") or []}
+        ]
+        reasons = [f"no longer decided by {', '.join(gone)}"] if gone else ["accepted findings changed"]
+    accepted = new.get("accepted") or []
+    tail = f"; {len(accepted)} finding(s) accepted" if accepted else ""
+    return f"{before} -> {after}: {'; '.join(reasons) or 'no line decides'}{tail}"
+
+
+def _describe(hit: dict[str, Any], doc: dict[str, Any]) -> str:
+    """A finding in plain words; for a list match, the party, the list and since when."""
+    for f in doc.get("findings") or []:
+        if f.get("rule") == hit.get("rule") and f.get("subject") == hit.get("subject"):
+            extra = f.get("extra") or f
+            entries = extra.get("entries") or []
+            if extra.get("list") and entries:
+                since = entries[0].get("listed_on") or extra.get("list_as_of")
+                return f"{entries[0].get('name')} on {extra['list']}" + (f" since {since}" if since else "")
+            break
+    return str(hit.get("title") or hit.get("rule"))

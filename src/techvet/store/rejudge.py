@@ -1,0 +1,199 @@
+"""Judging every stored app again after the lists, the knowledge or the active policy changed.
+
+From stored facts only (:mod:`techvet.store.judging`): 10,000 apps are judged again in seconds,
+where scanning them again would take an hour. Each changed verdict is an audit event, owed to the
+webhooks; an unchanged one only gets its new snapshot and date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from techvet.errors import TechvetError
+from techvet.knowledge import Knowledge
+from techvet.store import events
+from techvet.store.items import index_findings, judged_now
+from techvet.store.judging import acceptances, active_policy, judge, rescreen, snapshot, why_changed, with_acceptances
+from techvet.store.models import Acceptance, Item, MatchDecision
+
+BATCH = 500
+FILE_KINDS = ("capture", "suppliers", "fleet")
+
+
+@dataclass
+class Rejudged:
+    judged: int = 0
+    changed: list[dict[str, Any]] = field(default_factory=list)  # {item, old, new, message}
+
+
+def rejudge_apps(
+    session: Session, kb: Knowledge, cause: str, actor: str = "techvet", rescreened: bool = True
+) -> Rejudged:
+    """Every stored app judged again under the active policy and the team's acceptances; with
+    ``rescreened``, its parties screened again against ``kb``'s lists first."""
+    policy, version = active_policy(session)
+    accepted = acceptances(session)
+    taken = snapshot(kb)
+    out = Rejudged()
+    last = 0
+    while True:
+        batch = list(
+            session.scalars(select(Item).where(Item.kind == "app", Item.id > last).order_by(Item.id).limit(BATCH))
+        )
+        if not batch:
+            break
+        for item in batch:
+            last = item.id
+            out.judged += 1
+            change = judge_item(
+                session, item, kb if rescreened else None, policy, version, accepted, taken, cause, actor
+            )
+            if change:
+                out.changed.append(change)
+        session.flush()
+    return out
+
+
+def judge_item(
+    session: Session,
+    item: Item,
+    kb: Knowledge | None,
+    policy: Any,
+    version: int | None,
+    accepted: dict[str, list[dict[str, Any]]],
+    taken: dict[str, Any] | None,
+    cause: str,
+    actor: str,
+) -> dict[str, Any] | None:
+    """Judge one stored app again; the change, recorded as an event, or None when its verdict holds."""
+    doc, findings = rescreen(item.result, kb) if kb is not None else (dict(item.result), None)
+    old = doc.get("verdict")
+    new = judge(doc, with_acceptances(policy, accepted.get(item.package or "", [])), findings)
+    doc["verdict"] = new
+    if doc.get("findings") != item.result.get("findings") or new != old:
+        if _finding_keys(doc) != _finding_keys(item.result):
+            index_findings(item, doc)
+        item.result = doc  # written only when something in it changed: most re-judgings change nothing
+    item.score = new["score"]
+    item.policy_version = version
+    if taken is not None:
+        item.snapshot = taken
+    judged_now(item)
+    if old and old.get("verdict") == new["verdict"]:
+        held = _newly_accepted(old, new)
+        if held:  # a finding that would have changed the verdict is accepted: say so, once
+            message = f"{new['verdict']} holds: {held}"
+            events.record(
+                session, actor, "held", f"{item.title}: {message}", item.id, old["verdict"], new["verdict"], cause
+            )
+        return None
+    message = why_changed(old, new, doc)
+    item.verdict = new["verdict"]
+    events.record(
+        session, actor, "rejudged", f"{item.title}: {message}", item.id,
+        (old or {}).get("verdict"), new["verdict"], cause, notify=True,
+    )  # fmt: skip
+    return {"item": item.id, "old": (old or {}).get("verdict"), "new": new["verdict"], "message": message}
+
+
+def _newly_accepted(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Findings accepted now that were not before (the team's acceptance holding a verdict)."""
+    before = {(a.get("rule"), a.get("subject")) for a in old.get("accepted") or []}
+    fresh = [a for a in new.get("accepted") or [] if (a.get("rule"), a.get("subject")) not in before]
+    return "; ".join(
+        f"{a['rule']} {a.get('subject') or ''} accepted: {a.get('reason')}".replace("  ", " ") for a in fresh[:3]
+    )
+
+
+def _finding_keys(doc: dict[str, Any]) -> set[tuple[Any, ...]]:
+    return {
+        (f.get("rule"), f.get("subject"), f.get("severity")) for f in doc.get("findings") or [] if isinstance(f, dict)
+    }
+
+
+def accept_finding(
+    session: Session, item: Item, rule: str, subject: str | None, reason: str, until: date | None, by: str
+) -> dict[str, Any] | None:
+    """Record that ``by`` accepts ``rule`` (for ``subject`` only, when given) in ``item``'s package
+    until ``until``, and judge every stored version of that package again under it; the change to
+    ``item``'s verdict, if any."""
+    from techvet.knowledge import load
+
+    if rule not in load().rules:
+        raise TechvetError(f"no rule {rule!r} (techvet rules lists them)")
+    if not item.package:
+        raise TechvetError("this app has no package name to accept findings for")
+    session.add(Acceptance(package=item.package, rule=rule, subject=subject, reason=reason, until=until, by=by))
+    scope = f" for {subject}" if subject else ""
+    ends = f" until {until}" if until else ""
+    events.record(session, by, "accepted", f"{item.package}: {rule}{scope} accepted{ends}: {reason}", item.id)
+    session.flush()
+    policy, version = active_policy(session)
+    accepted = acceptances(session, {item.package})
+    change = None
+    for row in session.scalars(select(Item).where(Item.kind == "app", Item.package == item.package)):
+        got = judge_item(session, row, None, policy, version, accepted, None, f"acceptance by {by}", by)
+        change = got if row.id == item.id else change
+    return change
+
+
+def rejudge_files(session: Session, data: Path, cause: str, actor: str = "techvet") -> Rejudged:
+    """Every stored capture, supplier file and fleet register judged again from its stored file."""
+    out = Rejudged()
+    for item in list(session.scalars(select(Item).where(Item.kind.in_(FILE_KINDS)).order_by(Item.id))):
+        out.judged += 1
+        change = judge_file_item(session, data, item, cause, actor)
+        if change:
+            out.changed.append(change)
+    return out
+
+
+def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor: str) -> dict[str, Any] | None:
+    from techvet.knowledge import load
+    from techvet.store.blobs import blob_path
+    from techvet.store.kinds import judge_file
+
+    try:
+        doc, verdict = judge_file(session, item.kind, blob_path(data, item.sha256))
+    except TechvetError as exc:  # a file that judged once and not now (a list or policy it needs): say so
+        events.record(
+            session, actor, "rejudged", f"{item.title}: could not be judged again: {exc}", item.id, cause=cause
+        )
+        return None
+    if isinstance(doc.get("path"), str):
+        doc["path"] = item.title
+    old = item.verdict
+    item.result, item.snapshot = doc, snapshot(load())
+    judged_now(item)
+    if old == verdict:
+        return None
+    item.verdict = verdict
+    message = f"{old} -> {verdict}"
+    events.record(session, actor, "rejudged", f"{item.title}: {message}", item.id, old, verdict, cause, notify=True)
+    return {"item": item.id, "old": old, "new": verdict, "message": message}
+
+
+def decide_match(
+    session: Session, data: Path, item: Item, name: str, party_id: str, decision: str, reason: str, by: str
+) -> dict[str, Any] | None:
+    """Record that ``by`` confirms or dismisses the match of ``name`` to listed ``party_id``, then
+    screen the supplier file again under it: later screenings of that name keep the decision."""
+    from techvet.store.kinds import name_key
+
+    known = {
+        (name_key(str((row.get("input") or {}).get("name") or "")), str(m.get("party_id")))
+        for row in (item.result or {}).get("matches") or []
+        for m in row.get("matches") or []
+    }
+    if (name_key(name), party_id) not in known:
+        raise TechvetError(f"no match of {name!r} to {party_id!r} in this supplier file")
+    session.add(MatchDecision(name_key=name_key(name), party_id=party_id, decision=decision, reason=reason, by=by))
+    events.record(session, by, decision, f"{name} ~ {party_id} {decision}: {reason}", item.id)
+    session.flush()
+    return judge_file_item(session, data, item, f"match {decision} by {by}", by)

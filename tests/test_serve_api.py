@@ -1,0 +1,347 @@
+"""The team service's API (issue 14) against SQLite and a real PostgreSQL server: who may do what,
+uploads that become jobs and judged apps, portfolio questions, acceptances, sessions with CSRF,
+limits and hostile names. Jobs are run in this process here (``run_queued``); the worker processes
+and restarts are tested with a real server in test_serve_process.py."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service's extra is not installed (pip install -e '.[serve]')")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from tests.conftest import FIXTURES, fixture_app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+from tests.service_helpers import add_users, database, run_queued  # noqa: E402
+
+
+class Service:
+    def __init__(self, client: TestClient, tokens: dict[str, str], store: Any) -> None:
+        self.client, self.tokens, self.store = client, tokens, store
+
+    def as_(self, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    def upload(self, name: str, role: str = "analyst", filename: str | None = None) -> dict[str, Any]:
+        data = fixture_app(name).read_bytes()
+        answer = self.client.post(
+            "/api/v1/apps", headers=self.as_(role), files={"file": (filename or name, io.BytesIO(data))}
+        )
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+    def judged(self, collection: str, path: Path, body: bytes | None = None) -> dict[str, Any]:
+        """Upload a capture, supplier file or fleet register, run its job, and return the item."""
+        files = {"file": (path.name, body if body is not None else path.read_bytes())}
+        answer = self.client.post(f"/api/v1/{collection}", headers=self.as_("analyst"), files=files)
+        assert answer.status_code == 202, answer.text
+        run_queued(self.store)
+        state = self.client.get(f"/api/v1/jobs/{answer.json()['job']}", headers=self.as_("viewer")).json()
+        assert state["state"] == "done", state
+        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
+
+    def scanned(self, name: str, **kw: Any) -> dict[str, Any]:
+        job = self.upload(name, **kw)
+        run_queued(self.store)
+        state = self.client.get(f"/api/v1/jobs/{job['job']}", headers=self.as_("viewer")).json()
+        assert state["state"] == "done", state
+        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
+
+
+def make_service(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Service]:
+    from techvet.knowledge import load
+    from techvet.server.app import Settings, create_app
+
+    monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path / "data"))
+    app = create_app(Settings(tmp_path / "data", url, background=False, **settings))
+    store = app.state.store
+    tokens = add_users(store)
+    with TestClient(app, base_url="https://testserver") as client:
+        yield Service(client, tokens, store)
+    load.cache_clear()  # a test that installed lists must not leave them to the next
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    with database(request.param, tmp_path) as url:
+        yield from make_service(tmp_path, url, monkeypatch)
+
+
+# ----------------------------------------------------------------------------- who may do what
+ENDPOINTS: list[tuple[str, str, str, dict[str, Any]]] = [
+    # (method, path, least role, request keywords)
+    ("GET", "/api/v1/me", "viewer", {}),
+    ("GET", "/api/v1/apps", "viewer", {}),
+    ("GET", "/api/v1/apps/{item}", "viewer", {}),
+    ("GET", "/api/v1/apps/{item}/history", "viewer", {}),
+    ("GET", "/api/v1/jobs", "viewer", {}),
+    ("GET", "/api/v1/jobs/{job}", "viewer", {}),
+    ("GET", "/api/v1/audit", "viewer", {}),
+    ("GET", "/api/v1/policies/app", "viewer", {}),
+    ("GET", "/api/v1/rejudge", "viewer", {}),
+    ("GET", "/api/v1/lists", "viewer", {}),
+    ("POST", "/api/v1/apps", "analyst", {"files": {"file": ("a.apk", b"PK\x03\x04 not really")}}),
+    ("POST", "/api/v1/apps/{item}/acceptances", "analyst", {"json": {"rule": "TV201", "reason": "tested in a lab"}}),
+    ("PUT", "/api/v1/policies/app", "admin", {"content": "PLACEHOLDER"}),
+    ("POST", "/api/v1/rejudge", "admin", {}),
+    ("GET", "/api/v1/webhooks", "admin", {}),
+    ("POST", "/api/v1/webhooks", "admin", {"json": {"url": "http://127.0.0.1:9/hook"}}),
+    ("GET", "/api/v1/captures", "viewer", {}),
+    ("GET", "/api/v1/suppliers", "viewer", {}),
+    ("GET", "/api/v1/fleets", "viewer", {}),
+    ("GET", "/api/v1/fleets/{fleet}", "viewer", {}),
+    ("GET", "/api/v1/fleets/{fleet}/history", "viewer", {}),
+    ("POST", "/api/v1/captures", "analyst", {"files": {"file": ("c.pcap", b"not a capture")}}),
+    ("POST", "/api/v1/suppliers", "analyst", {"files": {"file": ("s.csv", b"name\nAcme\n")}}),
+    ("POST", "/api/v1/fleets", "analyst", {"files": {"file": ("f.csv", b"make,model\nDJI,Mavic 3\n")}}),
+]
+SUCCESS = {"GET": 200, "POST": 201, "PUT": 200}
+QUEUED = ("/api/v1/apps", "/api/v1/rejudge", "/api/v1/captures", "/api/v1/suppliers", "/api/v1/fleets")
+SPECIAL = {p: 202 for p in QUEUED}
+
+
+def test_every_endpoint_answers_each_role_exactly_as_it_should(service: Service) -> None:
+    from techvet.knowledge import DATA_DIR
+
+    doc = service.scanned("drone_companion.apk")
+    fleet = service.judged("fleets", ROOT / "samples" / "fleet.csv")
+    ids = {"item": doc["id"], "job": 1, "fleet": fleet["id"]}
+    policy = (DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8")
+    ranks = ["viewer", "analyst", "admin"]
+    for method, template, least, kw in ENDPOINTS:
+        path = template.format(**ids)
+        if kw.get("content") == "PLACEHOLDER":
+            kw = {"content": policy}
+        for role in (None, *ranks):
+            got = service.client.request(method, path, headers=service.as_(role), **kw).status_code
+            if role is None:
+                want = 401
+            elif ranks.index(role) < ranks.index(least):
+                want = 403
+            else:
+                want = SPECIAL.get(path, SUCCESS[method]) if method != "GET" else 200
+            assert got == want, (method, path, role, got)
+    assert service.client.get("/api/v1/health").status_code == 200  # the one open door
+    bad = {"Authorization": "Bearer tv_not-a-token"}
+    assert service.client.get("/api/v1/apps", headers=bad).status_code == 401
+
+
+# ----------------------------------------------------------------------------- uploads and questions
+def test_an_upload_becomes_a_judged_app_with_its_evidence(service: Service) -> None:
+    job = service.upload("drone_companion.apk")
+    assert job["state"] == "queued" and len(job["sha256"]) == 64
+    doc = service.scanned("drone_companion.apk")
+    assert doc["verdict"] == "fail" and doc["package"] == "com.skyfleet.pilot"
+    decided = {line["line"] for line in doc["result"]["verdict"]["decided_by"]}
+    assert {"APP-SIDELOAD", "APP-LISTED-VENDOR"} <= decided
+    assert doc["snapshot"]["lists"]["us-dod-1260h"]  # the list dates it was judged under
+    history = service.client.get(f"/api/v1/apps/{doc['id']}/history", headers=service.as_("viewer")).json()
+    assert [e["action"] for e in history["events"]] == ["judged"]
+    blobs = list((service.store.data / "blobs").rglob("*"))
+    assert [p.name for p in blobs if p.is_file()] == [job["sha256"]]  # the same bytes twice: stored once
+
+
+def test_portfolio_questions_are_one_request_each(service: Service) -> None:
+    fail = service.scanned("drone_companion.apk")
+    passed = service.scanned("clean_app.apk")
+    service.scanned("unknown_sdk.apk")
+
+    def ids(**query: str) -> set[int]:
+        got = service.client.get("/api/v1/apps", params=query, headers=service.as_("viewer")).json()
+        return {row["id"] for row in got["items"]}
+
+    assert ids(verdict="pass") == {passed["id"]}
+    assert ids(sdk="jpush") == {fail["id"]}
+    assert ids(vendor="Tencent") == {fail["id"]}
+    assert passed["id"] not in ids(vendor_country="CN")
+    # which of our apps send data to MobTech-owned hosts in cleartext?
+    assert ids(owner="mobtech", cleartext="true") == {fail["id"]}
+    assert ids(rule="TV602") == {fail["id"]}
+    page = service.client.get("/api/v1/apps", params={"per_page": 2}, headers=service.as_("viewer")).json()
+    assert page["total"] == 3 and len(page["items"]) == 2
+
+
+def test_a_bad_file_fails_its_own_job_with_one_line_and_the_service_goes_on(service: Service) -> None:
+    answer = service.client.post(
+        "/api/v1/apps", headers=service.as_("analyst"), files={"file": ("evil.apk", b"PK\x05\x06" + b"\0" * 18)}
+    )
+    job = answer.json()["job"]
+    run_queued(service.store)
+    state = service.client.get(f"/api/v1/jobs/{job}", headers=service.as_("viewer")).json()
+    assert state["state"] == "failed" and "\n" not in state["error"] and "Traceback" not in state["error"]
+    assert str(service.store.data) not in state["error"]
+    assert service.scanned("clean_app.apk")["verdict"] == "pass"
+
+
+def test_a_hostile_file_name_is_only_a_label(service: Service) -> None:
+    job = service.upload("clean_app.apk", filename="../../../../tmp/<img src=x onerror=alert(1)>.apk")
+    state = service.client.get(f"/api/v1/jobs/{job['job']}", headers=service.as_("viewer"))
+    assert state.json()["filename"] == "<img src=x onerror=alert(1)>.apk"  # its base name, a label, as data
+    # nothing was written outside the data folder, and the stored name is the hash
+    files = [p for p in service.store.data.rglob("*") if p.is_file() and "blobs" in p.parts]
+    assert [p.name for p in files] == [job["sha256"]]
+    assert state.headers["content-type"].startswith("application/json")
+    assert state.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in state.headers["content-security-policy"]
+    assert state.headers["x-frame-options"] == "DENY"
+
+
+# ----------------------------------------------------------------------------- decisions
+def test_an_accepted_finding_changes_the_verdict_and_the_audit_log(service: Service) -> None:
+    doc = service.scanned("unknown_sdk.apk")
+    assert doc["verdict"] == "warn"
+    lines = doc["result"]["verdict"]["decided_by"]
+    for line in lines:  # accept every finding that warns, with a reason and an expiry
+        for f in line["findings"]:
+            answer = service.client.post(
+                f"/api/v1/apps/{doc['id']}/acceptances",
+                headers=service.as_("analyst"),
+                json={
+                    "rule": f["rule"],
+                    "subject": f["subject"],
+                    "reason": "vendor audited in 2026",
+                    "until": "2099-01-01",
+                },
+            )
+            assert answer.status_code == 201, answer.text
+    after = service.client.get(f"/api/v1/apps/{doc['id']}", headers=service.as_("viewer")).json()
+    assert after["verdict"] == "pass"
+    accepted = after["result"]["verdict"]["accepted"]
+    assert accepted and all("vendor audited in 2026 (accepted by analyst-user)" in a["reason"] for a in accepted)
+    events = service.client.get(f"/api/v1/apps/{doc['id']}/history", headers=service.as_("viewer")).json()["events"]
+    assert [e for e in events if e["action"] == "rejudged" and e["old"] == "warn" and e["new"] == "pass"]
+    assert [e for e in events if e["action"] == "accepted" and "until 2099-01-01" in e["message"]]
+
+
+def test_an_expired_acceptance_no_longer_holds(service: Service) -> None:
+    doc = service.scanned("unknown_sdk.apk")
+    f = doc["result"]["verdict"]["decided_by"][0]["findings"][0]
+    service.client.post(
+        f"/api/v1/apps/{doc['id']}/acceptances",
+        headers=service.as_("analyst"),
+        json={"rule": f["rule"], "subject": f["subject"], "reason": "was fine once", "until": "2020-01-01"},
+    )
+    after = service.client.get(f"/api/v1/apps/{doc['id']}", headers=service.as_("viewer")).json()
+    assert after["verdict"] == "warn" and after["result"]["verdict"]["expired_exceptions"]
+
+
+def test_a_bad_policy_is_refused_whole_and_a_good_one_rejudges(service: Service) -> None:
+    doc = service.scanned("unknown_sdk.apk")
+    bad = service.client.put(
+        "/api/v1/policies/app", headers=service.as_("admin"), content="kind: app-policy\nblock: 3\n"
+    )
+    assert bad.status_code == 422 and "\n" not in bad.json()["error"]
+    wrong_kind = service.client.put(
+        "/api/v1/policies/app", headers=service.as_("admin"), content="kind: fleet-policy\n"
+    )
+    assert wrong_kind.status_code == 422
+    strict = (
+        "kind: app-policy\nid: strict\nsource: the team\nas_of: 2026-12-01\nblock:\n"
+        "  - {id: NO-UNKNOWN-SDK, rules: [TV304], why: every SDK named}\n"
+    )
+    ok = service.client.put("/api/v1/policies/app", headers=service.as_("admin"), content=strict)
+    assert ok.status_code == 200 and ok.json()["version"] == 1
+    _wait_rejudged(service)
+    after = service.client.get(f"/api/v1/apps/{doc['id']}", headers=service.as_("viewer")).json()
+    assert after["verdict"] == "fail" and after["policy_version"] == 1
+
+
+def _wait_rejudged(service: Service) -> dict[str, Any]:
+    import time
+
+    for _ in range(200):
+        status = service.client.get("/api/v1/rejudge", headers=service.as_("viewer")).json()
+        if not status.get("running"):
+            return dict(status)
+        time.sleep(0.05)
+    raise AssertionError("re-judging did not finish")
+
+
+# ----------------------------------------------------------------------------- sessions and limits
+def test_a_browser_session_needs_its_csrf_token_to_change_anything(service: Service) -> None:
+    client = service.client
+    wrong = client.post("/api/v1/session", json={"name": "analyst-user", "password": "nope"})
+    assert wrong.status_code == 401
+    signed = client.post("/api/v1/session", json={"name": "analyst-user", "password": "analyst-password-123"})
+    assert signed.status_code == 200
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    csrf = signed.json()["csrf"]
+    assert client.get("/api/v1/me").json()["name"] == "analyst-user"  # the cookie reads
+    files = {"file": ("a.apk", fixture_app("clean_app.apk").read_bytes())}
+    assert client.post("/api/v1/apps", files=files).status_code == 403
+    assert client.post("/api/v1/apps", files=files, headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    assert client.post("/api/v1/apps", files=files, headers={"X-CSRF-Token": csrf}).status_code == 202
+    client.cookies.clear()
+
+
+def test_uploads_over_the_cap_and_clients_over_the_rate_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with database("sqlite", tmp_path) as url:
+        for service in make_service(tmp_path, url, monkeypatch, max_upload=4096, rate_per_minute=20):
+            big = {"file": ("big.apk", b"\0" * 10_000)}
+            answer = service.client.post("/api/v1/apps", headers=service.as_("analyst"), files=big)
+            assert answer.status_code == 413 and "limit" in answer.json()["error"]
+            codes = [service.client.get("/api/v1/me", headers=service.as_("viewer")).status_code for _ in range(40)]
+            assert 429 in codes and codes[0] == 200
+            assert service.client.get("/api/v1/me", headers=service.as_("admin")).status_code == 200  # per client
+            assert not list((service.store.data / "blobs").rglob(".upload-*"))  # the cut-off copy is gone
+
+
+# ----------------------------------------------------------------------------- captures, suppliers, fleets
+def test_a_fleet_register_is_decided_per_aircraft_with_reasons(service: Service) -> None:
+    fleet = service.judged("fleets", ROOT / "samples" / "fleet.csv")
+    assert fleet["kind"] == "fleet" and fleet["verdict"] == "fail"  # some aircraft are grounded
+    grounded = [d for d in fleet["result"]["devices"] if d["decision"] == "ground"]
+    assert grounded and all(d["reasons"] for d in grounded)
+    listed = service.client.get("/api/v1/fleets", params={"verdict": "fail"}, headers=service.as_("viewer")).json()
+    assert [i["id"] for i in listed["items"]] == [fleet["id"]]
+
+
+def test_a_capture_is_judged_under_the_app_policy(service: Service) -> None:
+    capture = service.judged("captures", FIXTURES.parent / "captures" / "personal_data.pcap")
+    assert capture["verdict"] in ("warn", "fail") and capture["result"]["findings"]
+    assert capture["title"] == "personal_data.pcap"
+
+
+SUPPLIERS = b"name,country\nDJI,CN\nAcme Widgets Unlimited,US\n"
+
+
+def test_a_dismissed_match_no_longer_counts_and_later_screenings_keep_it(service: Service) -> None:
+    first = service.judged("suppliers", Path("suppliers.csv"), SUPPLIERS)
+    assert first["verdict"] == "match" and first["result"]["rows"] == 2
+    (row,) = first["result"]["matches"]
+    name = row["input"]["name"]
+    for match in row["matches"]:
+        answer = service.client.post(
+            f"/api/v1/suppliers/{first['id']}/matches",
+            headers=service.as_("analyst"),
+            json={"name": name, "party_id": match["party_id"], "decision": "dismissed",
+                  "reason": "a namesake, checked"},  # fmt: skip
+        )
+        assert answer.status_code == 201, answer.text
+    after = service.client.get(f"/api/v1/suppliers/{first['id']}", headers=service.as_("viewer")).json()
+    assert after["verdict"] == "clear"
+    assert all(m["decision"]["decision"] == "dismissed" for m in after["result"]["matches"][0]["matches"])
+    history = service.client.get(f"/api/v1/suppliers/{first['id']}/history", headers=service.as_("viewer")).json()
+    assert [e for e in history["events"] if e["action"] == "rejudged" and e["old"] == "match" and e["new"] == "clear"]
+    again = service.judged("suppliers", Path("suppliers-q2.csv"), SUPPLIERS)  # next quarter's file
+    assert again["verdict"] == "clear"
+    viewer = service.client.post(
+        f"/api/v1/suppliers/{first['id']}/matches", headers=service.as_("viewer"),
+        json={"name": name, "party_id": "x:1", "decision": "confirmed", "reason": "viewer tries"},
+    )  # fmt: skip
+    assert viewer.status_code == 403
+    unknown = service.client.post(
+        f"/api/v1/suppliers/{first['id']}/matches", headers=service.as_("analyst"),
+        json={"name": name, "party_id": "no-such:1", "decision": "confirmed", "reason": "not in this file"},
+    )  # fmt: skip
+    assert unknown.status_code == 422
