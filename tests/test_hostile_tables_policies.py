@@ -270,3 +270,21 @@ def test_an_xlsx_whose_zip_version_zipfile_lacks_is_one_line() -> None:
         [sys.executable, "-m", "techvet", "fleet", str(path)], capture_output=True, text=True, timeout=120, check=False
     )
     assert run.returncode == 2 and "internal error" not in run.stderr and run.stderr.count("\n") == 1, run.stderr
+
+
+def test_a_companion_app_cell_too_long_for_a_path_is_an_app_not_found() -> None:
+    """Found by `make fuzz`: a companion-app cell of 300 characters made Path.exists() raise
+    OSError (file name too long); the device is now decided, its app reported as not found."""
+    import subprocess
+    import sys
+
+    path = Path(__file__).parent / "data" / "fuzz" / "fleet_app_path_too_long.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet", "fleet", str(path), "-f", "json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode in (0, 1) and "internal error" not in run.stderr, run.stderr
+    import json
+
+    devices = json.loads(run.stdout)["devices"]
+    assert any("no such file" in json.dumps(d) and "яяя" in json.dumps(d, ensure_ascii=False) for d in devices)

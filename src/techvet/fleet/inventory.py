@@ -125,10 +125,19 @@ def _mapping(header: list[str], explicit: dict[str, str]) -> dict[str, str]:
 def _app_path(text: str, folder: Path) -> str:
     """A companion app cell naming an APK: as written when it exists from here, else beside the
     inventory (an inventory names its apps relative to itself, wherever it is run from)."""
-    if not text.lower().endswith(APP_SUFFIXES) or Path(text).is_absolute() or Path(text).exists():
+    if not text.lower().endswith(APP_SUFFIXES) or Path(text).is_absolute() or _exists(Path(text)):
         return text
     beside = folder / text
-    return str(beside) if beside.exists() else text
+    return str(beside) if _exists(beside) else text
+
+
+def _exists(path: Path) -> bool:
+    """Whether a path a cell names exists; a name the system cannot even look up (too long, a NUL
+    byte: found by `make fuzz`) does not, and the device's app is then reported as not found."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _device(line: int, cells: dict[str, object], mapping: dict[str, str], folder: Path) -> Device:
