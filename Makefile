@@ -65,10 +65,14 @@ bench-fleet: $(BIN)/techvet
 bench-traffic: $(BIN)/techvet
 	$(BIN)/python bench/traffic.py
 
-# The team service on ./techvet-data (made on first use, with an admin whose token goes to techvet-data.token)
+# The team service on ./techvet-data at 127.0.0.1:8000. On first use: an admin (its API token in
+# techvet-data.token) and the bundled samples (the demo app, samples/fleet.csv) uploaded once started.
 serve: $(BIN)/techvet
-	@[ -f techvet-data.token ] || { $(BIN)/techvet users add admin --role admin --data techvet-data > techvet-data.token \
-	  && echo "admin token written to techvet-data.token"; }
+	@if [ ! -f techvet-data.token ]; then \
+	  $(BIN)/techvet users add admin --role admin --data techvet-data > techvet-data.token || exit 2; \
+	  echo "admin token written to techvet-data.token"; \
+	  $(BIN)/python tools/seed_service.py --token-file techvet-data.token --app $(DEMO_APP) --fleet samples/fleet.csv & \
+	fi; \
 	$(BIN)/techvet serve --data techvet-data
 
 bench-serve: $(BIN)/techvet

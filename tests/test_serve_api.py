@@ -6,6 +6,7 @@ and restarts are tested with a real server in test_serve_process.py."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,15 @@ def test_a_dismissed_match_no_longer_counts_and_later_screenings_keep_it(service
         json={"name": name, "party_id": "no-such:1", "decision": "confirmed", "reason": "not in this file"},
     )  # fmt: skip
     assert unknown.status_code == 422
+
+
+def test_a_register_naming_a_file_on_the_server_never_makes_the_service_read_it(service: Service) -> None:
+    """A companion-app cell is a path the CLI reads beside the register; an uploaded register's cell
+    could name any file on the server, so the service reads none (the app is reported not examined)."""
+    target = FIXTURES / "drone_companion.apk"  # an app that exists on this machine
+    register = f"make,model,serial,companion app\nDJI,Mavic 3E,SN1,{target}\n".encode()
+    fleet = service.judged("fleets", Path("register.csv"), register)
+    (device,) = fleet["result"]["devices"]
+    notes = json.dumps(device["app_findings"])
+    assert "not read" in notes and "SkyFleet" not in json.dumps(device)  # the app was never scanned
+    assert fleet["verdict"] == "fail"  # a DJI aircraft is grounded whatever its app does

@@ -84,10 +84,13 @@ def vet(
     app_results: dict[str, Any] | None = None,
     app_policy: AppPolicy | None = None,
     today: date | None = None,
+    app_files: bool = True,
 ) -> Verdict:
     """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run;
     ``app_policy``: the policy companion apps are judged by (the app verdict's default if None), so
-    a fleet rule can ask for the app's verdict, the same one ``techvet scan --policy`` gives."""
+    a fleet rule can ask for the app's verdict, the same one ``techvet scan --policy`` gives.
+    ``app_files``: whether an app cell naming a file is read (not for a register someone uploaded
+    to the service: its cells could name any file on the server)."""
     kb = kb or load()
     verdict = Verdict(device)
     if device.error:
@@ -109,7 +112,7 @@ def vet(
         # whose word the maker is: the row's (it names this brand) or the model's alone (the row
         # names no maker, or one the catalogue does not know: the reader is told which)
         verdict.maker_from = "row" if catalogue.maker(device.make) == verdict.brand else "model"
-    facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy)
+    facts = _facts(device, verdict, maker_entry, model, kb, app_results, app_policy, app_files)
     fired = []
     today = today or date.today()
     for rule in policy.rules:
@@ -151,6 +154,7 @@ def _facts(
     kb: Knowledge,
     app_results: dict[str, Any] | None,
     app_policy: AppPolicy | None,
+    app_files: bool = True,
 ) -> dict[str, Any]:
     from techvet.detect.parties import _listed
 
@@ -186,7 +190,12 @@ def _facts(
     for app in candidates:
         package = app
         result = None
-        if app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")):
+        if app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")) and not app_files:
+            # a register uploaded to the service names files on the server's disk: never read them
+            note = f"{app}: not read (a register given to the service names no file it will open; upload the app)"
+            verdict.app_findings.append({"error": note})
+            failed_scans.append(note)
+        elif app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")):
             from techvet.scan import scan
 
             try:

@@ -101,11 +101,12 @@ def decide_register(
     app_policy: AppPolicy | None = None,
     app_results: dict[str, Any] | None = None,
     kb: Knowledge | None = None,
+    app_files: bool = True,
 ) -> Iterator[Verdict]:
-    """Each device's decision, as the inventory is read."""
+    """Each device's decision, as the inventory is read (``app_files``: see :func:`vet`)."""
     kb = kb or load()
     for device in inventory.devices:
-        yield vet(device, policy, kb, app_results, app_policy)
+        yield vet(device, policy, kb, app_results, app_policy, app_files=app_files)
 
 
 def fleet(
@@ -115,6 +116,7 @@ def fleet(
     app_policy: str | AppPolicy | None = None,
     apps: str | None = None,
     columns: str | dict[str, str] | None = None,
+    app_files: bool = True,
 ) -> FleetReport:
     """Decide every device of an inventory (CSV, XLSX or JSON) under a fleet policy (the default:
     the US federal rules). Raises :class:`~techvet.errors.NothingToAnalyseError` when the file
@@ -125,7 +127,7 @@ def fleet(
     register = open_register(inventory, columns)
     report = FleetReport(chosen, warnings=list(register.notes))
     app_results = scan_apps(apps, kb) if apps else None
-    for verdict in decide_register(register, chosen, judge_apps, app_results, kb):
+    for verdict in decide_register(register, chosen, judge_apps, app_results, kb, app_files):
         report.summary.add(verdict)
         report.devices.append(verdict)
     report.summary.require_devices(inventory)

@@ -72,9 +72,9 @@ def _suppliers(session: Session, path: Path) -> tuple[dict[str, Any], str]:
 
 
 def _fleet(path: Path) -> tuple[dict[str, Any], str]:
-    from techvet.api import fleet
+    from techvet.fleet.register import fleet
 
-    doc = fleet(path).to_dict()
+    doc = fleet(str(path), app_files=False).to_dict()  # its app cells may name any file on this server
     decided = (doc.get("summary") or {}).get("by_decision") or {}
     if decided.get("ground"):
         return doc, "fail"
