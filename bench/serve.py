@@ -184,8 +184,7 @@ def rejudging(args: argparse.Namespace, data: Path) -> None:
     _install(doc, kb)
     load.cache_clear()
     started = time.perf_counter()
-    with store.session() as session:
-        done = rejudge_apps(session, load(), "bench: a new list snapshot")
+    done = rejudge_apps(store.session, load(), "bench: a new list snapshot")
     took = time.perf_counter() - started
     per_scan = statistics.median(seconds)
     rescan = per_scan * args.stored

@@ -358,3 +358,44 @@ def test_a_register_naming_a_file_on_the_server_never_makes_the_service_read_it(
     notes = json.dumps(device["app_findings"])
     assert "not read" in notes and "SkyFleet" not in json.dumps(device)  # the app was never scanned
     assert fleet["verdict"] == "fail"  # a DJI aircraft is grounded whatever its app does
+
+
+def test_a_chunked_upload_over_the_cap_is_cut_off_and_made_up_tokens_share_one_allowance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with database("sqlite", tmp_path) as url:
+        for service in make_service(tmp_path, url, monkeypatch, max_upload=4096, rate_per_minute=20):
+            boundary = "techvetboundary"
+
+            def body(boundary: str = boundary) -> Iterator[bytes]:  # no Content-Length: sent chunked
+                yield f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.apk"\r\n\r\n'.encode()  # noqa: E501
+                for _ in range(10):
+                    yield b"\0" * 1024
+                yield f"\r\n--{boundary}--\r\n".encode()
+
+            headers = {**service.as_("analyst"), "Content-Type": f"multipart/form-data; boundary={boundary}"}
+            answer = service.client.post("/api/v1/apps", headers=headers, content=body())
+            assert answer.status_code == 413 and "limit" in answer.json()["error"]
+            anonymous = service.client.post("/api/v1/apps", files={"file": ("a.apk", b"PK" * 100)})
+            assert anonymous.status_code == 401  # refused before its body is read
+            codes = [
+                service.client.get("/api/v1/me", headers={"Authorization": f"Bearer tv_made-up-{n}"}).status_code
+                for n in range(40)
+            ]
+            assert codes[0] == 401 and 429 in codes  # guesses count against the client, not per guess
+
+
+def test_only_health_answers_without_credentials_and_errors_are_json(service: Service) -> None:
+    for path in ("/docs", "/openapi.json", "/api/v1/apps", "/api/v1/audit"):
+        assert service.client.get(path).status_code == 401, path
+    assert service.client.get("/openapi.json", headers=service.as_("viewer")).json()["info"]["title"] == "techvet"
+    missing = service.client.get("/api/v1/no-such-thing", headers=service.as_("viewer"))
+    assert missing.status_code == 404 and "error" in missing.json()
+
+
+def test_a_webhook_url_is_never_shown_to_viewers(service: Service) -> None:
+    secret_url = "https://hooks.example.org/services/T000/B000/very-secret-part"
+    added = service.client.post("/api/v1/webhooks", headers=service.as_("admin"), json={"url": secret_url})
+    assert added.status_code == 201
+    audit = service.client.get("/api/v1/audit", headers=service.as_("viewer")).text
+    assert "very-secret-part" not in audit and "hooks.example.org" in audit

@@ -9,20 +9,23 @@ processes do the scanning (:mod:`techvet.server.workers`). Reads are indexed que
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from techvet import __version__
 from techvet.bulk import env_number
@@ -37,6 +40,7 @@ from techvet.server.auth import (
     server_secret,
     session_user,
 )
+from techvet.server.limits import BodyLimit
 from techvet.server.rejudging import Rejudging, lists_watch
 from techvet.store import events
 from techvet.store.blobs import TooLarge, put
@@ -48,6 +52,10 @@ from techvet.store.models import AuditEvent, Blob, Item, Job, Policy, User, Webh
 from techvet.store.users import check_password, user_by_token
 
 API = "/api/v1"
+OPEN_PATHS = frozenset({f"{API}/health", f"{API}/session"})  # all else needs credentials
+DOCS_PATHS = frozenset({"/docs", "/openapi.json"})  # the API's description is for its users only
+UPLOAD_PATHS = frozenset(f"{API}/{c}" for c in ("apps", "captures", "suppliers", "fleets"))
+SMALL_BODY = 1 << 20  # every body that is not an upload: a policy, a form, JSON
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Frame-Options": "DENY",
@@ -123,7 +131,7 @@ def _principal(request: Request) -> Principal:
 
 def _role(needed: str) -> Callable[[Request], Principal]:
     def check(request: Request) -> Principal:
-        who = _principal(request)
+        who = getattr(request.state, "principal", None) or _principal(request)
         if not who.may(needed):
             raise HTTPException(403, f"needs the {needed} role")
         return who
@@ -159,9 +167,18 @@ def create_app(settings: Settings) -> FastAPI:
             supervisor.start()
             sender = Periodic("webhooks", 0.5, lambda: deliver_due(store))
             watcher = Periodic("lists", settings.lists_check_seconds, lambda: lists_watch(state))
-            for background in (sender, watcher):
+            # a verdict an acceptance held changes the day the acceptance expires: judge again daily
+            started_on = [date.today()]
+
+            def new_day() -> None:
+                if date.today() != started_on[0]:
+                    started_on[0] = date.today()
+                    state.start("a new day: acceptances and exceptions that expired no longer hold", "techvet", False)
+
+            daily = Periodic("daily", 300, new_day)
+            for background in (sender, watcher, daily):
                 background.start()
-            stoppers += [supervisor.stop, sender.stop, watcher.stop]
+            stoppers += [supervisor.stop, sender.stop, watcher.stop, daily.stop]
         yield
         for stop in stoppers:
             stop()
@@ -176,6 +193,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _starlette_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
@@ -184,20 +205,33 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.middleware("http")
     async def _guards(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        """Upload cap (by declared length), rate limit and security headers, before any handler."""
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_upload + 65536:
-            return _with_headers(
-                JSONResponse({"error": f"upload over the {settings.max_upload // 2**20} MiB limit"}, 413), request
-            )
-        if request.url.path.startswith(API) and request.url.path != f"{API}/health":
-            key = request.headers.get("authorization") or request.cookies.get(COOKIE) or _client(request)
-            if not limiter.allow(hashlib.sha256(key.encode()).hexdigest()):
-                return _with_headers(
-                    JSONResponse({"error": "too many requests: slow down"}, 429, headers={"Retry-After": "1"}), request
-                )
+        """Who asks, then the rate limit, before any body is read; security headers on every answer.
+        Authenticating first means a request without valid credentials never gets its body parsed
+        (nor an upload written to a temporary file); the rate is counted per user once known, else
+        per client address, so made-up tokens cannot each get a fresh allowance."""
+        path = request.url.path
+        guarded = (path.startswith(API) and path not in OPEN_PATHS) or path in DOCS_PATHS
+        key = f"ip:{_client(request)}"
+        if guarded:
+            try:
+                who = await run_in_threadpool(_principal, request)
+                request.state.principal = who
+                key = f"user:{who.name}"
+            except HTTPException as exc:
+                if not limiter.allow(key):
+                    return _with_headers(_too_many(), request)
+                return _with_headers(JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers), request)
+        if path.startswith(API) and path != f"{API}/health" and not limiter.allow(key):
+            return _with_headers(_too_many(), request)
         response: Response = await call_next(request)
         return _with_headers(response, request)
+
+    def body_limit(path: str, method: str) -> int:
+        if method == "POST" and path in UPLOAD_PATHS:
+            return settings.max_upload
+        return SMALL_BODY
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
 
     @app.get(f"{API}/health")
     def health() -> dict[str, Any]:
@@ -379,11 +413,17 @@ def create_app(settings: Settings) -> FastAPI:
         with store.session() as session:
             hook = Webhook(url=body.url)
             session.add(hook)
-            events.record(session, who.name, "webhook", f"webhook {body.url} added")
             session.flush()
+            # the URL itself is often the receiver's secret (chat webhooks): the log names its host only
+            host = urlsplit(body.url).hostname or "?"
+            events.record(session, who.name, "webhook", f"webhook {hook.id} to host {host} added")
             return {"id": hook.id, "url": hook.url}
 
     return app
+
+
+def _too_many() -> JSONResponse:
+    return JSONResponse({"error": "too many requests: slow down"}, 429, headers={"Retry-After": "1"})
 
 
 def _client(request: Request) -> str:
@@ -448,9 +488,10 @@ def _accept_upload(store: Store, settings: Settings, kind: str, upload: UploadFi
         sha, size = put(store.data, upload.file, settings.max_upload)
     except TooLarge as exc:
         raise HTTPException(413, str(exc)) from None
-    with store.session() as session:
+    with contextlib.suppress(IntegrityError), store.session() as session:  # the same file, uploaded at once
         if session.get(Blob, sha) is None:
             session.add(Blob(sha256=sha, size=size))
+    with store.session() as session:
         job = enqueue(session, kind, sha, name, who.name)
         events.record(session, who.name, "uploaded", f"{name} ({size} bytes, sha256 {sha[:12]}) queued as job {job.id}")
         return {"job": job.id, "state": job.state, "sha256": sha, "size": size, "status": f"{API}/jobs/{job.id}"}

@@ -52,10 +52,11 @@ class Rejudging:
         try:
             load.cache_clear()  # the lists or knowledge may be new: read them again
             kb = load()
-            with self.store.session() as session:
-                if rescreen:
+            if rescreen:
+                with self.store.session() as session:
                     events.record(session, actor, "lists", f"lists in use: {_lists_line(kb)}", cause=cause)
-                done = rejudge_apps(session, kb, cause, actor, rescreened=rescreen)
+            done = rejudge_apps(self.store.session, kb, cause, actor, rescreened=rescreen)
+            with self.store.session() as session:
                 files = rejudge_files(session, self.store.data, cause, actor)
                 done.judged += files.judged
                 done.changed += files.changed

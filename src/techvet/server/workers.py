@@ -100,8 +100,11 @@ class Supervisor:
         self._workers[name] = process
 
     def check(self) -> None:
-        """Replace dead workers (failing the job each held) and kill those over the time limit."""
+        """Replace dead workers (failing the job each held), kill those over the time limit, and
+        fail a job left running by a worker of this server that no longer exists."""
         deadline = now() - timedelta(seconds=self.seconds)
+        mine = f"w{os.getpid()}-"
+        died = "the worker running it died (out of memory or crashed)"
         with self.store.session() as session:
             running = {job.worker: job for job in session.scalars(select(Job).where(Job.state == "running"))}
             for name, process in list(self._workers.items()):
@@ -109,15 +112,18 @@ class Supervisor:
                 if process.is_alive() and job is not None and job.started and job.started < deadline:
                     process.kill()
                     process.join(5)
-                    fail(session, job.id, f"{job.filename}: gave up after {self.seconds:g} s (per-item limit)")
+                    fail(session, job.id, f"{job.filename}: gave up after {self.seconds:g} s (per-item limit)", name)
                 elif not process.is_alive():
                     if job is not None:
-                        fail(session, job.id, f"{job.filename}: the worker running it died (out of memory or crashed)")
+                        fail(session, job.id, f"{job.filename}: {died}", name)
                 else:
                     continue
                 del self._workers[name]
                 if not self._stopping:
                     self._spawn()
+            for holder, held in running.items():  # a worker that claimed it after our look, then died
+                if holder and holder.startswith(mine) and holder not in self._workers:
+                    fail(session, held.id, f"{held.filename}: {died}", holder)
 
     def stop(self) -> None:
         self._stopping = True

@@ -11,6 +11,13 @@ from techvet import __version__
 from techvet.store.models import Item, ItemDestination, ItemFinding, ItemSdk, now
 
 
+def text(value: object, limit: int) -> str | None:
+    """A name from an app for a bounded column: text, NUL-free (PostgreSQL refuses NUL), cut."""
+    if value is None or value == "":
+        return None
+    return str(value).replace("\x00", "")[:limit] or None
+
+
 def save_app(
     session: Session, sha256: str, doc: dict[str, Any], snapshot: dict[str, Any], policy_version: int | None
 ) -> Item:
@@ -20,9 +27,9 @@ def save_app(
     item = Item(
         kind="app",
         sha256=sha256,
-        title=str(app.get("label") or app.get("package") or sha256[:12])[:500],
-        package=(app.get("package") or None),
-        version=str(app.get("version_name") or "")[:100] or None,
+        title=text(app.get("label") or app.get("package"), 500) or sha256[:12],
+        package=text(app.get("package"), 300),
+        version=text(app.get("version_name"), 100),
         verdict=verdict.get("verdict"),
         score=verdict.get("score"),
         result=doc,
@@ -41,15 +48,15 @@ def index_app(item: Item, doc: dict[str, Any]) -> None:
     sdks: dict[str, ItemSdk] = {}  # an SDK's vendor and country are on its finding (TV301-TV303)
     for f in doc.get("findings") or []:
         if isinstance(f, dict) and f.get("rule") in ("TV301", "TV302", "TV303") and f.get("subject"):
-            sdk = str(f["subject"])[:200]
+            sdk = text(f["subject"], 200) or "?"
             country = f.get("country") if isinstance(f.get("country"), str) and len(f["country"]) == 2 else None
-            sdks.setdefault(sdk, ItemSdk(sdk=sdk, vendor=f.get("party"), country=country))
+            sdks.setdefault(sdk, ItemSdk(sdk=sdk, vendor=text(f.get("party"), 300), country=country))
     item.sdks = list(sdks.values())
     item.destinations = [
         ItemDestination(
-            host=str(d.get("host"))[:300],
-            owner=d.get("parent") or d.get("owner"),
-            country=d.get("owner_country"),
+            host=text(d.get("host"), 300) or "?",
+            owner=text(d.get("parent") or d.get("owner"), 300),
+            country=text(d.get("owner_country"), 2),
             cleartext=bool(d.get("cleartext")),
         )
         for d in doc.get("destinations") or []
@@ -61,8 +68,8 @@ def index_app(item: Item, doc: dict[str, Any]) -> None:
 def index_findings(item: Item, doc: dict[str, Any]) -> None:
     """(Re)build the item's finding rows: all a re-screening can change."""
     item.findings = [
-        ItemFinding(rule=str(f.get("rule")), subject=(str(f["subject"])[:500] if f.get("subject") else None),
-                    severity=str(f.get("severity")))
+        ItemFinding(rule=text(f.get("rule"), 20) or "?", subject=text(f.get("subject"), 500),
+                    severity=text(f.get("severity"), 10) or "?")
         for f in doc.get("findings") or []
         if isinstance(f, dict)
     ]  # fmt: skip

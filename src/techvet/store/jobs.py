@@ -40,8 +40,13 @@ def finish(session: Session, job_id: int, item_id: int) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(state="done", item_id=item_id, finished=now()))
 
 
-def fail(session: Session, job_id: int, error: str) -> None:
-    session.execute(update(Job).where(Job.id == job_id).values(state="failed", error=error[:2000], finished=now()))
+def fail(session: Session, job_id: int, error: str, worker: str | None = None) -> None:
+    """Fail a job still running (under ``worker``, when given): a job its worker finished in the
+    meantime keeps its result."""
+    query = update(Job).where(Job.id == job_id, Job.state == "running")
+    if worker is not None:
+        query = query.where(Job.worker == worker)
+    session.execute(query.values(state="failed", error=error[:2000], finished=now()))
 
 
 def requeue_interrupted(session: Session) -> int:

@@ -7,6 +7,8 @@ webhooks; an unchanged one only gets its new snapshot and date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -33,30 +35,38 @@ class Rejudged:
 
 
 def rejudge_apps(
-    session: Session, kb: Knowledge, cause: str, actor: str = "techvet", rescreened: bool = True
+    sessions: Callable[[], AbstractContextManager[Session]],
+    kb: Knowledge,
+    cause: str,
+    actor: str = "techvet",
+    rescreened: bool = True,
 ) -> Rejudged:
     """Every stored app judged again under the active policy and the team's acceptances; with
-    ``rescreened``, its parties screened again against ``kb``'s lists first."""
-    policy, version = active_policy(session)
-    accepted = acceptances(session)
+    ``rescreened``, its parties screened again against ``kb``'s lists first.
+
+    One transaction per batch of BATCH apps (``sessions`` gives each): a run over 10,000 apps must
+    not hold SQLite's write lock for its whole length, or uploads and workers would time out
+    waiting; the policy and acceptances are read again per batch, so one recorded meanwhile counts."""
     taken = snapshot(kb)
     out = Rejudged()
     last = 0
     while True:
-        batch = list(
-            session.scalars(select(Item).where(Item.kind == "app", Item.id > last).order_by(Item.id).limit(BATCH))
-        )
-        if not batch:
-            break
-        for item in batch:
-            last = item.id
-            out.judged += 1
-            change = judge_item(
-                session, item, kb if rescreened else None, policy, version, accepted, taken, cause, actor
+        with sessions() as session:
+            batch = list(
+                session.scalars(select(Item).where(Item.kind == "app", Item.id > last).order_by(Item.id).limit(BATCH))
             )
-            if change:
-                out.changed.append(change)
-        session.flush()
+            if not batch:
+                break
+            policy, version = active_policy(session)
+            accepted = acceptances(session, {item.package for item in batch if item.package})
+            for item in batch:
+                last = item.id
+                out.judged += 1
+                change = judge_item(
+                    session, item, kb if rescreened else None, policy, version, accepted, taken, cause, actor
+                )
+                if change:
+                    out.changed.append(change)
     return out
 
 
