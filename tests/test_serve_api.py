@@ -334,6 +334,8 @@ def test_a_dismissed_match_no_longer_counts_and_later_screenings_keep_it(service
     assert all(m["decision"]["decision"] == "dismissed" for m in after["result"]["matches"][0]["matches"])
     history = service.client.get(f"/api/v1/suppliers/{first['id']}/history", headers=service.as_("viewer")).json()
     assert [e for e in history["events"] if e["action"] == "rejudged" and e["old"] == "match" and e["new"] == "clear"]
+    rows = [e["message"] for e in history["events"] if ": possible -> dismissed" in e["message"]]
+    assert len(rows) == len(row["matches"]) and all(f"{name} ~ " in m for m in rows)  # each match, by name
     again = service.judged("suppliers", Path("suppliers-q2.csv"), SUPPLIERS)  # next quarter's file
     assert again["verdict"] == "clear"
     viewer = service.client.post(

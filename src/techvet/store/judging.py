@@ -149,3 +149,20 @@ def _describe(hit: dict[str, Any], doc: dict[str, Any]) -> str:
                 return f"{entries[0].get('name')} on {extra['list']}" + (f" since {since}" if since else "")
             break
     return str(hit.get("title") or hit.get("rule"))
+
+
+def activate_policy(session: Session, text: str, by: str) -> int:
+    """Keep ``text`` as the next version of the app policy and make it the active one; its version.
+    The text is checked whole first (:func:`policy_from_text` raises one line): a policy that would
+    not load never becomes active."""
+    from sqlalchemy import func
+
+    policy_from_text(text)
+    last = session.scalar(select(func.max(Policy.version)).where(Policy.kind == APP_POLICY)) or 0
+    for row in session.scalars(select(Policy).where(Policy.kind == APP_POLICY, Policy.active.is_(True))):
+        row.active = False
+    session.add(Policy(kind=APP_POLICY, version=last + 1, text=text, active=True, created_by=by))
+    from techvet.store import events
+
+    events.record(session, by, "policy", f"app policy version {last + 1} made active")
+    return int(last + 1)

@@ -178,9 +178,11 @@ def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor:
         return None
     if isinstance(doc.get("path"), str):
         doc["path"] = item.title
-    old = item.verdict
+    old, before = item.verdict, item.result or {}
     item.result, item.snapshot = doc, snapshot(load())
     judged_now(item)
+    for line in _row_changes(item.kind, before, doc):  # a match or a decision that changed inside the file
+        events.record(session, actor, "rejudged", f"{item.title}: {line}", item.id, cause=cause, notify=True)
     if old == verdict:
         return None
     item.verdict = verdict
@@ -207,3 +209,33 @@ def decide_match(
     events.record(session, by, decision, f"{name} ~ {party_id} {decision}: {reason}", item.id)
     session.flush()
     return judge_file_item(session, data, item, f"match {decision} by {by}", by)
+
+
+def _row_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed row by row: a supplier's match that appeared, went or was decided; an aircraft
+    whose decision changed. At most 50 lines, then a count."""
+
+    def matches(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+        out = {}
+        for row in doc.get("matches") or []:
+            name = str((row.get("input") or {}).get("name") or "")
+            for m in row.get("matches") or []:
+                decided = (m.get("decision") or {}).get("decision") or "possible"
+                out[(name, f"{m.get('name')} on {m.get('list')}")] = decided
+        return out
+
+    def decisions(doc: dict[str, Any]) -> dict[str, str]:
+        return {f"row {d.get('row')}": str(d.get("decision")) for d in doc.get("devices") or [] if isinstance(d, dict)}
+
+    lines: list[str] = []
+    if kind == "suppliers":
+        old, new = matches(before), matches(after)
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                lines.append(f"{key[0]} ~ {key[1]}: {old.get(key, 'no match')} -> {new.get(key, 'no match')}")
+    elif kind == "fleet":
+        old_d, new_d = decisions(before), decisions(after)
+        for row in sorted(set(old_d) | set(new_d)):
+            if old_d.get(row) != new_d.get(row):
+                lines.append(f"{row}: {old_d.get(row, 'none')} -> {new_d.get(row, 'none')}")
+    return lines[:50] + ([f"and {len(lines) - 50} more changes"] if len(lines) > 50 else [])

@@ -38,10 +38,11 @@ def add_user(session: Session, name: str, role: str, password: str | None = None
     return user
 
 
-def add_token(session: Session, user: User, label: str = "") -> str:
+def add_token(session: Session, user: User, label: str = "", actor: str = "cli") -> str:
     """A new API token for ``user``: the secret, returned once and never stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(Token(user_id=user.id, digest=_digest(secret), label=label[:200]))
+    session.add(AuditEvent(actor=actor, action="token", message=f"an API token added for {user.name}"))
     session.flush()
     return secret
 
@@ -64,6 +65,7 @@ def check_password(user: User, password: str) -> bool:
     from argon2.exceptions import Argon2Error
 
     if not user.password_hash:
+        PasswordHasher().hash(password)  # the same time as a real check: no telling which names exist
         return False
     try:
         return PasswordHasher().verify(user.password_hash, password)
