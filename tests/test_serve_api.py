@@ -94,6 +94,10 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/rejudge", "admin", {}),
     ("GET", "/api/v1/webhooks", "admin", {}),
     ("POST", "/api/v1/webhooks", "admin", {"json": {"url": "http://127.0.0.1:9/hook"}}),
+    ("GET", "/api/v1/users", "admin", {}),
+    ("POST", "/api/v1/users", "admin", {"json": {"name": "new-analyst", "role": "analyst"}}),
+    ("POST", "/api/v1/users/viewer-user/tokens", "admin", {"json": {"label": "a second token"}}),
+    ("DELETE", "/api/v1/tokens/{spare}", "admin", {}),
     ("GET", "/api/v1/captures", "viewer", {}),
     ("GET", "/api/v1/suppliers", "viewer", {}),
     ("GET", "/api/v1/fleets", "viewer", {}),
@@ -103,7 +107,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/suppliers", "analyst", {"files": {"file": ("s.csv", b"name\nAcme\n")}}),
     ("POST", "/api/v1/fleets", "analyst", {"files": {"file": ("f.csv", b"make,model\nDJI,Mavic 3\n")}}),
 ]
-SUCCESS = {"GET": 200, "POST": 201, "PUT": 200}
+SUCCESS = {"GET": 200, "POST": 201, "PUT": 200, "DELETE": 204}
 QUEUED = ("/api/v1/apps", "/api/v1/rejudge", "/api/v1/captures", "/api/v1/suppliers", "/api/v1/fleets")
 SPECIAL = {p: 202 for p in QUEUED}
 
@@ -113,7 +117,14 @@ def test_every_endpoint_answers_each_role_exactly_as_it_should(service: Service)
 
     doc = service.scanned("drone_companion.apk")
     fleet = service.judged("fleets", ROOT / "samples" / "fleet.csv")
-    ids = {"item": doc["id"], "job": 1, "fleet": fleet["id"]}
+    from techvet.store.models import Token, User
+    from techvet.store.users import add_token
+
+    with service.store.session() as session:
+        spare_user = session.query(User).filter_by(name="viewer-user").one()
+        add_token(session, spare_user, "spare")
+        spare = max(t.id for t in session.query(Token).all())
+    ids = {"item": doc["id"], "job": 1, "fleet": fleet["id"], "spare": spare}
     policy = (DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8")
     ranks = ["viewer", "analyst", "admin"]
     for method, template, least, kw in ENDPOINTS:
@@ -401,3 +412,17 @@ def test_a_webhook_url_is_never_shown_to_viewers(service: Service) -> None:
     assert added.status_code == 201
     audit = service.client.get("/api/v1/audit", headers=service.as_("viewer")).text
     assert "very-secret-part" not in audit and "hooks.example.org" in audit
+
+
+def test_a_revoked_token_stops_working_at_once(service: Service) -> None:
+    made = service.client.post(
+        "/api/v1/users", headers=service.as_("admin"), json={"name": "temp", "role": "viewer"}
+    ).json()
+    token = made["token"]
+    assert service.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    users = service.client.get("/api/v1/users", headers=service.as_("admin")).json()["users"]
+    (temp,) = [u for u in users if u["name"] == "temp"]
+    assert "tv_" not in json.dumps(users)  # secrets are never listed
+    revoked = service.client.delete(f"/api/v1/tokens/{temp['tokens'][0]['id']}", headers=service.as_("admin"))
+    assert revoked.status_code == 204
+    assert service.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

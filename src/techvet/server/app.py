@@ -100,6 +100,16 @@ class MatchIn(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(viewer|analyst|admin)$")
+    password: str | None = Field(default=None, min_length=12, max_length=1000)
+
+
+class TokenIn(BaseModel):
+    label: str = Field(default="", max_length=200)
+
+
 class WebhookIn(BaseModel):
     url: str = Field(max_length=1000, pattern=r"^https?://[^\s]+$")
 
@@ -394,6 +404,45 @@ def create_app(settings: Settings) -> FastAPI:
 
         kb = load()
         return {"folder_is_update": kb.lists_folder != kb.directory, "lists": kb.restriction_forms.lists}
+
+    @app.get(f"{API}/users")
+    def users(who: Admin) -> dict[str, Any]:
+        from techvet.store.users import listing
+
+        with store.session() as session:
+            return {"users": listing(session)}
+
+    @app.post(f"{API}/users", status_code=201)
+    def add_user(who: Admin, body: UserIn) -> dict[str, Any]:
+        from techvet.store.users import add_token
+        from techvet.store.users import add_user as make_user
+
+        try:
+            with store.session() as session:
+                user = make_user(session, body.name, body.role, body.password, actor=who.name)
+                token = add_token(session, user, "first token", actor=who.name)
+        except TechvetError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return {"name": user.name, "role": user.role, "token": token}  # the token, shown this once
+
+    @app.post(f"{API}/users/{{name}}/tokens", status_code=201)
+    def add_token(who: Admin, name: str, body: TokenIn) -> dict[str, Any]:
+        from techvet.store.users import add_token as make_token
+
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.name == name))
+            if user is None:
+                raise HTTPException(404, f"no user {name!r}")
+            return {"name": name, "token": make_token(session, user, body.label, actor=who.name)}
+
+    @app.delete(f"{API}/tokens/{{token_id}}", status_code=204)
+    def revoke(who: Admin, token_id: int) -> Response:
+        from techvet.store.users import revoke_token
+
+        with store.session() as session:
+            if not revoke_token(session, token_id, who.name):
+                raise HTTPException(404, f"no token {token_id}")
+        return Response(status_code=204)
 
     @app.get(f"{API}/webhooks")
     def get_webhooks(who: Admin) -> dict[str, Any]:

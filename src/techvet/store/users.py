@@ -71,3 +71,29 @@ def check_password(user: User, password: str) -> bool:
         return PasswordHasher().verify(user.password_hash, password)
     except Argon2Error:
         return False
+
+
+def revoke_token(session: Session, token_id: int, actor: str) -> bool:
+    """Remove a token (it stops working at once); False when there is none of that id."""
+    token = session.get(Token, token_id)
+    if token is None:
+        return False
+    session.add(AuditEvent(actor=actor, action="token", message=f"API token {token_id} of {token.user.name} revoked"))
+    session.delete(token)
+    return True
+
+
+def listing(session: Session) -> list[dict[str, object]]:
+    """Every user with their role and tokens (ids, labels, dates: never the secrets)."""
+    out: list[dict[str, object]] = []
+    for user in session.scalars(select(User).order_by(User.name)):
+        tokens = session.scalars(select(Token).where(Token.user_id == user.id).order_by(Token.id))
+        out.append(
+            {
+                "name": user.name,
+                "role": user.role,
+                "password": bool(user.password_hash),
+                "tokens": [{"id": t.id, "label": t.label, "created": t.created.isoformat() + "Z"} for t in tokens],
+            }
+        )
+    return out
