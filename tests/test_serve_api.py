@@ -426,3 +426,42 @@ def test_a_revoked_token_stops_working_at_once(service: Service) -> None:
     revoked = service.client.delete(f"/api/v1/tokens/{temp['tokens'][0]['id']}", headers=service.as_("admin"))
     assert revoked.status_code == 204
     assert service.client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def _snapshot_with(added: list[tuple[str, str]], drop_list: str | None = None) -> bytes:
+    """The bundled snapshot as `techvet lists update` writes it, with parties added (or a list cut)."""
+    import gzip
+
+    from techvet.knowledge import load
+
+    doc = json.loads(json.dumps(load().restriction_lists))
+    if drop_list:
+        doc["parties"] = [p for p in doc["parties"] if p["list"] != drop_list]
+    for n, (lst, name) in enumerate(added):
+        doc["parties"].append({"id": f"{lst}:upload-{n}", "list": lst, "name": name, "listed_on": "2026-11-30"})
+    return gzip.compress(json.dumps(doc).encode())
+
+
+def test_an_uploaded_list_snapshot_is_checked_then_rejudges_every_app(service: Service) -> None:
+    strict = (
+        "kind: app-policy\nid: fcc\nsource: the team\nas_of: 2026-12-01\nblock:\n"
+        "  - {id: APP-LISTED-VENDOR, rules: [TV602], lists: [us-fcc-covered], why: covered vendor}\n"
+    )
+    assert service.client.put("/api/v1/policies/app", headers=service.as_("admin"), content=strict).status_code == 200
+    _wait_rejudged(service)
+    doc = service.scanned("unknown_sdk.apk")  # Getui inside
+    assert doc["verdict"] == "pass"
+    admin = service.as_("admin")
+    for bad in (b"not gzip, not json", _snapshot_with([], drop_list="us-bis-entity-list"), b"\x1f\x8b" + b"\0" * 30):
+        answer = service.client.put("/api/v1/lists", headers=admin, content=bad)
+        assert answer.status_code == 422 and "\n" not in answer.json()["error"], answer.text
+    assert service.client.put("/api/v1/lists", headers=service.as_("analyst"), content=b"{}").status_code == 403
+    good = service.client.put(
+        "/api/v1/lists", headers=admin, content=_snapshot_with([("us-fcc-covered", "Getui (Daily Interactive)")])
+    )
+    assert good.status_code == 202, good.text
+    _wait_rejudged(service)
+    after = service.client.get(f"/api/v1/apps/{doc['id']}", headers=service.as_("viewer")).json()
+    assert after["verdict"] == "fail"
+    events = service.client.get(f"/api/v1/apps/{doc['id']}/history", headers=service.as_("viewer")).json()["events"]
+    assert any("Getui (Daily Interactive) on us-fcc-covered since 2026-11-30" in e["message"] for e in events)

@@ -126,6 +126,70 @@ def update_lists(fetch: Fetch = fetch_url, today: date | None = None, kb: Knowle
     return report
 
 
+MAX_SNAPSHOT_BYTES = 512 << 20  # a snapshot's JSON, inflated (the bundled one is about 5 MB)
+_PARTY_FIELDS = {"id": str, "list": str, "name": str}
+
+
+def install_snapshot(data: bytes, kb: Knowledge | None = None) -> tuple[Path, dict[str, tuple[int, int]]]:
+    """Install a snapshot someone hands over (``restriction_lists.json.gz`` as ``techvet lists update``
+    writes it, or its JSON): the same rule as a download, checked whole before it replaces anything.
+    Each list must be one techvet knows, every party must have its id, list and name as text, and no
+    list may hold under half the entries of the copy in use (a truncated or emptied file). Returns
+    the folder and, per list, (entries in use, entries now). Raises TechvetError with one line."""
+    import gzip
+    import json
+    import zlib
+
+    kb = kb or load()
+    try:
+        if data[:2] == b"\x1f\x8b":
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = inflater.decompress(data, MAX_SNAPSHOT_BYTES + 1)
+            if len(data) > MAX_SNAPSHOT_BYTES or inflater.unconsumed_tail:
+                raise TechvetError(f"snapshot: over {MAX_SNAPSHOT_BYTES >> 20} MiB once inflated")
+        doc = json.loads(data)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise TechvetError(f"snapshot: not a restriction-list snapshot ({type(exc).__name__})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("parties"), list) or not isinstance(doc.get("lists"), dict):
+        raise TechvetError("snapshot: needs lists (a mapping) and parties (a list), as restriction_lists.json.gz has")
+    known = kb.restriction_lists["lists"]
+    unknown = sorted(str(k) for k in doc["lists"] if k not in known)
+    if unknown:
+        raise TechvetError(f"snapshot: lists techvet does not know: {', '.join(unknown[:5])}")
+    for n, party in enumerate(doc["parties"]):
+        if not isinstance(party, dict) or any(not isinstance(party.get(k), t) for k, t in _PARTY_FIELDS.items()):
+            raise TechvetError(f"snapshot: party {n} needs id, list and name as text")
+        if party["list"] not in doc["lists"]:
+            raise TechvetError(f"snapshot: party {party['id']!r} is on {party['list']!r}, which the snapshot lists not")
+        odd = [k for k in ("type", "country", "program", "listed_on") if not isinstance(party.get(k, ""), str | None)]
+        if odd:
+            raise TechvetError(f"snapshot: party {party['id']!r}: {', '.join(odd)} must be text")
+        aliases = party.setdefault("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise TechvetError(f"snapshot: party {party['id']!r}: aliases must be a list of names")
+    old = Counter(p["list"] for p in kb.restriction_lists["parties"])
+    new = Counter(p["list"] for p in doc["parties"])
+    shrunk = [
+        f"{k} ({new.get(k, 0)} of {n})"
+        for k, n in sorted(old.items())
+        if k in doc["lists"] and new.get(k, 0) < MIN_SHARE * n
+    ]
+    if shrunk:
+        raise TechvetError(f"snapshot: lists with under half their entries in use, kept: {', '.join(shrunk[:5])}")
+    for party in doc["parties"]:
+        party.pop("forms", None)
+    add_forms(doc["parties"], kb.name_words)
+    doc.setdefault("source", "a snapshot uploaded to techvet serve")
+    doc.setdefault("as_of", date.today().isoformat())
+    doc.setdefault("native_names", kb.restriction_lists.get("native_names"))
+    for list_id, meta in known.items():  # a list the snapshot leaves out is kept as it was
+        if list_id not in doc["lists"]:
+            doc["lists"][list_id] = meta
+            doc["parties"] += [p for p in kb.restriction_lists["parties"] if p["list"] == list_id]
+    changes = {k: (old.get(k, 0), sum(1 for p in doc["parties"] if p["list"] == k)) for k in doc["lists"]}
+    return _install(doc, kb), changes
+
+
 def _install(doc: dict[str, Any], kb: Knowledge) -> Path:
     """Write the snapshot into a new folder, then point ``current`` at it in one rename."""
     import shutil
@@ -268,4 +332,4 @@ PARSERS: dict[str, Callable[[bytes, dict[str, dict[str, Any]]], dict[str, list[d
     "fcc-html": parse_fcc,
 }
 
-__all__ = ["UpdateReport", "fetch_url", "update_lists"]
+__all__ = ["UpdateReport", "fetch_url", "install_snapshot", "update_lists"]

@@ -237,7 +237,7 @@ def create_app(settings: Settings) -> FastAPI:
         return _with_headers(response, request)
 
     def body_limit(path: str, method: str) -> int:
-        if method == "POST" and path in UPLOAD_PATHS:
+        if (method == "POST" and path in UPLOAD_PATHS) or (method == "PUT" and path == f"{API}/lists"):
             return settings.max_upload
         return SMALL_BODY
 
@@ -388,6 +388,25 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         state.start(f"app policy version {version} by {who.name}", who.name, rescreen=False)
         return {"version": version, "rejudging": True}
+
+    @app.put(f"{API}/lists", status_code=202)
+    async def put_lists(who: Admin, request: Request) -> dict[str, Any]:
+        """A list snapshot handed over (restriction_lists.json.gz, as `techvet lists update` writes
+        it): checked whole, installed, then everything is judged again under it."""
+        from techvet.screen.update import install_snapshot
+
+        data = await request.body()
+        try:
+            folder, counts = await run_in_threadpool(install_snapshot, data)
+        except TechvetError as exc:
+            raise HTTPException(422, str(exc)) from None
+        with store.session() as session:
+            changed = (
+                ", ".join(f"{k} {a}->{b}" for k, (a, b) in sorted(counts.items()) if a != b) or "no counts changed"
+            )
+            events.record(session, who.name, "lists", f"list snapshot {folder.name} uploaded: {changed}")
+        state.start(f"list snapshot uploaded by {who.name}", who.name, rescreen=True)
+        return {"snapshot": folder.name, "lists": {k: {"before": a, "now": b} for k, (a, b) in counts.items()}}
 
     @app.post(f"{API}/rejudge", status_code=202)
     def rejudge(who: Admin) -> dict[str, Any]:
