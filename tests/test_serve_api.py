@@ -340,6 +340,7 @@ def test_a_dismissed_match_no_longer_counts_and_later_screenings_keep_it(service
                   "reason": "a namesake, checked"},  # fmt: skip
         )
         assert answer.status_code == 201, answer.text
+    assert run_queued(service.store) == len(row["matches"])  # each decision queues the file again
     after = service.client.get(f"/api/v1/suppliers/{first['id']}", headers=service.as_("viewer")).json()
     assert after["verdict"] == "clear"
     assert all(m["decision"]["decision"] == "dismissed" for m in after["result"]["matches"][0]["matches"])

@@ -161,7 +161,12 @@ def install_snapshot(data: bytes, kb: Knowledge | None = None) -> tuple[Path, di
             raise TechvetError(f"snapshot: party {n} needs id, list and name as text")
         if party["list"] not in doc["lists"]:
             raise TechvetError(f"snapshot: party {party['id']!r} is on {party['list']!r}, which the snapshot lists not")
-        odd = [k for k in ("type", "country", "program", "listed_on") if not isinstance(party.get(k, ""), str | None)]
+        odd = [k for k in ("type", "program", "listed_on") if not isinstance(party.get(k, ""), str | None)]
+        country = party.get("country", "")
+        if not isinstance(country, str | None) and not (
+            isinstance(country, list) and all(isinstance(c, str) for c in country)
+        ):
+            odd.append("country")  # a country code, or a few (the bundled snapshot has both)
         if odd:
             raise TechvetError(f"snapshot: party {party['id']!r}: {', '.join(odd)} must be text")
         aliases = party.setdefault("aliases", [])

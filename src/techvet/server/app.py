@@ -320,11 +320,10 @@ def create_app(settings: Settings) -> FastAPI:
         with store.session() as session:
             item = _item(session, item_id, "suppliers")
             try:
-                change = record_decision(session, store.data, item, body.name, body.party_id, body.decision,
-                                         body.reason, who.name)  # fmt: skip
+                job = record_decision(session, item, body.name, body.party_id, body.decision, body.reason, who.name)
             except TechvetError as exc:
                 raise HTTPException(422, str(exc)) from None
-            return {**summary(item), "change": change}
+            return {**summary(item), "job": job, "status": f"{API}/jobs/{job}"}
 
     @app.get(f"{API}/jobs")
     def list_jobs(

@@ -18,6 +18,7 @@ from techvet.store.jobs import fail, finish
 from techvet.store.judging import acceptances, active_policy, judge, snapshot, with_acceptances
 from techvet.store.kinds import judge_file
 from techvet.store.models import Item, Job
+from techvet.store.rejudge import REJUDGE_PREFIX, judge_file_item
 
 
 def run(store: Store, job: Job) -> None:
@@ -25,6 +26,8 @@ def run(store: Store, job: Job) -> None:
     try:
         if job.kind == "app":
             _app(store, job, blob_path(store.data, job.sha256))
+        elif job.kind.startswith(REJUDGE_PREFIX):
+            _again(store, job)
         else:
             _file(store, job, blob_path(store.data, job.sha256))
     except TechvetError as exc:
@@ -77,3 +80,13 @@ def _file(store: Store, job: Job, path: Path) -> None:
             session, job.submitted_by, "judged", f"{job.filename}: {verdict} (first judgement)", item.id,
             None, verdict, f"upload {job.filename}",
         )  # fmt: skip
+
+
+def _again(store: Store, job: Job) -> None:
+    """A stored capture, supplier file or register judged again (its job names the cause)."""
+    with store.session() as session:
+        item = session.get(Item, job.item_id) if job.item_id else None
+        if item is None:
+            raise TechvetError(f"job {job.id}: its item is gone")
+        judge_file_item(session, store.data, item, job.filename, job.submitted_by)
+        finish(session, job.id, item.id)

@@ -153,14 +153,21 @@ def accept_finding(
     return change
 
 
+REJUDGE_PREFIX = "rejudge:"  # a job kind "rejudge:suppliers" judges a stored item again
+
+
 def rejudge_files(session: Session, data: Path, cause: str, actor: str = "techvet") -> Rejudged:
-    """Every stored capture, supplier file and fleet register judged again from its stored file."""
+    """Queue every stored capture, supplier file and fleet register to be judged again from its
+    stored file. Reading a file (a capture may be hundreds of MB) is a worker's job, under the
+    per-item limits, never the server's: the jobs carry the item, the cause (as their file name)
+    and the actor."""
+    from techvet.store.jobs import enqueue
+
     out = Rejudged()
     for item in list(session.scalars(select(Item).where(Item.kind.in_(FILE_KINDS)).order_by(Item.id))):
+        job = enqueue(session, REJUDGE_PREFIX + item.kind, item.sha256, cause, actor)
+        job.item_id = item.id
         out.judged += 1
-        change = judge_file_item(session, data, item, cause, actor)
-        if change:
-            out.changed.append(change)
     return out
 
 
@@ -191,11 +198,10 @@ def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor:
     return {"item": item.id, "old": old, "new": verdict, "message": message}
 
 
-def decide_match(
-    session: Session, data: Path, item: Item, name: str, party_id: str, decision: str, reason: str, by: str
-) -> dict[str, Any] | None:
-    """Record that ``by`` confirms or dismisses the match of ``name`` to listed ``party_id``, then
-    screen the supplier file again under it: later screenings of that name keep the decision."""
+def decide_match(session: Session, item: Item, name: str, party_id: str, decision: str, reason: str, by: str) -> int:
+    """Record that ``by`` confirms or dismisses the match of ``name`` to listed ``party_id``, and
+    queue the supplier file to be screened again under it (the job's id): later screenings of that
+    name keep the decision."""
     from techvet.store.kinds import name_key
 
     known = {
@@ -207,8 +213,12 @@ def decide_match(
         raise TechvetError(f"no match of {name!r} to {party_id!r} in this supplier file")
     session.add(MatchDecision(name_key=name_key(name), party_id=party_id, decision=decision, reason=reason, by=by))
     events.record(session, by, decision, f"{name} ~ {party_id} {decision}: {reason}", item.id)
+    from techvet.store.jobs import enqueue
+
+    job = enqueue(session, REJUDGE_PREFIX + item.kind, item.sha256, f"match {decision} by {by}", by)
+    job.item_id = item.id
     session.flush()
-    return judge_file_item(session, data, item, f"match {decision} by {by}", by)
+    return job.id
 
 
 def _row_changes(kind: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
