@@ -288,3 +288,26 @@ def test_a_companion_app_cell_too_long_for_a_path_is_an_app_not_found() -> None:
 
     devices = json.loads(run.stdout)["devices"]
     assert any("no such file" in json.dumps(d) and "яяя" in json.dumps(d, ensure_ascii=False) for d in devices)
+
+
+def test_a_utf16_csv_cut_mid_character_is_one_line_or_one_bad_row(tmp_path: Path) -> None:
+    """Found by `make fuzz` (3 bytes: a UTF-16 BOM and half a character): the decoder raises
+    'truncated data' whatever its error handler, at the header or at the end of the rows."""
+    import subprocess
+    import sys
+
+    from techvet.tables import read_table
+
+    cut_header = Path(__file__).parent / "data" / "fuzz" / "csv_utf16_cut_mid_character.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "techvet", "fleet", str(cut_header)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "utf-16" in run.stderr, run.stderr
+    cut_rows = tmp_path / "suppliers.csv"
+    cut_rows.write_bytes("name,country\nDJI,CN\nAcme,US\n".encode("utf-16") + b"\x41")  # one byte too many
+    header, records = read_table(str(cut_rows), "parties")
+    rows = list(records)
+    assert header == ["name", "country"] and [r.cells for r in rows[:2]] == [
+        {"name": "DJI", "country": "CN"}, {"name": "Acme", "country": "US"}
+    ]  # fmt: skip
+    assert rows[-1].cells is None and "unreadable end of file" in str(rows[-1].error)

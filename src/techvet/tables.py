@@ -227,6 +227,9 @@ def _csv(name: str, raw: BinaryIO) -> tuple[list[str], Iterator[Record]]:
     except csv.Error as exc:
         handle.close()
         raise TechvetError(f"{name}: not a CSV file ({exc})") from None
+    except UnicodeDecodeError as exc:  # UTF-16 cut mid-character: no error handler covers it
+        handle.close()
+        raise TechvetError(f"{name}: not readable as {encoding} ({exc.reason})") from None
 
     def rows() -> Iterator[Record]:
         with handle:
@@ -238,6 +241,9 @@ def _csv(name: str, raw: BinaryIO) -> tuple[list[str], Iterator[Record]]:
                 except csv.Error as exc:  # a field over the size limit, a NUL byte ...: skip the row
                     yield Record(reader.line_num, None, f"unreadable CSV row ({exc})")
                     continue
+                except UnicodeDecodeError as exc:  # the file ends mid-character (found by make fuzz)
+                    yield Record(reader.line_num + 1, None, f"unreadable end of file as {encoding} ({exc.reason})")
+                    return
                 if any(c.strip() for c in cells):
                     yield Record(reader.line_num, dict(zip(header, cells, strict=False)))
 
