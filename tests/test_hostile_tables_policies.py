@@ -299,9 +299,8 @@ def test_a_utf16_csv_cut_mid_character_is_one_line_or_one_bad_row(tmp_path: Path
     from techvet.tables import read_table
 
     cut_header = Path(__file__).parent / "data" / "fuzz" / "csv_utf16_cut_mid_character.csv"
-    run = subprocess.run(
-        [sys.executable, "-m", "techvet", "fleet", str(cut_header)], capture_output=True, text=True, timeout=120, check=False
-    )
+    command = [sys.executable, "-m", "techvet", "fleet", str(cut_header)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "utf-16" in run.stderr, run.stderr
     cut_rows = tmp_path / "suppliers.csv"
     cut_rows.write_bytes("name,country\nDJI,CN\nAcme,US\n".encode("utf-16") + b"\x41")  # one byte too many
