@@ -46,8 +46,8 @@ from techvet.store import events
 from techvet.store.blobs import TooLarge, put
 from techvet.store.db import Store, database_url
 from techvet.store.items import FILTERS, app_query, summary
+from techvet.store.jobs import COLLECTION, enqueue, requeue_interrupted
 from techvet.store.jobs import as_json as job_json
-from techvet.store.jobs import enqueue, requeue_interrupted
 from techvet.store.models import AuditEvent, Blob, Item, Job, Policy, User, Webhook
 from techvet.store.users import check_password, user_by_token
 
@@ -264,10 +264,6 @@ def create_app(settings: Settings) -> FastAPI:
     def me(who: Viewer) -> dict[str, str]:
         return {"name": who.name, "role": who.role}
 
-    @app.post(f"{API}/apps", status_code=202)
-    def upload_app(who: Analyst, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
-        return _accept_upload(store, settings, "app", file, who)
-
     @app.get(f"{API}/apps")
     def list_apps(
         who: Viewer,
@@ -285,19 +281,6 @@ def create_app(settings: Settings) -> FastAPI:
             items = [summary(item) for item in rows]
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
-    @app.get(f"{API}/apps/{{item_id}}")
-    def get_app(who: Viewer, item_id: int) -> dict[str, Any]:
-        with store.session() as session:
-            item = _item(session, item_id, "app")
-            return {**summary(item), "snapshot": item.snapshot, "result": item.result}
-
-    @app.get(f"{API}/apps/{{item_id}}/history")
-    def app_history(who: Viewer, item_id: int) -> dict[str, Any]:
-        with store.session() as session:
-            _item(session, item_id, "app")
-            rows = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id))
-            return {"events": [events.as_json(e) for e in rows]}
-
     @app.post(f"{API}/apps/{{item_id}}/acceptances", status_code=201)
     def accept(who: Analyst, item_id: int, body: Acceptance_) -> dict[str, Any]:
         from techvet.store.rejudge import accept_finding
@@ -310,8 +293,8 @@ def create_app(settings: Settings) -> FastAPI:
                 raise HTTPException(422, str(exc)) from None
             return {**summary(item), "change": change}
 
-    for kind, collection in (("capture", "captures"), ("suppliers", "suppliers"), ("fleet", "fleets")):
-        _file_routes(app, store, settings, kind, collection)
+    for kind, collection in COLLECTION.items():
+        _item_routes(app, store, settings, kind, collection)
 
     @app.post(f"{API}/suppliers/{{item_id}}/matches", status_code=201)
     def decide_match(who: Analyst, item_id: int, body: MatchIn) -> dict[str, Any]:
@@ -497,12 +480,29 @@ def _with_headers(response: Response, request: Request) -> Response:
     return response
 
 
-def _file_routes(app: FastAPI, store: Store, settings: Settings, kind: str, collection: str) -> None:
-    """Upload, list, one and history for captures, supplier files and fleet registers."""
+def _item_routes(app: FastAPI, store: Store, settings: Settings, kind: str, collection: str) -> None:
+    """Upload, one and history for every kind; the list for captures, supplier files and registers
+    (the apps' list has the portfolio's filters)."""
 
     @app.post(f"{API}/{collection}", status_code=202, name=f"upload_{kind}")
     def upload(who: Analyst, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
         return _accept_upload(store, settings, kind, file, who)
+
+    @app.get(f"{API}/{collection}/{{item_id}}", name=f"get_{kind}")
+    def one(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            item = _item(session, item_id, kind)
+            return {**summary(item), "snapshot": item.snapshot, "result": item.result}
+
+    @app.get(f"{API}/{collection}/{{item_id}}/history", name=f"history_{kind}")
+    def history(who: Viewer, item_id: int) -> dict[str, Any]:
+        with store.session() as session:
+            _item(session, item_id, kind)
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id))
+            return {"events": [events.as_json(e) for e in rows]}
+
+    if kind == "app":
+        return
 
     @app.get(f"{API}/{collection}", name=f"list_{collection}")
     def listing(
@@ -518,19 +518,6 @@ def _file_routes(app: FastAPI, store: Store, settings: Settings, kind: str, coll
             total = session.scalar(select(func.count()).select_from(query.subquery()))
             rows = session.scalars(query.order_by(Item.id.desc()).offset((page - 1) * per_page).limit(per_page))
             return {"items": [summary(i) for i in rows], "total": total, "page": page, "per_page": per_page}
-
-    @app.get(f"{API}/{collection}/{{item_id}}", name=f"get_{kind}")
-    def one(who: Viewer, item_id: int) -> dict[str, Any]:
-        with store.session() as session:
-            item = _item(session, item_id, kind)
-            return {**summary(item), "snapshot": item.snapshot, "result": item.result}
-
-    @app.get(f"{API}/{collection}/{{item_id}}/history", name=f"history_{kind}")
-    def history(who: Viewer, item_id: int) -> dict[str, Any]:
-        with store.session() as session:
-            _item(session, item_id, kind)
-            rows = session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id))
-            return {"events": [events.as_json(e) for e in rows]}
 
 
 def _item(session: Any, item_id: int, kind: str) -> Item:
