@@ -368,6 +368,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(422, "a policy is UTF-8 YAML text") from None
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
+        except IntegrityError:
+            raise HTTPException(409, "another policy was saved at the same moment: send it again") from None
         state.start(f"app policy version {version} by {who.name}", who.name, rescreen=False)
         return {"version": version, "rejudging": True}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("viewer", "analyst", "admin")
@@ -132,6 +132,14 @@ class Policy(Base):
     """A policy file's text, versioned per kind; one active version per kind."""
 
     __tablename__ = "policies"
+    # one version number per kind, and one active policy per kind, even when two admins save at once
+    __table_args__ = (
+        Index("uq_policy_version", "kind", "version", unique=True),
+        Index(
+            "uq_policy_active", "kind", unique=True,
+            sqlite_where=text("active = 1"), postgresql_where=text("active"),
+        ),
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)  # app-policy (fleet-policy later)
     version: Mapped[int] = mapped_column(Integer)
