@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -69,3 +72,35 @@ def build_all(tmp: Path) -> dict[str, Path]:
     )
     files["deep-manifest"] = make_zip(tmp / "deep.apk", {"AndroidManifest.xml": axml_nested(10_000)})
     return files
+
+
+_CHILD = """
+import atexit, resource, sys
+
+def peak() -> None:
+    # VmHWM is this process's own high-water mark: ru_maxrss would also count the parent's, which
+    # Linux hands down to a child through exec (pytest's own size, not techvet's)
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stdout.write(f"\\nPEAK_KB {max(own, workers)}\\n")
+
+atexit.register(peak)
+from techvet.cli import main
+sys.argv = ["techvet", *sys.argv[1:]]
+main()
+"""
+
+
+def run_cli_measured(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """The CLI in a child process: its result, wall seconds and its own peak RSS in MiB (VmHWM, and
+    its workers'; not pytest's RUSAGE_CHILDREN, which holds the largest child of the whole session,
+    servers and fuzzers included, and failed this bound once the service's tests ran first)."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, timeout=timeout)
+    elapsed = time.perf_counter() - started
+    marker = proc.stdout.rfind("\nPEAK_KB ")
+    assert marker >= 0, proc.stderr
+    peak = int(proc.stdout[marker + 9 :].split()[0]) // 1024
+    proc.stdout = proc.stdout[:marker]  # the command's own output, as a user sees it
+    return proc, elapsed, peak

@@ -28,6 +28,7 @@ from techvet.errors import LimitExceededError, MalformedAppError
 from techvet.report.html_index import page_name
 from tests.axml_builder import build_axml
 from tests.conftest import REPRODUCERS, needs_reproducers
+from tests.hostile_inputs import run_cli_measured as _run_cli
 
 # every app reproducer of issue 13, and the ones that were already fine and must stay so
 APP_REPRODUCERS = [
@@ -54,34 +55,6 @@ APP_REPRODUCERS = [
     "nested_42_honest.apk",
     "duplicate_names.apk",
 ]
-
-
-_CHILD = """
-import atexit, resource, sys
-
-def peak() -> None:
-    # VmHWM is this process's own high-water mark: ru_maxrss would also count the parent's, which
-    # Linux hands down to a child through exec (pytest's own size, not techvet's)
-    with open("/proc/self/status") as fh:
-        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    sys.stdout.write(f"\\nPEAK_KB {max(own, workers)}\\n")
-
-atexit.register(peak)
-from techvet.cli import main
-sys.argv = ["techvet", *sys.argv[1:]]
-main()
-"""
-
-
-def _run_cli(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    """The CLI in a child process: its result, wall seconds and its own peak RSS in MiB."""
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, timeout=timeout)
-    elapsed = time.perf_counter() - started
-    marker = proc.stdout.rfind("PEAK_KB ")
-    assert marker >= 0, proc.stderr
-    return proc, elapsed, int(proc.stdout[marker + 8 :].split()[0]) // 1024
 
 
 def _reproducer(name: str) -> Path:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import resource
 import struct
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from techvet.app.dex import Dex
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
 from tests.conftest import fixture_app
 from tests.hostile_inputs import axml_nested, build_all, dex_with_absurd_counts
+from tests.hostile_inputs import run_cli_measured as _run_cli
 
 EXPECTED_ERROR = {
     "zero-byte": NotAnAppError,
@@ -31,15 +28,6 @@ EXPECTED_ERROR = {
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build_all(tmp_path_factory.mktemp("hostile"))
-
-
-def _run_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    started = time.perf_counter()
-    code = "import resource, sys; from techvet.cli import main; sys.argv = ['techvet', *sys.argv[1:]]; main()"
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    return proc, elapsed, peak
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_ERROR))
