@@ -71,7 +71,11 @@ def read_policy(path: str | None, default: str, kind: str) -> dict[str, Any]:
     lines, so one read as the other used to decide nothing, and nothing decided read as "allow".
     A file of another kind, or of none, is refused before anything is judged by it."""
     doc = _read(DATA_DIR, default) if path is None else _user_policy(path)
-    name = path or default
+    return of_kind(doc, path or default, kind)
+
+
+def of_kind(doc: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
+    """``doc`` when it says it is a policy of ``kind``; one line saying what it is otherwise."""
     found = doc.get("kind")
     if found == kind:
         return doc
@@ -100,11 +104,19 @@ def _user_policy(path: str) -> dict[str, Any]:
         raise TechvetError(f"policy {path}: not UTF-8 text (a policy is a YAML file)") from None
     except OSError as exc:
         raise TechvetError(f"policy {path}: cannot read ({exc.strerror})") from None
-    doc = parse_policy_yaml(text, f"policy {path}")
+    return user_policy_text(text, path)
+
+
+def user_policy_text(text: str, name: str) -> dict[str, Any]:
+    """A user's policy text as a mapping (a file's, or one kept by the service), or one line saying
+    why it is not one, before its kind and sections are checked."""
+    if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+        raise TechvetError(f"policy {name}: over {MAX_POLICY_BYTES >> 20} MiB (a policy is a page of lines)")
+    doc = parse_policy_yaml(text, f"policy {name}")
     if not isinstance(doc, dict) or not doc:
-        raise TechvetError(f"policy {path}: empty, or not a mapping of sections (kind, source, as_of, block ...)")
+        raise TechvetError(f"policy {name}: empty, or not a mapping of sections (kind, source, as_of, block ...)")
     if not doc.get("source") or not doc.get("as_of"):
-        raise TechvetError(f"policy {path}: say where its lines come from and when (source:, as_of:)")
+        raise TechvetError(f"policy {name}: say where its lines come from and when (source:, as_of:)")
     return doc
 
 
@@ -176,9 +188,18 @@ class AppPolicy:
         line's keys and values, and that it decides something (a policy with no block or warn line
         would pass every app)."""
         doc = read_policy(path, "app_policy.yaml", "app-policy")
-        name = path or "app_policy.yaml"
+        return cls._checked(doc, path or "app_policy.yaml", users=path is not None)
+
+    @classmethod
+    def from_text(cls, text: str, name: str) -> AppPolicy:
+        """A user's app policy from its YAML text (the service keeps policies as text), checked as
+        ``load`` checks a file; ``name`` is what its errors call it."""
+        return cls._checked(of_kind(user_policy_text(text, name), name, "app-policy"), name, users=True)
+
+    @classmethod
+    def _checked(cls, doc: dict[str, Any], name: str, users: bool) -> AppPolicy:
         policy_sections(doc, name, _APP_SECTIONS)
-        if path is not None:  # the bundled default is checked by the test suite, not at every start
+        if users:  # the bundled default is checked by the test suite, not at every start
             check_schema(doc, APP_POLICY_SCHEMA, f"policy {name}")
         lines: dict[str, list[dict[str, Any]]] = {}
         for section in ("block", "warn"):

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from techvet.detect.parties import SCREENING_RULES, PartyFacts, detect_facts
-from techvet.errors import TechvetError
 from techvet.findings import Finding
 from techvet.knowledge import Knowledge
 from techvet.store.models import Acceptance, Policy
@@ -36,18 +35,7 @@ def active_policy(session: Session) -> tuple[AppPolicy, int | None]:
 
 def policy_from_text(text: str) -> AppPolicy:
     """An app policy from its YAML text, checked as ``--policy FILE`` is (one line when wrong)."""
-    import os
-    import tempfile
-
-    fd, name = tempfile.mkstemp(suffix=".yaml", prefix="techvet-policy-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        return AppPolicy.load(name)
-    except TechvetError as exc:  # the message names the policy, not the temporary file
-        raise TechvetError(str(exc).replace(f"policy {name}", "policy").replace(name, "the policy")) from None
-    finally:
-        os.unlink(name)
+    return AppPolicy.from_text(text, "(uploaded)")
 
 
 def acceptances(session: Session, packages: set[str] | None = None) -> dict[str, list[dict[str, Any]]]:
