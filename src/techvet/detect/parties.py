@@ -194,7 +194,7 @@ def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameW
         head = "".join(sorted(mine.split()))[:4]
         alike = [
             (form, i)
-            for form, i, form_words, form_head in _app_form_index(kb.restriction_forms.app_forms)
+            for form, i, form_words, form_head in kb.restriction_forms.app_form_index
             if i not in banned_here and (naming & form_words or form_head == head)
         ]
         if not alike:
@@ -210,21 +210,6 @@ def _banned_names(kb: Knowledge, label: str, banned_here: set[int], words: NameW
         score_note = {"score": round(score / 100, 3)}
         out.append(_finding(kb, "TV604", [party], ev, subject=label, title=title, confidence="tentative", **score_note))
     return out
-
-
-_APP_FORM_INDEXES: dict[int, tuple[Any, list[tuple[str, int, frozenset[str], str]]]] = {}
-
-
-def _app_form_index(app_forms: tuple[tuple[str, int], ...]) -> list[tuple[str, int, frozenset[str], str]]:
-    """Each banned app's name form with its words and sorted-word head, split once per list
-    snapshot rather than once per label (re-judging a portfolio screens thousands of labels)."""
-    cached = _APP_FORM_INDEXES.get(id(app_forms))
-    if cached is None or cached[0] is not app_forms:
-        index = [(form, i, frozenset(form.split()), "".join(sorted(form.split()))[:4]) for form, i in app_forms]
-        cached = _APP_FORM_INDEXES[id(app_forms)] = (app_forms, index)
-        if len(_APP_FORM_INDEXES) > 8:  # snapshots replaced in a long-running service: keep the latest few
-            _APP_FORM_INDEXES.pop(next(iter(_APP_FORM_INDEXES)))
-    return cached[1]
 
 
 def token_sort_ratio(a: str, b: str) -> float:

@@ -102,6 +102,12 @@ class RestrictionForms:
     columns: dict[str, list[Any]]  # id, list, name, type, country, program, listed_on
     lists: dict[str, dict[str, str]]  # list id -> title, as_of
 
+    @cached_property
+    def app_form_index(self) -> list[tuple[str, int, frozenset[str], str]]:
+        """Each banned app's name form with its words and the head of its sorted words, split once
+        per snapshot rather than once per label scored (re-judging screens thousands of labels)."""
+        return [(form, i, frozenset(form.split()), "".join(sorted(form.split()))[:4]) for form, i in self.app_forms]
+
     def by_form(self, form: str) -> list[int]:
         return _sorted_lookup(self.forms, form)
 
