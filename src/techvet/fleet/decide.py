@@ -190,12 +190,13 @@ def _facts(
     for app in candidates:
         package = app
         result = None
-        if app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")) and not app_files:
+        names_a_file = app.lower().endswith((".apk", ".xapk", ".apks", ".apkm"))
+        if names_a_file and not app_files:
             # a register uploaded to the service names files on the server's disk: never read them
             note = f"{app}: not read (a register given to the service names no file it will open; upload the app)"
             verdict.app_findings.append({"error": note})
             failed_scans.append(note)
-        elif app.lower().endswith((".apk", ".xapk", ".apks", ".apkm")):
+        elif names_a_file:
             from techvet.scan import scan
 
             try:

@@ -195,6 +195,13 @@ def install_snapshot(data: bytes, kb: Knowledge | None = None) -> tuple[Path, di
     return _install(doc, kb), changes
 
 
+def installed_snapshot() -> str | None:
+    """Which snapshot ``current`` points at now (its resolved folder), or None when none is
+    installed: what a long-running process compares to know the lists changed under it."""
+    current = lists_dir() / "current"
+    return str(current.resolve()) if current.exists() else None
+
+
 def _install(doc: dict[str, Any], kb: Knowledge) -> Path:
     """Write the snapshot into a new folder, then point ``current`` at it in one rename."""
     import shutil
@@ -337,4 +344,4 @@ PARSERS: dict[str, Callable[[bytes, dict[str, dict[str, Any]]], dict[str, list[d
     "fcc-html": parse_fcc,
 }
 
-__all__ = ["UpdateReport", "fetch_url", "install_snapshot", "update_lists"]
+__all__ = ["UpdateReport", "fetch_url", "install_snapshot", "installed_snapshot", "update_lists"]

@@ -54,7 +54,7 @@ from techvet.store.users import check_password, user_by_token
 API = "/api/v1"
 OPEN_PATHS = frozenset({f"{API}/health", f"{API}/session"})  # all else needs credentials
 DOCS_PATHS = frozenset({"/docs", "/openapi.json"})  # the API's description is for its users only
-UPLOAD_PATHS = frozenset(f"{API}/{c}" for c in ("apps", "captures", "suppliers", "fleets"))
+UPLOAD_PATHS = frozenset(f"{API}/{c}" for c in COLLECTION.values())
 SMALL_BODY = 1 << 20  # every body that is not an upload: a policy, a form, JSON
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

@@ -46,10 +46,12 @@ class Rejudging:
         import time
 
         from techvet.knowledge import load
+        from techvet.screen.update import installed_snapshot
         from techvet.store.rejudge import rejudge_apps, rejudge_files
 
         started = time.perf_counter()
         try:
+            seen = installed_snapshot()  # before the load: a snapshot installed meanwhile is judged again
             load.cache_clear()  # the lists or knowledge may be new: read them again
             kb = load()
             if rescreen:
@@ -60,7 +62,7 @@ class Rejudging:
                 files = rejudge_files(session, self.store.data, cause, actor)
                 done.judged += files.judged
                 done.changed += files.changed
-                _remember(session, "lists_identity", str(kb.lists_folder))
+                _remember(session, "lists_identity", seen or "")
             self._last = {"running": False, "cause": cause, "judged": done.judged, "changed": done.changed[:100],
                           "seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - a failed run is reported, the service goes on
@@ -69,7 +71,7 @@ class Rejudging:
     def status(self) -> dict[str, Any]:
         with self._lock:
             running = self._thread is not None and self._thread.is_alive()
-        return {**self._last, "running": running or self._last.get("running", False) and running}
+        return {**self._last, "running": running}
 
 
 def _lists_line(kb: Any) -> str:
@@ -86,10 +88,9 @@ def _remember(session: Any, key: str, value: str) -> None:
 
 def lists_watch(state: Rejudging) -> None:
     """Re-judge everything when ``techvet lists update`` has installed a new snapshot."""
-    from techvet.knowledge import lists_dir
+    from techvet.screen.update import installed_snapshot
 
-    current = lists_dir() / "current"
-    identity = str(current.resolve()) if current.exists() else None
+    identity = installed_snapshot()
     with state.store.session() as session:
         row = session.get(Setting, "lists_identity")
         known = row.value if row else None

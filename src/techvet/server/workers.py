@@ -44,12 +44,13 @@ def worker_main(data: str, url: str, name: str, memory: int) -> None:
     os.environ["TECHVET_DATA_DIR"] = data  # the service's own list snapshots
     from techvet.bulk import _limit_worker
     from techvet.knowledge import load
+    from techvet.screen.update import installed_snapshot
     from techvet.server.work import run
 
     _limit_worker(memory)
     parent = os.getppid()
     store = Store(Path(data), url)
-    seen = _lists_identity()
+    seen = installed_snapshot()
     load()  # the knowledge once per worker, before the first job
     while os.getppid() == parent:
         with store.session() as session:
@@ -57,18 +58,11 @@ def worker_main(data: str, url: str, name: str, memory: int) -> None:
         if job is None:
             time.sleep(POLL_SECONDS)
             continue
-        current = _lists_identity()
+        current = installed_snapshot()
         if current != seen:  # `techvet lists update` installed a new snapshot: judge under it
             load.cache_clear()
             seen = current
         run(store, job)
-
-
-def _lists_identity() -> str:
-    from techvet.knowledge import lists_dir
-
-    current = lists_dir() / "current"
-    return str(current.resolve()) if current.exists() else ""
 
 
 class Supervisor:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from techvet.detect.parties import SCREENING_RULES, PartyFacts, detect_facts
 from techvet.findings import Finding
 from techvet.knowledge import Knowledge
+from techvet.store import events
 from techvet.store.models import Acceptance, Policy
 from techvet.verdict import AppPolicy
 
@@ -143,14 +144,10 @@ def activate_policy(session: Session, text: str, by: str) -> int:
     """Keep ``text`` as the next version of the app policy and make it the active one; its version.
     The text is checked whole first (:func:`policy_from_text` raises one line): a policy that would
     not load never becomes active."""
-    from sqlalchemy import func
-
     policy_from_text(text)
     last = session.scalar(select(func.max(Policy.version)).where(Policy.kind == APP_POLICY)) or 0
     for row in session.scalars(select(Policy).where(Policy.kind == APP_POLICY, Policy.active.is_(True))):
         row.active = False
     session.add(Policy(kind=APP_POLICY, version=last + 1, text=text, active=True, created_by=by))
-    from techvet.store import events
-
     events.record(session, by, "policy", f"app policy version {last + 1} made active")
     return int(last + 1)
