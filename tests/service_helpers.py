@@ -1,16 +1,23 @@
 """Shared parts of the service tests: a database per test (SQLite file or a fresh PostgreSQL
-database on the local server), users with tokens, and running queued jobs in this process."""
+database on the local server), users with tokens, running queued jobs in this process, and the
+service over them with a test client (:class:`Service`)."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.conftest import fixture_app
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 POSTGRES = os.environ.get("TECHVET_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -77,3 +84,51 @@ def run_queued(store: Any) -> int:
             return count
         run(store, job)
         count += 1
+
+
+class Service:
+    def __init__(self, client: TestClient, tokens: dict[str, str], store: Any) -> None:
+        self.client, self.tokens, self.store = client, tokens, store
+
+    def as_(self, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    def upload(self, name: str, role: str = "analyst", filename: str | None = None) -> dict[str, Any]:
+        data = fixture_app(name).read_bytes()
+        answer = self.client.post(
+            "/api/v1/apps", headers=self.as_(role), files={"file": (filename or name, io.BytesIO(data))}
+        )
+        assert answer.status_code == 202, answer.text
+        return dict(answer.json())
+
+    def judged(self, collection: str, path: Path, body: bytes | None = None) -> dict[str, Any]:
+        """Upload a capture, supplier file or fleet register, run its job, and return the item."""
+        files = {"file": (path.name, body if body is not None else path.read_bytes())}
+        answer = self.client.post(f"/api/v1/{collection}", headers=self.as_("analyst"), files=files)
+        assert answer.status_code == 202, answer.text
+        run_queued(self.store)
+        state = self.client.get(f"/api/v1/jobs/{answer.json()['job']}", headers=self.as_("viewer")).json()
+        assert state["state"] == "done", state
+        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
+
+    def scanned(self, name: str, **kw: Any) -> dict[str, Any]:
+        job = self.upload(name, **kw)
+        run_queued(self.store)
+        state = self.client.get(f"/api/v1/jobs/{job['job']}", headers=self.as_("viewer")).json()
+        assert state["state"] == "done", state
+        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
+
+
+def make_service(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Service]:
+    from fastapi.testclient import TestClient
+
+    from techvet.knowledge import load
+    from techvet.server.app import Settings, create_app
+
+    monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path / "data"))
+    app = create_app(Settings(tmp_path / "data", url, background=False, **settings))
+    store = app.state.store
+    tokens = add_users(store)
+    with TestClient(app, base_url="https://testserver") as client:
+        yield Service(client, tokens, store)
+    load.cache_clear()  # a test that installed lists must not leave them to the next

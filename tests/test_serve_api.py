@@ -5,7 +5,6 @@ and restarts are tested with a real server in test_serve_process.py."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,58 +14,11 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the service's extra is not installed (pip install -e '.[serve]')")
 
-from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.conftest import FIXTURES, fixture_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-from tests.service_helpers import add_users, database, run_queued  # noqa: E402
-
-
-class Service:
-    def __init__(self, client: TestClient, tokens: dict[str, str], store: Any) -> None:
-        self.client, self.tokens, self.store = client, tokens, store
-
-    def as_(self, role: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
-
-    def upload(self, name: str, role: str = "analyst", filename: str | None = None) -> dict[str, Any]:
-        data = fixture_app(name).read_bytes()
-        answer = self.client.post(
-            "/api/v1/apps", headers=self.as_(role), files={"file": (filename or name, io.BytesIO(data))}
-        )
-        assert answer.status_code == 202, answer.text
-        return dict(answer.json())
-
-    def judged(self, collection: str, path: Path, body: bytes | None = None) -> dict[str, Any]:
-        """Upload a capture, supplier file or fleet register, run its job, and return the item."""
-        files = {"file": (path.name, body if body is not None else path.read_bytes())}
-        answer = self.client.post(f"/api/v1/{collection}", headers=self.as_("analyst"), files=files)
-        assert answer.status_code == 202, answer.text
-        run_queued(self.store)
-        state = self.client.get(f"/api/v1/jobs/{answer.json()['job']}", headers=self.as_("viewer")).json()
-        assert state["state"] == "done", state
-        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
-
-    def scanned(self, name: str, **kw: Any) -> dict[str, Any]:
-        job = self.upload(name, **kw)
-        run_queued(self.store)
-        state = self.client.get(f"/api/v1/jobs/{job['job']}", headers=self.as_("viewer")).json()
-        assert state["state"] == "done", state
-        return dict(self.client.get(state["result"], headers=self.as_("viewer")).json())
-
-
-def make_service(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, **settings: Any) -> Iterator[Service]:
-    from techvet.knowledge import load
-    from techvet.server.app import Settings, create_app
-
-    monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path / "data"))
-    app = create_app(Settings(tmp_path / "data", url, background=False, **settings))
-    store = app.state.store
-    tokens = add_users(store)
-    with TestClient(app, base_url="https://testserver") as client:
-        yield Service(client, tokens, store)
-    load.cache_clear()  # a test that installed lists must not leave them to the next
+from tests.service_helpers import Service, database, make_service, run_queued  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -86,11 +38,13 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("GET", "/api/v1/jobs/{job}", "viewer", {}),
     ("GET", "/api/v1/audit", "viewer", {}),
     ("GET", "/api/v1/policies/app", "viewer", {}),
+    ("GET", "/api/v1/policies/fleet", "viewer", {}),
     ("GET", "/api/v1/rejudge", "viewer", {}),
     ("GET", "/api/v1/lists", "viewer", {}),
     ("POST", "/api/v1/apps", "analyst", {"files": {"file": ("a.apk", b"PK\x03\x04 not really")}}),
     ("POST", "/api/v1/apps/{item}/acceptances", "analyst", {"json": {"rule": "TV201", "reason": "tested in a lab"}}),
     ("PUT", "/api/v1/policies/app", "admin", {"content": "PLACEHOLDER"}),
+    ("PUT", "/api/v1/policies/fleet", "admin", {"content": "FLEET-PLACEHOLDER"}),
     ("POST", "/api/v1/rejudge", "admin", {}),
     ("GET", "/api/v1/webhooks", "admin", {}),
     ("POST", "/api/v1/webhooks", "admin", {"json": {"url": "http://127.0.0.1:9/hook"}}),
@@ -126,11 +80,14 @@ def test_every_endpoint_answers_each_role_exactly_as_it_should(service: Service)
         spare = max(t.id for t in session.query(Token).all())
     ids = {"item": doc["id"], "job": 1, "fleet": fleet["id"], "spare": spare}
     policy = (DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8")
+    fleet_policy = (DATA_DIR / "fleet_policy.yaml").read_text(encoding="utf-8")
     ranks = ["viewer", "analyst", "admin"]
     for method, template, least, kw in ENDPOINTS:
         path = template.format(**ids)
         if kw.get("content") == "PLACEHOLDER":
             kw = {"content": policy}
+        elif kw.get("content") == "FLEET-PLACEHOLDER":
+            kw = {"content": fleet_policy}
         for role in (None, *ranks):
             got = service.client.request(method, path, headers=service.as_(role), **kw).status_code
             if role is None:
@@ -340,7 +297,8 @@ def test_a_dismissed_match_no_longer_counts_and_later_screenings_keep_it(service
                   "reason": "a namesake, checked"},  # fmt: skip
         )
         assert answer.status_code == 201, answer.text
-    assert run_queued(service.store) == len(row["matches"])  # each decision queues the file again
+    # each decision queues the file again; the decisions made before it runs share the one job
+    assert run_queued(service.store) == 1
     after = service.client.get(f"/api/v1/suppliers/{first['id']}", headers=service.as_("viewer")).json()
     assert after["verdict"] == "clear"
     assert all(m["decision"]["decision"] == "dismissed" for m in after["result"]["matches"][0]["matches"])

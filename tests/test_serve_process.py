@@ -226,3 +226,27 @@ def test_a_list_update_turns_a_stored_pass_into_a_fail_and_tells_the_webhook(ser
         assert posted[0]["event"]["message"] == flip["message"]
     finally:
         receiver.shutdown()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_second_server_on_the_same_database_refuses_to_start(server: Server, tmp_path: Path, kind: str) -> None:
+    """Two servers on one database would each queue the other's running jobs again at start: the
+    second refuses with one line (and a killed first server leaves no stale lock behind)."""
+    from tests.service_helpers import database
+
+    with database(kind, tmp_path) as url:
+        if kind == "postgresql":  # another data folder, the same database
+            server.env["TECHVET_DATABASE_URL"] = url
+        server.start()
+        other = tmp_path / ("other-data" if kind == "postgresql" else "data")
+        second = subprocess.run(
+            [sys.executable, "-m", "techvet", "serve", "--data", str(other), "--port", str(_free_port())],
+            env=server.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stderr
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another techvet serve is using the database" in lines[0], lines
+        assert httpx.get(server.url("/api/v1/health"), timeout=10).status_code == 200  # the first goes on
+        server.kill()
+        server.start()  # the lock went with the killed process
+        server.stop()

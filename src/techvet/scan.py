@@ -43,6 +43,10 @@ class ScanResult:
         return self.app is not None
 
     @property
+    def package(self) -> str | None:
+        return self.app.package if self.app else None
+
+    @property
     def title(self) -> str:
         """What reports call the app: its label, else its package, else its file."""
         app = self.app

@@ -9,6 +9,7 @@ federal rules). The decision is the strictest of the rules that hold, each given
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -81,12 +82,14 @@ def vet(
     device: Device,
     policy: Policy,
     kb: Knowledge | None = None,
-    app_results: dict[str, Any] | None = None,
+    app_results: Mapping[str, Any] | None = None,
     app_policy: AppPolicy | None = None,
     today: date | None = None,
     app_files: bool = True,
 ) -> Verdict:
-    """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run;
+    """Decide for one device. ``app_results``: package id -> ScanResult of apps scanned for this run
+    (or anything with its ``package``, ``findings``, ``errors`` and ``judge``: the service's stored
+    scans, which with ``app_files`` off are also found by the name their file was uploaded under);
     ``app_policy``: the policy companion apps are judged by (the app verdict's default if None), so
     a fleet rule can ask for the app's verdict, the same one ``techvet scan --policy`` gives.
     ``app_files``: whether an app cell naming a file is read (not for a register someone uploaded
@@ -152,7 +155,7 @@ def _facts(
     maker_entry: dict[str, Any] | None,
     model: dict[str, Any] | None,
     kb: Knowledge,
-    app_results: dict[str, Any] | None,
+    app_results: Mapping[str, Any] | None,
     app_policy: AppPolicy | None,
     app_files: bool = True,
 ) -> dict[str, Any]:
@@ -192,10 +195,15 @@ def _facts(
         result = None
         names_a_file = app.lower().endswith((".apk", ".xapk", ".apks", ".apkm"))
         if names_a_file and not app_files:
-            # a register uploaded to the service names files on the server's disk: never read them
-            note = f"{app}: not read (a register given to the service names no file it will open; upload the app)"
-            verdict.app_findings.append({"error": note})
-            failed_scans.append(note)
+            # a register uploaded to the service names files on the server's disk: never read them;
+            # the team's own upload of that name stands in (``app_results`` looks it up), if any
+            result = app_results.get(app) if app_results is not None else None
+            if result is None:
+                note = f"{app}: not read (the service opens no file a register names; upload the app to it)"
+                verdict.app_findings.append({"error": note})
+                failed_scans.append(note)
+            else:
+                package = result.package or app
         elif names_a_file:
             from techvet.scan import scan
 
@@ -205,7 +213,7 @@ def _facts(
             except TechvetError as exc:
                 verdict.app_findings.append({"error": str(exc)})
                 failed_scans.append(f"{app}: {exc}")
-        elif app_results and app in app_results:
+        elif app_results is not None and app in app_results:
             result = app_results[app]
         forms = kb.restriction_forms
         for n in forms.by_package.get(package, []):

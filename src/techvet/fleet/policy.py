@@ -14,7 +14,7 @@ from typing import Any
 from techvet.errors import TechvetError
 from techvet.findings import Severity
 from techvet.policy_file import check_schema, mapping, policy_document, short, text, texts
-from techvet.verdict import checked_values, listing, policy_sections, read_policy
+from techvet.verdict import checked_values, listing, of_kind, policy_sections, read_policy, user_policy_text
 
 DECISIONS = ("ground", "restrict", "review", "allow")  # strictest first
 PARTS = ("flight_controller", "camera", "gimbal", "radio", "battery", "ground_station")
@@ -77,9 +77,18 @@ class Policy:
         rule's id, decision, conditions and the values they take, and that it has rules at all (a
         policy without any would leave every aircraft to its default)."""
         doc = read_policy(path, "fleet_policy.yaml", "fleet-policy")
-        name = path or "fleet_policy.yaml"
+        return cls._checked(doc, path or "fleet_policy.yaml", users=path is not None)
+
+    @classmethod
+    def from_text(cls, text: str, name: str) -> Policy:
+        """A user's fleet policy from its YAML text (the service keeps policies as text), checked
+        as ``load`` checks a file; ``name`` is what its errors call it."""
+        return cls._checked(of_kind(user_policy_text(text, name), name, "fleet-policy"), name, users=True)
+
+    @classmethod
+    def _checked(cls, doc: dict[str, Any], name: str, users: bool) -> Policy:
         policy_sections(doc, name, ("default", "rules"))
-        if path is not None:  # the bundled default is checked by the test suite, not at every start
+        if users:  # the bundled default is checked by the test suite, not at every start
             check_schema(doc, POLICY_SCHEMA, f"policy {name}")
         rules = [_rule(rule, name) for rule in listing(doc.get("rules"), name, "rules")]
         if not rules:

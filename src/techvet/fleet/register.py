@@ -8,7 +8,7 @@ a :class:`FleetReport` whose ``to_dict()`` is exactly the command's JSON.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,7 @@ def decide_register(
     inventory: Inventory,
     policy: Policy,
     app_policy: AppPolicy | None = None,
-    app_results: dict[str, Any] | None = None,
+    app_results: Mapping[str, Any] | None = None,
     kb: Knowledge | None = None,
     app_files: bool = True,
 ) -> Iterator[Verdict]:
@@ -117,16 +117,20 @@ def fleet(
     apps: str | None = None,
     columns: str | dict[str, str] | None = None,
     app_files: bool = True,
+    app_results: Mapping[str, Any] | None = None,
 ) -> FleetReport:
     """Decide every device of an inventory (CSV, XLSX or JSON) under a fleet policy (the default:
-    the US federal rules). Raises :class:`~techvet.errors.NothingToAnalyseError` when the file
-    holds no device row, and a :class:`~techvet.errors.TechvetError` for an unreadable file."""
+    the US federal rules). Companion apps: those scanned from the ``apps`` folder, or
+    ``app_results`` already made (the service's stored scans). Raises
+    :class:`~techvet.errors.NothingToAnalyseError` when the file holds no device row, and a
+    :class:`~techvet.errors.TechvetError` for an unreadable file."""
     kb = load()
     chosen = policy if isinstance(policy, Policy) else Policy.load(policy)
     judge_apps = app_policy if isinstance(app_policy, AppPolicy) else AppPolicy.load(app_policy)
     register = open_register(inventory, columns)
     report = FleetReport(chosen, warnings=list(register.notes))
-    app_results = scan_apps(apps, kb) if apps else None
+    if apps:
+        app_results = scan_apps(apps, kb)
     for verdict in decide_register(register, chosen, judge_apps, app_results, kb, app_files):
         report.summary.add(verdict)
         report.devices.append(verdict)

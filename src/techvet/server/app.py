@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
@@ -41,7 +41,7 @@ from techvet.server.auth import (
     session_user,
 )
 from techvet.server.limits import BodyLimit
-from techvet.server.rejudging import Rejudging, lists_watch
+from techvet.server.rejudging import Rejudging, knowledge_watch, watch
 from techvet.store import events
 from techvet.store.blobs import TooLarge, put
 from techvet.store.db import Store, database_url
@@ -79,6 +79,9 @@ class Settings:
     rate_per_minute: int = field(default_factory=lambda: int(env_number("TECHVET_RATE_LIMIT", 600)))
     lists_check_seconds: int = field(default_factory=lambda: int(env_number("TECHVET_LISTS_CHECK_SECONDS", 30)))
     background: bool = True  # workers, webhook sender and list watcher (tests of the API alone turn them off)
+
+
+PolicyKind = Literal["app", "fleet"]
 
 
 class Acceptance_(BaseModel):
@@ -158,9 +161,12 @@ def create_app(settings: Settings) -> FastAPI:
     """The service over ``settings.data``: migrations applied, interrupted jobs queued again."""
     store = Store(settings.data, settings.url)
     store.upgrade()
+    # a serving process is the database's one server (jobs it finds running are its own to restart)
+    release = store.take_server_lock() if settings.background else None
     os.environ["TECHVET_DATA_DIR"] = str(settings.data)  # the service's own list snapshots
     with store.session() as session:
         requeue_interrupted(session)
+        knowledge_watch(session)  # a new techvet or knowledge folder: its apps are scanned again
     secret = server_secret(settings.data)
     limiter = RateLimiter(settings.rate_per_minute)
     state = Rejudging(store)
@@ -176,7 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
             supervisor = Supervisor(store, settings.url or database_url(settings.data), settings.workers)
             supervisor.start()
             sender = Periodic("webhooks", 0.5, lambda: deliver_due(store))
-            watcher = Periodic("lists", settings.lists_check_seconds, lambda: lists_watch(state))
+            watcher = Periodic("lists", settings.lists_check_seconds, lambda: watch(state))
             # a verdict an acceptance held changes the day the acceptance expires: judge again daily
             started_on = [date.today()]
 
@@ -192,6 +198,8 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         for stop in stoppers:
             stop()
+        if release is not None:
+            release()
         store.dispose()
 
     # the OpenAPI page with Swagger UI served by techvet itself (fastapi-offline vendors it): no CDN
@@ -346,31 +354,41 @@ def create_app(settings: Settings) -> FastAPI:
             rows = session.scalars(query.order_by(AuditEvent.id.desc()).offset((page - 1) * per_page).limit(per_page))
             return {"events": [events.as_json(e) for e in rows], "total": total, "page": page, "per_page": per_page}
 
-    @app.get(f"{API}/policies/app")
-    def get_policy(who: Viewer) -> dict[str, Any]:
+    @app.get(API + "/policies/{kind}")
+    def get_policy(who: Viewer, kind: PolicyKind) -> dict[str, Any]:
         from techvet.knowledge import DATA_DIR
+        from techvet.store.judging import POLICY_KINDS
 
         with store.session() as session:
-            row = session.scalar(select(Policy).where(Policy.kind == "app-policy", Policy.active.is_(True)))
+            query = select(Policy).where(Policy.kind == POLICY_KINDS[kind], Policy.active.is_(True))
+            row = session.scalar(query)
             if row is None:
-                return {"version": None, "text": (DATA_DIR / "app_policy.yaml").read_text(encoding="utf-8")}
+                return {"version": None, "text": (DATA_DIR / f"{kind}_policy.yaml").read_text(encoding="utf-8")}
             return {"version": row.version, "text": row.text, "by": row.created_by}
 
-    @app.put(f"{API}/policies/app")
-    async def put_policy(who: Admin, request: Request) -> dict[str, Any]:
-        from techvet.store.judging import activate_policy
+    @app.put(API + "/policies/{kind}")
+    async def put_policy(who: Admin, kind: PolicyKind, request: Request) -> dict[str, Any]:
+        """A new version of the app or fleet policy, checked whole, made active; what it judges is
+        judged again (every stored item for the app policy, the registers for the fleet policy)."""
+        from techvet.store.judging import POLICY_KINDS, activate_policy
+        from techvet.store.rejudge import rejudge_files
 
         try:
             text = (await request.body()).decode("utf-8")
             with store.session() as session:
-                version = await run_in_threadpool(activate_policy, session, text, who.name)
+                version = await run_in_threadpool(activate_policy, session, text, who.name, POLICY_KINDS[kind])
         except UnicodeDecodeError:
             raise HTTPException(422, "a policy is UTF-8 YAML text") from None
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
         except IntegrityError:
             raise HTTPException(409, "another policy was saved at the same moment: send it again") from None
-        state.start(f"app policy version {version} by {who.name}", who.name, rescreen=False)
+        cause = f"{kind} policy version {version} by {who.name}"
+        if kind == "app":
+            state.start(cause, who.name, rescreen=False)
+        else:
+            with store.session() as session:
+                await run_in_threadpool(rejudge_files, session, store.data, cause, who.name, ("fleet",))
         return {"version": version, "rejudging": True}
 
     @app.put(f"{API}/lists", status_code=202)

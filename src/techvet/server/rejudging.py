@@ -96,3 +96,19 @@ def lists_watch(state: Rejudging) -> None:
         known = row.value if row else None
     if identity and identity != known:
         state.start("a new list snapshot was installed", "techvet", rescreen=True)
+
+
+def knowledge_watch(session: Any) -> int:
+    """Queue every stored app scanned under other knowledge than the installed one to be scanned
+    again (:mod:`techvet.store.rescan`); how many."""
+    from techvet.knowledge import identity
+    from techvet.store.rescan import queue_stale
+
+    return queue_stale(session, identity())
+
+
+def watch(state: Rejudging) -> None:
+    """What the service checks every few seconds: a new list snapshot, new knowledge files."""
+    lists_watch(state)
+    with state.store.session() as session:
+        knowledge_watch(session)

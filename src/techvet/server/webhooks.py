@@ -1,6 +1,7 @@
 """Posting owed events to webhooks: a background thread, retried with backoff, never blocking.
 
-Each delivery is one POST of the event as JSON (5 s timeout). A failure is retried after 1, 2, 4 ...
+Each delivery is one POST of the event as JSON (5 s timeout); each receiver gets its events in
+order, in a thread of its own. A failure is retried after 1, 2, 4 ...
 seconds, eight times in all, then marked ``gave-up`` with its last error; the event itself stays in
 the audit log either way.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from techvet.store.models import AuditEvent, Delivery, Webhook, now
 
 MAX_ATTEMPTS = 8
 TIMEOUT = 5.0
+Owed = list[tuple[int, dict[str, object] | None]]  # (delivery id, the event's JSON)
 
 
 def post(url: str, payload: dict[str, object]) -> None:
@@ -43,15 +46,15 @@ def deliver_due(store: Store) -> int:
             )
             for hook, event in [(session.get(Webhook, d.webhook_id), session.get(AuditEvent, d.event_id))]
         ]
-    outcomes: list[tuple[int, str | None]] = []
+    by_url: dict[str | None, Owed] = {}
     for delivery_id, url, payload in due:
-        try:
-            if url is None or payload is None:
-                raise OSError("webhook or event removed")
-            post(url, {"event": payload})
-            outcomes.append((delivery_id, None))
-        except Exception as exc:  # noqa: BLE001 - any failure of a receiver is retried, then given up
-            outcomes.append((delivery_id, f"{type(exc).__name__}: {exc}"[:500]))
+        by_url.setdefault(url, []).append((delivery_id, payload))
+    outcomes: list[tuple[int, str | None]] = []
+    if by_url:
+        # one thread per receiver: a slow or dead one (5 s a timeout) never delays the others
+        with ThreadPoolExecutor(max_workers=min(8, len(by_url))) as pool:
+            for done in pool.map(lambda pair: _to_receiver(*pair), by_url.items()):
+                outcomes.extend(done)
     with store.session() as session:
         for delivery_id, error in outcomes:
             delivery = session.get(Delivery, delivery_id)
@@ -67,3 +70,20 @@ def deliver_due(store: Store) -> int:
                 else:
                     delivery.next_at = now() + timedelta(seconds=2 ** (delivery.attempts - 1))
     return sum(1 for _, error in outcomes if error is None)
+
+
+def _to_receiver(url: str | None, deliveries: Owed) -> list[tuple[int, str | None]]:
+    """One receiver's due deliveries, in order. After its first failure the rest wait for the next
+    round untouched (no attempt counted): a receiver that is down costs one timeout a round."""
+    outcomes: list[tuple[int, str | None]] = []
+    for delivery_id, payload in deliveries:
+        try:
+            if url is None or payload is None:
+                raise OSError("webhook or event removed")
+            post(url, {"event": payload})
+            outcomes.append((delivery_id, None))
+        except Exception as exc:  # noqa: BLE001 - any failure of a receiver is retried, then given up
+            outcomes.append((delivery_id, f"{type(exc).__name__}: {exc}"[:500]))
+            if url is not None and payload is not None:
+                break
+    return outcomes

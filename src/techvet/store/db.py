@@ -8,7 +8,7 @@ with ``create_all``, so a database made by one version upgrades to the next the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from techvet.errors import TechvetError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SERVER_LOCK_KEY = 0x74_65_63_68_76_65_74  # "techvet": the advisory lock a serving process holds
 
 
 def database_url(data: Path) -> str:
@@ -81,6 +82,34 @@ class Store:
 
     def upgrade(self) -> str:
         return upgrade(self.engine)
+
+    def take_server_lock(self) -> Callable[[], None]:
+        """Make this process the one server of this database, or raise one line naming the other.
+
+        Two servers on one database would each put the other's running jobs back in the queue at
+        start, and each run its own re-judging. PostgreSQL: a session-level advisory lock on a
+        connection kept open; SQLite: an exclusive ``flock`` on a file beside the database. Both
+        end with the process, however it ends (a killed server leaves no stale lock). Returns the
+        release."""
+        where = self.engine.url.render_as_string(hide_password=True)
+        taken = f"another techvet serve is using the database {where}: one server per database"
+        if self.engine.dialect.name == "postgresql":
+            connection = self.engine.connect()
+            if not connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({SERVER_LOCK_KEY})").scalar():
+                connection.close()
+                raise TechvetError(taken)
+            connection.commit()
+            return connection.close
+        import fcntl
+
+        database = self.engine.url.database or str(self.data / "techvet.db")
+        handle = open(f"{database}.serve-lock", "a+b")  # noqa: SIM115 - held open until released
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise TechvetError(taken) from None
+        return handle.close
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -22,25 +22,24 @@ def save_app(
     session: Session, sha256: str, doc: dict[str, Any], snapshot: dict[str, Any], policy_version: int | None
 ) -> Item:
     """A new app item from its judged JSON result, with the rows portfolio questions filter on."""
-    app = doc.get("app") or {}
-    verdict = doc.get("verdict") or {}
-    item = Item(
-        kind="app",
-        sha256=sha256,
-        title=text(app.get("label") or app.get("package"), 500) or sha256[:12],
-        package=text(app.get("package"), 300),
-        version=text(app.get("version_name"), 100),
-        verdict=verdict.get("verdict"),
-        score=verdict.get("score"),
-        result=doc,
-        techvet_version=__version__,
-        snapshot=snapshot,
-        policy_version=policy_version,
-    )
+    item = Item(kind="app", sha256=sha256)
     session.add(item)
-    index_app(item, doc)
+    fill_app(item, doc, snapshot, policy_version)
     session.flush()
     return item
+
+
+def fill_app(item: Item, doc: dict[str, Any], snapshot: dict[str, Any], policy_version: int | None) -> None:
+    """Everything an app item holds from a scan's judged result: made by this techvet, now."""
+    app = doc.get("app") or {}
+    verdict = doc.get("verdict") or {}
+    item.title = text(app.get("label") or app.get("package"), 500) or item.sha256[:12]
+    item.package = text(app.get("package"), 300)
+    item.version = text(app.get("version_name"), 100)
+    item.verdict, item.score = verdict.get("verdict"), verdict.get("score")
+    item.result, item.snapshot, item.policy_version = doc, snapshot, policy_version
+    item.techvet_version = __version__
+    index_app(item, doc)
 
 
 def index_app(item: Item, doc: dict[str, Any]) -> None:

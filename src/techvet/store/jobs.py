@@ -75,5 +75,5 @@ def as_json(job: Job) -> dict[str, object]:
         out["error"] = job.error
     if job.item_id:
         out["item"] = job.item_id
-        out["result"] = f"/api/v1/{COLLECTION[job.kind.removeprefix('rejudge:')]}/{job.item_id}"
+        out["result"] = f"/api/v1/{COLLECTION[job.kind.split(':')[-1]]}/{job.item_id}"  # rejudge:fleet
     return out

@@ -18,24 +18,39 @@ from sqlalchemy.orm import Session
 
 from techvet.detect.parties import SCREENING_RULES, PartyFacts, detect_facts
 from techvet.findings import Finding
+from techvet.fleet.policy import Policy as FleetPolicy
 from techvet.knowledge import Knowledge
 from techvet.store import events
 from techvet.store.models import Acceptance, Policy
 from techvet.verdict import AppPolicy
 
 APP_POLICY = "app-policy"
+FLEET_POLICY = "fleet-policy"
+POLICY_KINDS = {"app": APP_POLICY, "fleet": FLEET_POLICY}  # the API's name -> the file's kind
+
+
+def _active_text(session: Session, kind: str) -> tuple[str | None, int | None]:
+    row = session.scalar(select(Policy).where(Policy.kind == kind, Policy.active.is_(True)))
+    return (row.text, row.version) if row is not None else (None, None)
 
 
 def active_policy(session: Session) -> tuple[AppPolicy, int | None]:
     """The active app policy and its version (None: the bundled default)."""
-    row = session.scalar(select(Policy).where(Policy.kind == APP_POLICY, Policy.active.is_(True)))
-    if row is None:
-        return AppPolicy.load(), None
-    return policy_from_text(row.text), row.version
+    text, version = _active_text(session, APP_POLICY)
+    return (AppPolicy.load() if text is None else AppPolicy.from_text(text, "(uploaded)")), version
 
 
-def policy_from_text(text: str) -> AppPolicy:
-    """An app policy from its YAML text, checked as ``--policy FILE`` is (one line when wrong)."""
+def active_fleet_policy(session: Session) -> tuple[FleetPolicy, int | None]:
+    """The active fleet policy and its version (None: the bundled default)."""
+    text, version = _active_text(session, FLEET_POLICY)
+    return (FleetPolicy.load() if text is None else FleetPolicy.from_text(text, "(uploaded)")), version
+
+
+def policy_from_text(text: str, kind: str = APP_POLICY) -> AppPolicy | FleetPolicy:
+    """A policy of ``kind`` from its YAML text, checked as ``--policy FILE`` is (one line when
+    wrong, and a policy of the other kind is refused by name)."""
+    if kind == FLEET_POLICY:
+        return FleetPolicy.from_text(text, "(uploaded)")
     return AppPolicy.from_text(text, "(uploaded)")
 
 
@@ -94,10 +109,19 @@ def judge(doc: dict[str, Any], policy: AppPolicy, findings: list[Finding] | None
     return verdict_of(found, package, certificates, errors, bare_dex, policy)
 
 
-def snapshot(kb: Knowledge) -> dict[str, Any]:
-    """The list and knowledge dates a result was judged under."""
+def lists_snapshot(kb: Knowledge) -> dict[str, Any]:
+    """The list snapshot and list dates a result was judged under."""
     lists = {k: v.get("as_of") for k, v in kb.restriction_forms.lists.items()}
     return {"lists_folder": str(kb.lists_folder), "lists": lists}
+
+
+def snapshot(kb: Knowledge) -> dict[str, Any]:
+    """What a result made now from its file was made under: the lists, and the identity of the
+    knowledge (:func:`techvet.knowledge.identity`). A re-judging from stored facts changes the
+    first, never the second: only scanning the app again does."""
+    from techvet.knowledge import identity
+
+    return {**lists_snapshot(kb), "knowledge": identity(str(kb.directory))}
 
 
 def why_changed(old: dict[str, Any] | None, new: dict[str, Any], doc: dict[str, Any]) -> str:
@@ -140,14 +164,14 @@ def _describe(hit: dict[str, Any], doc: dict[str, Any]) -> str:
     return str(hit.get("title") or hit.get("rule"))
 
 
-def activate_policy(session: Session, text: str, by: str) -> int:
-    """Keep ``text`` as the next version of the app policy and make it the active one; its version.
-    The text is checked whole first (:func:`policy_from_text` raises one line): a policy that would
-    not load never becomes active."""
-    policy_from_text(text)
-    last = session.scalar(select(func.max(Policy.version)).where(Policy.kind == APP_POLICY)) or 0
-    for row in session.scalars(select(Policy).where(Policy.kind == APP_POLICY, Policy.active.is_(True))):
+def activate_policy(session: Session, text: str, by: str, kind: str = APP_POLICY) -> int:
+    """Keep ``text`` as the next version of the ``kind`` policy and make it the active one; its
+    version. The text is checked whole first (:func:`policy_from_text` raises one line): a policy
+    that would not load never becomes active."""
+    policy_from_text(text, kind)
+    last = session.scalar(select(func.max(Policy.version)).where(Policy.kind == kind)) or 0
+    for row in session.scalars(select(Policy).where(Policy.kind == kind, Policy.active.is_(True))):
         row.active = False
-    session.add(Policy(kind=APP_POLICY, version=last + 1, text=text, active=True, created_by=by))
-    events.record(session, by, "policy", f"app policy version {last + 1} made active")
+    session.add(Policy(kind=kind, version=last + 1, text=text, active=True, created_by=by))
+    events.record(session, by, "policy", f"{kind.removesuffix('-policy')} policy version {last + 1} made active")
     return int(last + 1)

@@ -141,7 +141,7 @@ class Policy(Base):
         ),
     )  # fmt: skip
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), index=True)  # app-policy (fleet-policy later)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # app-policy or fleet-policy
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=False)

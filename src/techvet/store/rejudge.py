@@ -21,8 +21,17 @@ from techvet.errors import TechvetError
 from techvet.knowledge import Knowledge
 from techvet.store import events
 from techvet.store.items import index_findings, judged_now
-from techvet.store.judging import acceptances, active_policy, judge, rescreen, snapshot, why_changed, with_acceptances
-from techvet.store.models import Acceptance, Item, MatchDecision
+from techvet.store.judging import (
+    acceptances,
+    active_policy,
+    judge,
+    lists_snapshot,
+    rescreen,
+    snapshot,
+    why_changed,
+    with_acceptances,
+)
+from techvet.store.models import Acceptance, Item, Job, MatchDecision
 
 BATCH = 500
 FILE_KINDS = ("capture", "suppliers", "fleet")
@@ -47,7 +56,7 @@ def rejudge_apps(
     One transaction per batch of BATCH apps (``sessions`` gives each): a run over 10,000 apps must
     not hold SQLite's write lock for its whole length, or uploads and workers would time out
     waiting; the policy and acceptances are read again per batch, so one recorded meanwhile counts."""
-    taken = snapshot(kb)
+    taken = lists_snapshot(kb)
     out = Rejudged()
     last = 0
     while True:
@@ -92,8 +101,8 @@ def judge_item(
         item.result = doc  # written only when something in it changed: most re-judgings change nothing
     item.score = new["score"]
     item.policy_version = version
-    if taken is not None:
-        item.snapshot = taken
+    if taken is not None:  # the lists are new; the knowledge the app was scanned with is not
+        item.snapshot = {**taken, "knowledge": (item.snapshot or {}).get("knowledge")}
     judged_now(item)
     if old and old.get("verdict") == new["verdict"]:
         held = _newly_accepted(old, new)
@@ -147,28 +156,59 @@ def accept_finding(
     policy, version = active_policy(session)
     accepted = acceptances(session, {item.package})
     change = None
-    for row in session.scalars(select(Item).where(Item.kind == "app", Item.package == item.package)):
+    for row in list(session.scalars(select(Item).where(Item.kind == "app", Item.package == item.package))):
         got = judge_item(session, row, None, policy, version, accepted, None, f"acceptance by {by}", by)
         change = got if row.id == item.id else change
+        if got:
+            queue_registers(session, row, "", f"acceptance by {by}", by)
     return change
 
 
 REJUDGE_PREFIX = "rejudge:"  # a job kind "rejudge:suppliers" judges a stored item again
 
 
-def rejudge_files(session: Session, data: Path, cause: str, actor: str = "techvet") -> Rejudged:
-    """Queue every stored capture, supplier file and fleet register to be judged again from its
-    stored file. Reading a file (a capture may be hundreds of MB) is a worker's job, under the
-    per-item limits, never the server's: the jobs carry the item, the cause (as their file name)
-    and the actor."""
+def queue_again(session: Session, item: Item, cause: str, actor: str) -> Job:
+    """Queue ``item`` to be judged again from its stored file, by a worker, under the per-item
+    limits (a capture may be hundreds of MB: never the server's work). A job for it still queued
+    is kept instead (it will read the newest lists, policy and decisions when it runs). The job's
+    file name carries the cause, shown in its events."""
     from techvet.store.jobs import enqueue
 
+    kind = REJUDGE_PREFIX + item.kind
+    waiting = session.scalar(select(Job).where(Job.kind == kind, Job.item_id == item.id, Job.state == "queued"))
+    if waiting is not None:
+        return waiting
+    job = enqueue(session, kind, item.sha256, cause, actor)
+    job.item_id = item.id
+    return job
+
+
+def rejudge_files(
+    session: Session, data: Path, cause: str, actor: str = "techvet", kinds: tuple[str, ...] = FILE_KINDS
+) -> Rejudged:
+    """Queue every stored item of ``kinds`` (captures, supplier files, fleet registers) to be
+    judged again."""
     out = Rejudged()
-    for item in list(session.scalars(select(Item).where(Item.kind.in_(FILE_KINDS)).order_by(Item.id))):
-        job = enqueue(session, REJUDGE_PREFIX + item.kind, item.sha256, cause, actor)
-        job.item_id = item.id
+    for item in list(session.scalars(select(Item).where(Item.kind.in_(kinds)).order_by(Item.id))):
+        queue_again(session, item, cause, actor)
         out.judged += 1
     return out
+
+
+def queue_registers(session: Session, app: Item, filename: str, cause: str, actor: str) -> int:
+    """Queue every stored fleet register that names ``app`` (by its package, or by ``filename``,
+    the name it was uploaded under) to be decided again: a companion app's verdict is part of an
+    aircraft's decision. How many were queued."""
+    from techvet.store.kinds import base_name, names_of
+
+    wanted = {n for n in (app.package, base_name(filename)) if n}
+    count = 0
+    for register in list(session.scalars(select(Item).where(Item.kind == "fleet"))):
+        named = names_of(register.result or {})
+        if wanted & (named | {base_name(n) for n in named}):
+            queue_again(session, register, cause, actor)
+            count += 1
+    return count
 
 
 def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor: str) -> dict[str, Any] | None:
@@ -177,7 +217,7 @@ def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor:
     from techvet.store.kinds import judge_file
 
     try:
-        doc, verdict = judge_file(session, item.kind, blob_path(data, item.sha256))
+        doc, verdict, version = judge_file(session, item.kind, blob_path(data, item.sha256))
     except TechvetError as exc:  # a file that judged once and not now (a list or policy it needs): say so
         events.record(
             session, actor, "rejudged", f"{item.title}: could not be judged again: {exc}", item.id, cause=cause
@@ -186,7 +226,7 @@ def judge_file_item(session: Session, data: Path, item: Item, cause: str, actor:
     if isinstance(doc.get("path"), str):
         doc["path"] = item.title
     old, before = item.verdict, item.result or {}
-    item.result, item.snapshot = doc, snapshot(load())
+    item.result, item.snapshot, item.policy_version = doc, snapshot(load()), version
     judged_now(item)
     for line in _row_changes(item.kind, before, doc):  # a match or a decision that changed inside the file
         events.record(session, actor, "rejudged", f"{item.title}: {line}", item.id, cause=cause, notify=True)
@@ -213,10 +253,7 @@ def decide_match(session: Session, item: Item, name: str, party_id: str, decisio
         raise TechvetError(f"no match of {name!r} to {party_id!r} in this supplier file")
     session.add(MatchDecision(name_key=name_key(name), party_id=party_id, decision=decision, reason=reason, by=by))
     events.record(session, by, decision, f"{name} ~ {party_id} {decision}: {reason}", item.id)
-    from techvet.store.jobs import enqueue
-
-    job = enqueue(session, REJUDGE_PREFIX + item.kind, item.sha256, f"match {decision} by {by}", by)
-    job.item_id = item.id
+    job = queue_again(session, item, f"match {decision} by {by}", by)
     session.flush()
     return job.id
 
