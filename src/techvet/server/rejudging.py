@@ -1,6 +1,7 @@
 """Re-judging in the service: one run at a time in a thread, started by a request, a policy change
 or a new list snapshot, its progress readable while it runs. The judging itself is
-:mod:`techvet.store.rejudge`."""
+:mod:`techvet.store.rejudge`; new knowledge files queue the stored apps to be scanned again
+(:mod:`techvet.store.rescan`), which the workers do."""
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
 """Posting owed events to webhooks: a background thread, retried with backoff, never blocking.
 
 Each delivery is one POST of the event as JSON (5 s timeout); each receiver gets its events in
-order, in a thread of its own. A failure is retried after 1, 2, 4 ...
-seconds, eight times in all, then marked ``gave-up`` with its last error; the event itself stays in
-the audit log either way.
+order, in a thread of its own. A failure is retried after 1, 2, 4 ... seconds, eight times in all,
+then marked ``gave-up`` with its last error; the event itself stays in the audit log either way.
 """
 
 from __future__ import annotations
