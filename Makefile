@@ -91,6 +91,8 @@ screenshots: $(BIN)/techvet
 	  --screenshot=docs/report-desktop.png file://$(CURDIR)/docs/demo-report.html
 	chromium $(CHROMIUM_FLAGS) --window-size=390,1400 \
 	  --screenshot=docs/report-phone.png file://$(CURDIR)/docs/demo-report.html
+	# the service's pages at 1280 and 390 px, taken by their browser tests (tests/test_pages_browser.py)
+	TECHVET_SCREENSHOTS=$(CURDIR)/docs/pages $(BIN)/pytest -q tests/test_pages_browser.py
 
 clean:
 	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache

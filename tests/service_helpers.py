@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import io
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,3 +137,62 @@ def make_service(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, **se
     with TestClient(app, base_url="https://testserver") as client:
         yield Service(client, tokens, store)
     load.cache_clear()  # a test that installed lists must not leave them to the next
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """`techvet serve` in its own process group, on a free loopback port."""
+
+    def __init__(self, data: Path, env: dict[str, str]) -> None:
+        self.data, self.env, self.port = data, env, free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def token(self, name: str, role: str, password: str | None = None) -> str:
+        """A new user of ``role`` (with a password for the pages, when given); its API token."""
+        command = [sys.executable, "-m", "techvet", "users", "add", name, "--role", role, "--data", str(self.data)]
+        run = subprocess.run(
+            command + (["--password-stdin"] if password else []), input=f"{password}\n" if password else None,
+            capture_output=True, text=True, env=self.env, check=True, timeout=120,
+        )  # fmt: skip
+        return run.stdout.strip()
+
+    def start(self) -> None:
+        import httpx
+
+        cmd = [sys.executable, "-m", "techvet", "serve", "--data", str(self.data), "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            [*cmd, "--workers", "2"], env=self.env, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for _ in range(300):
+            try:
+                if httpx.get(self.url("/api/v1/health"), timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise AssertionError("the server did not start: " + self.stop())
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def kill(self) -> None:
+        """SIGKILL to the server and its workers: nothing is shut down cleanly."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> str:
+        if self.process is None or self.process.poll() is not None:
+            return ""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            _, err = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            _, err = self.process.communicate()
+        return err.decode("utf-8", "replace")

@@ -146,6 +146,7 @@ def test_a_bad_file_fails_its_own_job_with_one_line_and_the_service_goes_on(serv
     state = service.client.get(f"/api/v1/jobs/{job}", headers=service.as_("viewer")).json()
     assert state["state"] == "failed" and "\n" not in state["error"] and "Traceback" not in state["error"]
     assert str(service.store.data) not in state["error"]
+    assert state["error"].startswith("evil.apk: ")  # the CLI's line, naming the file as it was uploaded
     assert service.scanned("clean_app.apk")["verdict"] == "pass"
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,61 +22,8 @@ pytest.importorskip("fastapi", reason="the service's extra is not installed (pip
 import httpx  # noqa: E402
 
 from tests.conftest import FIXTURES  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """`techvet serve` in its own process group, on a free loopback port."""
-
-    def __init__(self, data: Path, env: dict[str, str]) -> None:
-        self.data, self.env, self.port = data, env, _free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def token(self, name: str, role: str) -> str:
-        run = subprocess.run(
-            [sys.executable, "-m", "techvet", "users", "add", name, "--role", role, "--data", str(self.data)],
-            capture_output=True, text=True, env=self.env, check=True, timeout=120,
-        )  # fmt: skip
-        return run.stdout.strip()
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "techvet", "serve", "--data", str(self.data), "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            [*cmd, "--workers", "2"], env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        for _ in range(300):
-            try:
-                if httpx.get(self.url("/api/v1/health"), timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not start: " + self.stop())
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def kill(self) -> None:
-        """SIGKILL to the server and its workers: nothing is shut down cleanly."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> str:
-        if self.process is None or self.process.poll() is not None:
-            return ""
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            _, err = self.process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            _, err = self.process.communicate()
-        return err.decode("utf-8", "replace")
+from tests.service_helpers import Server  # noqa: E402
+from tests.service_helpers import free_port as _free_port  # noqa: E402
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from techvet import __version__
+from techvet.findings import Finding
 from techvet.knowledge import _read, load
 from techvet.report.cells import UNSIGNED, network_cell, owner_cell, sdk_names, unidentified_summary
 from techvet.scan import ScanResult
@@ -32,11 +33,18 @@ def _template() -> Any:
 
 
 def render(result: ScanResult) -> str:
-    app = result.app
-    manifest = app.manifest if app else None
-    destinations = result.destinations()
+    return str(_template().render(**app_context(result.to_dict(), result.findings)))
+
+
+def app_context(doc: dict[str, Any], findings: list[Finding] | None = None) -> dict[str, Any]:
+    """What the app report shows, from a scan's JSON result (``ScanResult.to_dict``): the same
+    page for a scan made now and for one the team service kept. ``findings``: the result's own
+    findings, when at hand, instead of reading them back from the JSON."""
+    app = doc.get("app") or {}
+    found = findings if findings is not None else [Finding.from_dict(f) for f in doc.get("findings") or []]
+    destinations = [d for d in doc.get("destinations") or [] if isinstance(d, dict)]
     sdks = []
-    for f in result.findings:
+    for f in found:
         if f.rule == "TV304":  # code no catalogue names: listed with the SDKs, never left out
             sdks.append(
                 {
@@ -63,40 +71,38 @@ def render(result: ScanResult) -> str:
             "app": bool(f.extra.get("in_app_code")),
             "sdks": ", ".join(sdk_names(f.extra.get("in_sdks", []))),
         }
-        for f in result.findings
+        for f in found
         if "capability" in f.extra
     ]
-    findings = _findings(result.findings)
-    return str(
-        _template().render(
-            title=result.title,
-            package=app.package if app else "",
-            version=manifest.version_name if manifest and manifest.version_name else "",
-            file=result.path,
-            sha256=app.sha256 if app else "",
-            signers=[c.subject for c in app.certificates[:2]] if app else [],
-            unsigned=UNSIGNED,
-            techvet_version=__version__,
-            verdict=result.verdict,
-            map=_map(destinations),
-            destinations=[
-                {
-                    **d,
-                    "named_by": ", ".join(sdk_names(d["named_by_sdks"]))
-                    or (d["first_evidence"] or {}).get("class_name", "-"),
-                }
-                for d in destinations
-            ],
-            sdks=sdks,
-            capabilities=capabilities,
-            anti=[f for f in findings if f["rule"].startswith("TV5")],
-            parties=[f for f in findings if f["rule"].startswith("TV6")],
-            findings=findings,
-            attribution=", ".join(
-                f"{k} {v}" for k, v in sorted(result.to_dict().get("attribution", {}).get("knowledge", {}).items())
-            ),
-        )
-    )
+    listed = _findings(found)
+    certificates = [c for c in doc.get("certificates") or [] if isinstance(c, dict)]
+    knowledge = (doc.get("attribution") or {}).get("knowledge") or {}
+    return {
+        "title": app.get("label") or app.get("package") or doc.get("path") or "",
+        "package": app.get("package") or "",
+        "version": app.get("version_name") or "",
+        "file": doc.get("path") or "",
+        "sha256": app.get("sha256") or "",
+        "signers": [str(c.get("subject")) for c in certificates[:2]],
+        "unsigned": UNSIGNED,
+        "techvet_version": doc.get("techvet_version") or __version__,
+        "verdict": doc.get("verdict"),
+        "map": _map(destinations),
+        "destinations": [
+            {
+                **d,
+                "named_by": ", ".join(sdk_names(d.get("named_by_sdks") or []))
+                or (d.get("first_evidence") or {}).get("class_name", "-"),
+            }
+            for d in destinations
+        ],
+        "sdks": sdks,
+        "capabilities": capabilities,
+        "anti": [f for f in listed if f["rule"].startswith("TV5")],
+        "parties": [f for f in listed if f["rule"].startswith("TV6")],
+        "findings": listed,
+        "attribution": ", ".join(f"{k} {v}" for k, v in sorted(knowledge.items())),
+    }
 
 
 def render_traffic(results: list[Any]) -> str:
@@ -142,6 +148,7 @@ def _findings(findings: list[Any]) -> list[dict[str, Any]]:
     return [
         {
             "rule": f.rule,
+            "subject": f.subject,
             "title": f.title,
             "severity": str(f.severity),
             "evidence": [
@@ -181,4 +188,4 @@ def render_diff(changes: dict[str, Any]) -> str:
     return str(environment().get_template("diff.html.j2").render(d=changes, techvet_version=__version__))
 
 
-__all__ = ["environment", "render", "render_diff", "render_fleet", "render_traffic"]
+__all__ = ["app_context", "environment", "render", "render_diff", "render_fleet", "render_traffic"]

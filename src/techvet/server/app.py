@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -41,6 +41,7 @@ from techvet.server.auth import (
     session_user,
 )
 from techvet.server.limits import BodyLimit
+from techvet.server.pages import PAGE_CSP, UPLOAD_PAGES, add_pages, environment, is_page
 from techvet.server.rejudging import Rejudging, knowledge_watch, watch
 from techvet.store import events
 from techvet.store.blobs import TooLarge, put
@@ -208,12 +209,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.secret = secret
 
     @app.exception_handler(HTTPException)
-    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _starlette_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, exc.status_code, headers=exc.headers)
+    async def _starlette_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -241,11 +242,13 @@ def create_app(settings: Settings) -> FastAPI:
                 return _with_headers(JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers), request)
         if path.startswith(API) and path != f"{API}/health" and not limiter.allow(key):
             return _with_headers(_too_many(), request)
+        if is_page(path) and not path.startswith("/static/") and not limiter.allow(f"page:{_client(request)}"):
+            return _with_headers(_too_many(), request)
         response: Response = await call_next(request)
         return _with_headers(response, request)
 
     def body_limit(path: str, method: str) -> int:
-        if (method == "POST" and path in UPLOAD_PATHS) or (method == "PUT" and path == f"{API}/lists"):
+        if (method == "POST" and path in UPLOAD_PATHS | UPLOAD_PAGES) or (method == "PUT" and path == f"{API}/lists"):
             return settings.max_upload
         return SMALL_BODY
 
@@ -481,7 +484,18 @@ def create_app(settings: Settings) -> FastAPI:
             events.record(session, who.name, "webhook", f"webhook {hook.id} to host {host} added")
             return {"id": hook.id, "url": hook.url}
 
+    add_pages(app, store, secret, lambda kind, file, who: _accept_upload(store, settings, kind, file, who), state)
     return app
+
+
+def _error(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """An error as JSON ``{"error": ...}`` for the API, as a page for a person."""
+    if not is_page(request.url.path):
+        return JSONResponse({"error": message}, status, headers=headers)
+    html = environment().get_template("page_error.html.j2").render(
+        who=None, status=status, message=message, techvet_version=__version__
+    )
+    return HTMLResponse(html, status, headers={k: v for k, v in (headers or {}).items() if k != "WWW-Authenticate"})
 
 
 def _too_many() -> JSONResponse:
@@ -497,6 +511,8 @@ def _with_headers(response: Response, request: Request) -> Response:
         response.headers.setdefault(name, value)
     if request.url.path == "/docs":  # the OpenAPI page runs Swagger UI's own script
         response.headers["Content-Security-Policy"] = DOCS_CSP
+    elif is_page(request.url.path):  # techvet's own style sheet and script, nothing inline
+        response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
 
 

@@ -68,8 +68,13 @@ def session_user(secret: bytes, cookie: str) -> int | None:
     return user_id if expires > time.time() else None
 
 
+def csrf_for(secret: bytes, cookie: str) -> str:
+    """The CSRF token of a session (what ``make_session`` gave it): the pages put it in each form."""
+    return _sign(secret, "csrf:" + cookie)
+
+
 def csrf_ok(secret: bytes, cookie: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(_sign(secret, "csrf:" + cookie), str(token))
+    return bool(token) and hmac.compare_digest(csrf_for(secret, cookie), str(token))
 
 
 class RateLimiter:

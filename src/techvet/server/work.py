@@ -39,7 +39,9 @@ def run(store: Store, job: Job) -> None:
             _file(store, job, blob_path(store.data, job.sha256))
     except TechvetError as exc:
         with store.session() as session:
-            fail(session, job.id, str(exc).replace(str(store.data), "<data>"))
+            # the CLI's line, about the file by the name it was uploaded under, not where the store keeps it
+            where = str(blob_path(store.data, job.sha256))
+            fail(session, job.id, str(exc).replace(where, job.filename).replace(str(store.data), "<data>"))
     except MemoryError:
         with store.session() as session:
             fail(session, job.id, f"{job.filename}: over the per-item memory limit")
