@@ -15,6 +15,10 @@
    app from its facts; against it, the time scanning those apps again would take (this run's
    median scan time of the same apps times ``--stored``, on one core).
 
+3. Times each page (issue 15) over those stored apps: p50/p95 of its server time, the slowest
+   page's p95 against the 200 ms target, and the apps page against the API's JSON for the same
+   question (the peer).
+
 Only 127.0.0.1 is contacted; everything is bounded in count and time.
 """
 
@@ -195,6 +199,71 @@ def rejudging(args: argparse.Namespace, data: Path) -> None:
     print(f"  = {rescan:.0f} s on one core")
     print(f"ratio scan-again/re-judge = {rescan / took:.1f}x")
     store.dispose()
+    pages(args, data, store.engine.url.render_as_string(hide_password=False))
+
+
+def pages(args: argparse.Namespace, data: Path, url: str) -> None:
+    """Each page's server time over the ``--stored`` apps just judged (in this process, through the
+    ASGI app: what the server spends, not the network), against the API's JSON answer to the same
+    question as the peer."""
+    from fastapi.testclient import TestClient
+
+    from techvet.server.app import Settings, create_app
+    from techvet.store.users import add_user
+
+    os.environ["TECHVET_RATE_LIMIT"] = "1000000"
+    app = create_app(Settings(data, url, background=False))
+    with app.state.store.session() as session:
+        add_user(session, "bench-pages", "admin", "bench-pages-password")
+    client = TestClient(app, base_url="https://testserver")
+    assert client.post("/signin", data={"name": "bench-pages", "password": "bench-pages-password"}).status_code == 200
+    first, last = 1, args.stored
+    paths = {
+        "portfolio": "/",
+        "apps": "/apps",
+        "apps failing": "/apps?verdict=fail",
+        "apps worst first": "/apps?sort=worst",
+        "apps search": "/apps?q=pilot",
+        "apps by owner, cleartext": "/apps?owner=mobtech",
+        "apps by vendor country": "/apps?vendor_country=CN",
+        "apps page 100": "/apps?page=100",
+        "one app": f"/apps/{last}",
+        "compare": f"/apps/{first}/compare/{last}",
+        "audit log": "/audit",
+        "lists": "/lists",
+    }
+    rounds = 30
+    worst = 0.0
+    print(f"pages over {args.stored} stored apps, {rounds} requests each (server time, ms):")
+    for name, path in paths.items():
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = client.get(path)
+            times.append((time.perf_counter() - started) * 1000)
+            assert answer.status_code == 200, (path, answer.status_code)
+        worst = max(worst, _percentile(times, 0.95))
+        print(f"  {name:<26} p50 {_percentile(times, 0.5):6.1f}  p95 {_percentile(times, 0.95):6.1f}")
+    api, page = [], []
+    viewer = {"Authorization": "Bearer " + _token(app)}
+    for _ in range(rounds):
+        started = time.perf_counter()
+        client.get("/api/v1/apps?verdict=fail", headers=viewer)
+        api.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        client.get("/apps?verdict=fail")
+        page.append(time.perf_counter() - started)
+    print(f"slowest page p95 {worst:.1f} ms (target: under 200 ms)")
+    print(f"ratio page/API for the failing apps = {statistics.median(page) / statistics.median(api):.2f}x")
+    app.state.store.dispose()
+
+
+def _token(app: object) -> str:
+    from techvet.store.models import User
+    from techvet.store.users import add_token
+
+    with app.state.store.session() as session:  # type: ignore[attr-defined]
+        return add_token(session, session.query(User).filter_by(name="bench-pages").one(), "bench")
 
 
 def main() -> None:

@@ -243,10 +243,11 @@ def add_pages(
             context = app_context(item.result)
             versions = []
             if item.package:
-                same = select(Item).where(Item.kind == "app", Item.package == item.package)
-                for v in session.scalars(same.order_by(Item.id.desc()).limit(50)):
-                    created = _when(v.created)
-                    versions.append({"id": v.id, "version": v.version, "verdict": v.verdict, "created": created})
+                same = select(Item.id, Item.version, Item.verdict, Item.created).where(
+                    Item.kind == "app", Item.package == item.package
+                )  # the columns shown, not each version's whole result
+                for v_id, version, verdict, created in session.execute(same.order_by(Item.id.desc()).limit(50)):
+                    versions.append({"id": v_id, "version": version, "verdict": verdict, "created": _when(created)})
             history = _history(session, item_id)
             facts = {**summary(item), "judged": _when(item.judged)}
         return page(request, "page_app.html.j2", who, cookie, section="apps", item=facts, versions=versions,

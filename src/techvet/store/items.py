@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from techvet import __version__
 from techvet.store.models import Item, ItemDestination, ItemFinding, ItemSdk, now
@@ -81,7 +81,8 @@ def app_query(filters: dict[str, Any]) -> Select[Item]:
     """Apps matching every filter given: ``sdk``, ``vendor``, ``vendor_country`` (an SDK's), ``owner``,
     ``owner_country`` (a destination's; with ``cleartext`` only hosts reached in cleartext),
     ``rule`` (a finding's), ``verdict``, ``package``. Each is an indexed semi-join."""
-    query = select(Item).where(Item.kind == "app")
+    # a list shows the summary: the whole result and snapshot (JSON, tens of kB an app) stay unread
+    query = select(Item).options(defer(Item.result), defer(Item.snapshot)).where(Item.kind == "app")
     if filters.get("verdict"):
         query = query.where(Item.verdict == filters["verdict"])
     if filters.get("package"):
