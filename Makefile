@@ -69,8 +69,11 @@ bench-traffic: $(BIN)/techvet
 # techvet-data.token) and the bundled samples (the demo app, samples/fleet.csv) uploaded once started.
 serve: $(BIN)/techvet
 	@if [ ! -f techvet-data.token ]; then \
-	  $(BIN)/techvet users add admin --role admin --data techvet-data > techvet-data.token || exit 2; \
-	  echo "admin token written to techvet-data.token"; \
+	  password=$$(head -c 24 /dev/urandom | base64 | tr -d '/+='); \
+	  printf '%s\n' "$$password" | $(BIN)/techvet users add admin --role admin --password-stdin \
+	    --data techvet-data > techvet-data.token || exit 2; \
+	  printf '%s\n' "$$password" > techvet-data.password; chmod 600 techvet-data.token techvet-data.password; \
+	  echo "admin token in techvet-data.token; in a browser, http://127.0.0.1:8000/ as admin with the password in techvet-data.password"; \
 	  $(BIN)/python tools/seed_service.py --token-file techvet-data.token --app $(DEMO_APP) --fleet samples/fleet.csv & \
 	fi; \
 	$(BIN)/techvet serve --data techvet-data

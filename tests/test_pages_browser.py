@@ -31,6 +31,12 @@ CHROMIUM = os.environ.get("TECHVET_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]  # fmt: skip
 PAYLOAD = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+FOCUSED = """() => {
+    const e = document.activeElement, style = getComputedStyle(e);
+    const named = e.labels && e.labels.length ? e.labels[0].textContent : (e.textContent || e.name || "");
+    const visible = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0;
+    return [e.tagName, named.trim().slice(0, 40), visible];
+}"""  # what has the keyboard's focus: its tag, its label or name, and whether the focus shows
 SUPPLIERS = "name,country\nDJI,CN\nAcme Widgets Unlimited,US\n大疆创新,CN\n"
 
 if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
@@ -220,4 +226,41 @@ def test_an_app_whose_label_is_a_script_payload_renders_as_text(
     assert PAYLOAD in page.locator("main table").inner_text()
     page.goto(served["server"].url("/audit"))
     assert not dialogs
+    page.context.close()
+
+
+def test_a_file_dropped_on_the_upload_form_is_sent_and_the_keyboard_reaches_every_control(
+    browser: Any, served: dict[str, Any]
+) -> None:
+    """The one script: a file dropped on the form is chosen and sent. And without a mouse: the skip
+    link comes first, every control is reached with Tab and shows where the focus is."""
+    page = sign_in(browser, served, "analyst")
+    page.goto(served["server"].url("/apps"))
+    data = list(fixture_app("behaviours.apk").read_bytes())
+    page.evaluate(
+        """(bytes) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([new Uint8Array(bytes)], "dropped.apk"));
+            const form = document.querySelector("form[data-drop]");
+            form.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }""",
+        data,
+    )
+    page.wait_for_url(lambda url: "/apps/" in url and "/jobs/" not in url, timeout=120_000)
+    assert "uploaded as dropped.apk" in page.locator("header .meta").first.inner_text()
+    page.goto(served["server"].url("/apps"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    reached = []
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused[0] == "BODY":  # past the last control: the focus went back to the page
+            break
+        reached.append(focused)
+    controls = [r for r in reached if r[0] in ("INPUT", "SELECT", "BUTTON")]
+    assert {"Upload", "Filter"} <= {r[1] for r in controls}
+    assert any(r[1].startswith("An app to vet") for r in controls)  # the file picker, by its label
+    assert all(r[1] for r in controls), controls  # every control has a label or a name
+    assert all(r[2] for r in reached), [r for r in reached if not r[2]]  # the focus is always visible
     page.context.close()
