@@ -162,3 +162,23 @@ def test_the_portfolio_counts_and_says_what_changed(service: Service) -> None:
     by_owner = service.client.get("/apps", params={"owner": "mobtech"}).text
     assert "SkyFleet Pilot" in by_owner
 
+
+
+def test_a_list_snapshot_is_uploaded_on_the_lists_page_by_admins_only_and_checked_whole(service: Service) -> None:
+    import gzip
+    import json
+
+    from techvet.knowledge import load
+
+    csrf = sign_in(service, "analyst")
+    files = {"file": ("restriction_lists.json.gz", b"not gzip")}
+    assert service.client.post("/lists", data={"csrf": csrf}, files=files).status_code == 403
+    csrf = sign_in(service, "admin")
+    bad = service.client.post("/lists", data={"csrf": csrf}, files=files)
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    doc = json.loads(json.dumps(load().restriction_lists))
+    good = {"file": ("restriction_lists.json.gz", gzip.compress(json.dumps(doc).encode()))}
+    installed = service.client.post("/lists", data={"csrf": csrf}, files=good)
+    assert installed.status_code == 200 and "installed" in installed.text and "A snapshot installed" in installed.text
+    audit = service.client.get("/audit").text
+    assert "uploaded: no counts changed" in audit

@@ -398,19 +398,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def put_lists(who: Admin, request: Request) -> dict[str, Any]:
         """A list snapshot handed over (restriction_lists.json.gz, as `techvet lists update` writes
         it): checked whole, installed, then everything is judged again under it."""
-        from techvet.screen.update import install_snapshot
+        from techvet.server.rejudging import install_lists
 
-        data = await request.body()
         try:
-            folder, counts = await run_in_threadpool(install_snapshot, data)
+            folder, counts = await install_lists(state, await request.body(), who.name)
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
-        with store.session() as session:
-            changed = (
-                ", ".join(f"{k} {a}->{b}" for k, (a, b) in sorted(counts.items()) if a != b) or "no counts changed"
-            )
-            events.record(session, who.name, "lists", f"list snapshot {folder.name} uploaded: {changed}")
-        state.start(f"list snapshot uploaded by {who.name}", who.name, rescreen=True)
         return {"snapshot": folder.name, "lists": {k: {"before": a, "now": b} for k, (a, b) in counts.items()}}
 
     @app.post(f"{API}/rejudge", status_code=202)

@@ -289,10 +289,7 @@ def add_pages(
     def supplier_file(request: Request, item_id: int) -> HTMLResponse:
         who, cookie = who_is(request)
         with store.session() as session:
-            item = _get(session, item_id, "suppliers")
-            result = item.result or {}
-            history = _history(session, item_id)
-            facts = {**summary(item), "judged": _when(item.judged)}
+            facts, result, history = _stored(session, item_id, "suppliers")
         return page(request, "page_suppliers_one.html.j2", who, cookie, section="suppliers", item=facts,
                     result=result, parties=_by_party(result), events=history)  # fmt: skip
 
@@ -321,10 +318,7 @@ def add_pages(
     def register(request: Request, item_id: int, decision: str = "") -> HTMLResponse:
         who, cookie = who_is(request)
         with store.session() as session:
-            item = _get(session, item_id, "fleet")
-            result = item.result or {}
-            history = _history(session, item_id)
-            facts = {**summary(item), "judged": _when(item.judged)}
+            facts, result, history = _stored(session, item_id, "fleet")
         devices = [_device(d) for d in result.get("devices") or [] if isinstance(d, dict)]
         shown = [d for d in devices if not decision or d["decision"] == decision]
         order = {"ground": 0, "restrict": 1, "review": 2, "allow": 3}
@@ -348,20 +342,16 @@ def add_pages(
 
     @app.post("/lists", include_in_schema=False)
     async def lists_upload(request: Request) -> Response:
-        from techvet.screen.update import install_snapshot
+        from techvet.server.rejudging import install_lists
 
         who, form = await form_of(request, "admin")
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, "choose a restriction_lists.json.gz file")
-        data = await upload.read()
         try:
-            folder, _ = await run_in_threadpool(install_snapshot, data)
+            folder, _ = await install_lists(state, await upload.read(), who.name)
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
-        with store.session() as session:
-            events.record(session, who.name, "lists", f"list snapshot {folder.name} uploaded from the lists page")
-        state.start(f"list snapshot uploaded by {who.name}", who.name, rescreen=True)
         return RedirectResponse("/lists?" + urlencode({"notice": f"snapshot {folder.name} installed"}), 303)
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
@@ -481,6 +471,12 @@ def _get(session: Any, item_id: int, kind: str) -> Item:
     if item is None or item.kind != kind:
         raise HTTPException(404, f"no {kind} {item_id}")
     return item
+
+
+def _stored(session: Any, item_id: int, kind: str) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """A stored file's summary, its whole result and its history, for its page."""
+    item = _get(session, item_id, kind)
+    return {**summary(item), "judged": _when(item.judged)}, item.result or {}, _history(session, item_id)
 
 
 def _history(session: Any, item_id: int) -> list[dict[str, Any]]:

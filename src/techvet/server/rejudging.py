@@ -113,3 +113,19 @@ def watch(state: Rejudging) -> None:
     lists_watch(state)
     with state.store.session() as session:
         knowledge_watch(session)
+
+
+async def install_lists(state: Rejudging, data: bytes, actor: str) -> tuple[Any, dict[str, tuple[int, int]]]:
+    """Install an uploaded list snapshot (checked whole by ``install_snapshot``, which raises one
+    line), record it with the lists whose counts changed, and judge everything again under it:
+    what the API's ``PUT /lists`` and the lists page both do. The new folder and the counts."""
+    from fastapi.concurrency import run_in_threadpool
+
+    from techvet.screen.update import install_snapshot
+
+    folder, counts = await run_in_threadpool(install_snapshot, data)
+    changed = ", ".join(f"{k} {a}->{b}" for k, (a, b) in sorted(counts.items()) if a != b) or "no counts changed"
+    with state.store.session() as session:
+        events.record(session, actor, "lists", f"list snapshot {folder.name} uploaded: {changed}")
+    state.start(f"list snapshot uploaded by {actor}", actor, rescreen=True)
+    return folder, counts
