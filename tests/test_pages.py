@@ -94,6 +94,8 @@ def test_forms_need_the_sessions_csrf_token_and_the_right_role(service: Service)
     upload = service.client.post("/apps", data={"csrf": viewer_csrf}, files={"file": ("a.apk", b"PK\x03\x04")})
     assert upload.status_code == 403
     assert service.client.get("/users").status_code == 403  # users and tokens are the admins'
+    forged = service.client.get("/apps", params={"notice": "Your account is locked: call +1 555 0100"}).text
+    assert "account is locked" not in forged  # a notice is the service's own (signed), never a link's
 
 
 def test_a_hostile_label_and_file_name_are_text_on_every_page(service: Service, tmp_path: Path) -> None:

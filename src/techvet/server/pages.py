@@ -11,6 +11,8 @@ text here as there; the Content-Security-Policy forbids inline scripts and style
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -113,18 +115,19 @@ def add_pages(
 
     def page(request: Request, template: str, who: Principal | None, cookie: str = "", **context: Any) -> HTMLResponse:
         base = {"who": who, "csrf": csrf_for(secret, cookie) if cookie else "", "techvet_version": __version__,
-                "notice": request.query_params.get("notice", "")[:300]}  # fmt: skip
+                "notice": _notice(secret, request)}  # fmt: skip
         html = environment().get_template(template).render({**base, **context})
         return HTMLResponse(html, status_code=context.get("status_code", 200))
 
     async def form_of(request: Request, needed: str) -> tuple[Principal, Any]:
-        """The signed-in user and the posted form, after the role and the CSRF token are checked."""
+        """The signed-in user and the posted form, after the role (before any of the body is read:
+        a viewer's upload is refused unread) and the CSRF token are checked."""
         who, cookie = await run_in_threadpool(who_is, request)
+        if not who.may(needed):
+            raise HTTPException(403, f"needs the {needed} role")
         form = await request.form(max_files=1, max_fields=20)
         if not csrf_ok(secret, cookie, str(form.get("csrf") or "")):
             raise HTTPException(403, "this form has expired or came from elsewhere: open the page again")
-        if not who.may(needed):
-            raise HTTPException(403, f"needs the {needed} role")
         return who, form
 
     @app.exception_handler(SignIn)
@@ -273,7 +276,7 @@ def add_pages(
             await run_in_threadpool(record)
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
-        return RedirectResponse(f"/apps/{item_id}?" + urlencode({"notice": f"{rule} accepted until {until}"}), 303)
+        return _told(secret, f"/apps/{item_id}", f"{rule} accepted until {until}")
 
     @app.get("/apps/{item_id}/compare/{other_id}", response_class=HTMLResponse, include_in_schema=False)
     def compare(request: Request, item_id: int, other_id: int) -> HTMLResponse:
@@ -352,7 +355,7 @@ def add_pages(
             folder, _ = await install_lists(state, await upload.read(), who.name)
         except TechvetError as exc:
             raise HTTPException(422, str(exc)) from None
-        return RedirectResponse("/lists?" + urlencode({"notice": f"snapshot {folder.name} installed"}), 303)
+        return _told(secret, "/lists", f"snapshot {folder.name} installed")
 
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request) -> HTMLResponse:
@@ -395,7 +398,7 @@ def add_pages(
             await run_in_threadpool(record)
         except UsageError as exc:
             raise HTTPException(422, str(exc)) from None
-        return RedirectResponse("/users?" + urlencode({"notice": f"user {name.strip()} added as {role}"}), 303)
+        return _told(secret, "/users", f"user {name.strip()} added as {role}")
 
     @app.post("/users/{name}/tokens", response_class=HTMLResponse, include_in_schema=False)
     async def add_token(request: Request, name: str) -> HTMLResponse:
@@ -424,7 +427,7 @@ def add_pages(
         with store.session() as session:
             if session.get(Token, token_id) is None or not revoke_token(session, token_id, who.name):
                 raise HTTPException(404, f"no token {token_id}")
-        return RedirectResponse("/users?" + urlencode({"notice": f"token {token_id} revoked"}), 303)
+        return _told(secret, "/users", f"token {token_id} revoked")
 
 
 _VERDICT_ORDER = {"fail": 0, "match": 0, "warn": 1, "pass": 2, "clear": 2}
@@ -551,6 +554,22 @@ def _device(d: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _told(secret: bytes, path: str, notice: str) -> RedirectResponse:
+    """Back to ``path`` after a change, saying what was done. The notice is signed, so a link made
+    elsewhere cannot put words of its own in the service's mouth."""
+    return RedirectResponse(f"{path}?" + urlencode({"notice": notice, "signed": _sign_notice(secret, notice)}), 303)
+
+
+def _notice(secret: bytes, request: Request) -> str:
+    text = request.query_params.get("notice", "")[:300]
+    signed = request.query_params.get("signed", "")
+    return text if text and hmac.compare_digest(_sign_notice(secret, text), signed) else ""
+
+
+def _sign_notice(secret: bytes, text: str) -> str:
+    return hmac.new(secret, b"notice:" + text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 def _local(path: str) -> str:
     """Where to go after signing in: a path on this site only (never another site's address)."""
     return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
@@ -571,7 +590,7 @@ def _page_number(text: str | None) -> int:
 
 
 def _pages(request: Request, number: int, total: int) -> dict[str, Any]:
-    params = {k: v for k, v in request.query_params.items() if k not in ("page", "notice")}
+    params = {k: v for k, v in request.query_params.items() if k not in ("page", "notice", "signed")}
 
     def page_url(n: int) -> str:
         return f"{request.url.path}?{urlencode({**params, 'page': n})}"
