@@ -224,7 +224,7 @@ def pages(args: argparse.Namespace, data: Path, url: str) -> None:
         "apps failing": "/apps?verdict=fail",
         "apps worst first": "/apps?sort=worst",
         "apps search": "/apps?q=pilot",
-        "apps by owner, cleartext": "/apps?owner=mobtech",
+        "apps by destination owner": "/apps?owner=mobtech",
         "apps by vendor country": "/apps?vendor_country=CN",
         "apps page 100": "/apps?page=100",
         "one app": f"/apps/{last}",
