@@ -70,6 +70,11 @@ def test_every_page_needs_a_session_and_sign_in_returns_only_to_this_site(servic
         assert 'name="next" value="/"' in form, elsewhere
     wrong = service.client.post("/signin", data={"name": "analyst-user", "password": "not it"}, follow_redirects=False)
     assert wrong.status_code == 401 and "Wrong name or password" in wrong.text and "set-cookie" not in wrong.headers
+    forged = service.client.post(
+        "/signin", data={"name": "analyst-user", "password": "analyst-password-123"},
+        headers={"Origin": "https://evil.example"}, follow_redirects=False,
+    )  # fmt: skip
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers  # no sign-in from another site
     token = service.client.get("/apps", headers=service.as_("admin"), follow_redirects=False)
     assert token.status_code == 303  # an API token is for scripts: the pages take the browser's session
 
@@ -125,6 +130,11 @@ def test_pages_answer_with_html_and_the_api_with_json_and_both_with_their_policy
         assert answer.status_code == 200, path
         csp = answer.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    for path in ("/apps/99999999999999999999", "/jobs/99999999999999999999", "/fleets/99999999999999999999"):
+        assert service.client.get(path).status_code == 404, path  # no id a column can hold: not there
+    bad = service.client.get("/jobs/abc")
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert service.client.get("/", params={"since": "not a date"}).status_code == 200  # the default week
     missing = service.client.get("/apps/999")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
     assert "no app 999" in missing.text
@@ -140,7 +150,12 @@ def test_an_admin_adds_a_user_and_sees_its_token_once(service: Service) -> None:
         "/users", data={"csrf": csrf, "name": "compliance-lead", "role": "analyst", "password": "a-long-password-1"}
     )
     assert added.status_code == 200 and "user compliance-lead added as analyst" in added.text
-    token_page = service.client.post("/users/compliance-lead/tokens", data={"csrf": csrf, "label": "ci"})
+    odd = service.client.post("/users", data={"csrf": csrf, "name": "ops/team", "role": "viewer"})
+    assert odd.status_code == 200  # a name with a slash is a name: its token form still works
+    assert "<code class=\"token\">" in service.client.post(
+        "/users/tokens", data={"csrf": csrf, "name": "ops/team", "label": "x"}
+    ).text
+    token_page = service.client.post("/users/tokens", data={"csrf": csrf, "name": "compliance-lead", "label": "ci"})
     secret = re.search(r'<code class="token">([^<]+)</code>', token_page.text)
     assert secret is not None
     me = service.client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"})
@@ -184,3 +199,24 @@ def test_a_list_snapshot_is_uploaded_on_the_lists_page_by_admins_only_and_checke
     assert installed.status_code == 200 and "installed" in installed.text and "A snapshot installed" in installed.text
     audit = service.client.get("/audit").text
     assert "uploaded: no counts changed" in audit
+
+
+def test_a_supplier_files_page_groups_its_matches_by_party_with_each_rows_number(service: Service) -> None:
+    stored = service.judged("suppliers", Path("suppliers.csv"), b"name,country\nAcme Widgets,US\nDJI,CN\n")
+    sign_in(service, "viewer")
+    page = service.client.get(f"/suppliers/{stored['id']}").text
+    assert "DJI <span class=\"meta\">(row 3)</span>" in page and "Acme Widgets" not in page
+
+
+def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(service: Service) -> None:
+    csrf = sign_in(service, "analyst")
+    copied = dict(service.client.cookies)
+    assert service.client.post("/signout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    service.client.cookies.clear()
+    for name, value in copied.items():  # the cookie as a thief kept it
+        service.client.cookies.set(name, value)
+    assert service.client.get("/apps", follow_redirects=False).status_code == 303  # to the sign-in page
+    api = service.client.get("/api/v1/me")
+    assert api.status_code == 401  # the API's session check says the same
+    sign_in(service, "analyst")  # a new session after signing out works
+    assert service.client.get("/apps").status_code == 200

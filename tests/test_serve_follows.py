@@ -184,6 +184,9 @@ def test_a_dead_webhook_receiver_never_delays_the_others(service: Service, monke
         with service.store.session() as session:
             attempts = sorted(d.attempts for d in session.query(Delivery).filter(Delivery.state == "pending"))
         assert attempts == [0, 0, 1]  # the dead receiver: one timeout, the rest left for the next round
+        with service.store.session() as session:
+            waiting = session.query(Delivery).filter(Delivery.state == "pending").order_by(Delivery.id).all()
+            assert len({d.next_at for d in waiting}) == 1  # its later events wait with the failed one: in order
     finally:
         live.shutdown()
         dead.close()

@@ -25,8 +25,8 @@ def test_migrations_build_what_the_models_declare(kind: str, tmp_path: Path) -> 
     with database(kind, tmp_path) as url:
         engine = make_engine(url)
         try:
-            assert upgrade(engine) == "0003"
-            assert upgrade(engine) == "0003"  # applying again changes nothing
+            assert upgrade(engine) == "0004"
+            assert upgrade(engine) == "0004"  # applying again changes nothing
             with engine.connect() as connection:
                 assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
             from sqlalchemy.orm import Session

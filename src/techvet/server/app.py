@@ -39,13 +39,14 @@ from techvet.server.auth import (
     make_session,
     server_secret,
     session_user,
+    still_signed_in,
 )
 from techvet.server.limits import BodyLimit
 from techvet.server.pages import PAGE_CSP, UPLOAD_PAGES, add_pages, environment, is_page
 from techvet.server.rejudging import Rejudging, knowledge_watch, watch
 from techvet.store import events
 from techvet.store.blobs import TooLarge, put
-from techvet.store.db import Store, database_url
+from techvet.store.db import Store, database_url, get_row
 from techvet.store.items import FILTERS, app_query, summary
 from techvet.store.jobs import COLLECTION, enqueue, requeue_interrupted
 from techvet.store.jobs import as_json as job_json
@@ -134,7 +135,7 @@ def _principal(request: Request) -> Principal:
         cookie = request.cookies.get(COOKIE)
         user_id = session_user(secret, cookie) if cookie else None
         found = session.get(User, user_id) if user_id is not None else None
-        if found is None or cookie is None:
+        if found is None or cookie is None or not still_signed_in(found, cookie):
             raise HTTPException(
                 401, "sign in or send Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"}
             )
@@ -217,10 +218,10 @@ def create_app(settings: Settings) -> FastAPI:
         return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, 422)
+        return _error(request, 422, f"{where}: {first.get('msg', 'invalid')}")
 
     @app.middleware("http")
     async def _guards(request: Request, call_next: Callable[[Request], Any]) -> Response:
@@ -337,7 +338,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get(f"{API}/jobs/{{job_id}}")
     def get_job(who: Viewer, job_id: int) -> dict[str, Any]:
         with store.session() as session:
-            job = session.get(Job, job_id)
+            job = get_row(session, Job, job_id)
             if job is None:
                 raise HTTPException(404, f"no job {job_id}")
             return job_json(job)
@@ -550,7 +551,7 @@ def _item_routes(app: FastAPI, store: Store, settings: Settings, kind: str, coll
 
 
 def _item(session: Any, item_id: int, kind: str) -> Item:
-    item = session.get(Item, item_id)
+    item = get_row(session, Item, item_id)
     if item is None or item.kind != kind:
         raise HTTPException(404, f"no {kind} {item_id}")
     return item

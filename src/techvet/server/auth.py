@@ -3,8 +3,9 @@
 Roles are ordered: a viewer reads; an analyst also uploads, accepts and dismisses; an admin also
 manages users, tokens, policies, lists and webhooks. A request authenticates with
 ``Authorization: Bearer TOKEN`` or with the session cookie ``POST /api/v1/session`` sets
-(HttpOnly, Secure, SameSite=Strict); with the cookie, every state-changing request must also carry
-the session's CSRF token in ``X-CSRF-Token``, so another site cannot make the browser act.
+(HttpOnly, Secure, SameSite=Strict; signing out ends every session of the user issued before);
+with the cookie, every state-changing request must also carry the session's CSRF token in
+``X-CSRF-Token`` (a page's form: its ``csrf`` field), so another site cannot make the browser act.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from techvet.store.models import ROLES
+from techvet.store.models import ROLES, User
 
 COOKIE = "techvet_session"
 SESSION_SECONDS = 8 * 3600
@@ -47,18 +48,20 @@ def _sign(secret: bytes, text: str) -> str:
 
 
 def make_session(secret: bytes, user_id: int) -> tuple[str, str]:
-    """(cookie value, CSRF token) for a new session of ``user_id``."""
-    body = f"{user_id}.{int(time.time()) + SESSION_SECONDS}.{secrets.token_hex(8)}"
+    """(cookie value, CSRF token) for a new session of ``user_id``: its user, expiry, the moment it
+    was issued (ms, so that signing out ends every session issued before) and a nonce, signed."""
+    body = f"{user_id}.{int(time.time()) + SESSION_SECONDS}.{time.time_ns() // 1_000_000}.{secrets.token_hex(8)}"
     cookie = f"{body}.{_sign(secret, body)}"
     return cookie, _sign(secret, "csrf:" + cookie)
 
 
 def session_user(secret: bytes, cookie: str) -> int | None:
-    """The user id of a valid, unexpired session cookie."""
+    """The user id of a valid, unexpired session cookie (whether its user signed out since is
+    :func:`still_signed_in`'s to say)."""
     parts = cookie.split(".")
-    if len(parts) != 4 or len(cookie) > 200:
+    if len(parts) != 5 or len(cookie) > 200:
         return None
-    body, signature = ".".join(parts[:3]), parts[3]
+    body, signature = ".".join(parts[:4]), parts[4]
     if not hmac.compare_digest(_sign(secret, body), signature):
         return None
     try:
@@ -66,6 +69,16 @@ def session_user(secret: bytes, cookie: str) -> int | None:
     except ValueError:
         return None
     return user_id if expires > time.time() else None
+
+
+def still_signed_in(user: User, cookie: str) -> bool:
+    """Whether a checked session cookie of ``user`` was issued after the user last signed out."""
+    return user.sessions_after is None or int(cookie.split(".")[2]) > user.sessions_after
+
+
+def signed_out_now() -> int:
+    """The moment (ms) to store as a user's ``sessions_after`` when they sign out."""
+    return time.time_ns() // 1_000_000
 
 
 def csrf_for(secret: bytes, cookie: str) -> str:

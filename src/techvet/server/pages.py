@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,11 +30,21 @@ from starlette.datastructures import UploadFile
 from techvet import __version__
 from techvet.errors import TechvetError, UsageError
 from techvet.screen.staleness import STALE_DAYS, closed_lists, stale_lists
-from techvet.server.auth import COOKIE, SESSION_SECONDS, Principal, csrf_for, csrf_ok, make_session, session_user
+from techvet.server.auth import (
+    COOKIE,
+    SESSION_SECONDS,
+    Principal,
+    csrf_for,
+    csrf_ok,
+    make_session,
+    session_user,
+    signed_out_now,
+    still_signed_in,
+)
 from techvet.store import events
-from techvet.store.db import Store
+from techvet.store.db import Store, get_row
 from techvet.store.items import app_query, summary
-from techvet.store.models import AuditEvent, Item, Job, Token, User
+from techvet.store.models import AuditEvent, Item, Job, User
 from techvet.store.users import check_password
 
 PER_PAGE = 50
@@ -109,7 +119,7 @@ def add_pages(
         user_id = session_user(secret, cookie) if cookie else None
         with store.session() as session:
             user = session.get(User, user_id) if user_id is not None else None
-            if user is None:
+            if user is None or not still_signed_in(user, cookie):
                 raise SignIn(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
             return Principal(user.name, user.role, "session"), cookie
 
@@ -148,6 +158,13 @@ def add_pages(
 
     @app.post("/signin", include_in_schema=False)
     async def signin(request: Request) -> Response:
+        # no session yet, so no CSRF token: a form another site posts (to sign the browser in as
+        # someone else, whose name the victim's uploads would then carry) is told by its origin
+        origin = request.headers.get("origin")  # its host only: behind a TLS proxy the scheme differs
+        if request.headers.get("sec-fetch-site") == "cross-site" or (
+            origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host")
+        ):
+            raise HTTPException(403, "sign in from this site's own page")
         form = await request.form(max_files=0, max_fields=5)
         name, password = str(form.get("name") or "")[:200], str(form.get("password") or "")[:1000]
 
@@ -167,15 +184,21 @@ def add_pages(
 
     @app.post("/signout", include_in_schema=False)
     async def signout(request: Request) -> Response:
-        await form_of(request, "viewer")
+        """Ends every browser session of the user issued until now (this one, and one a thief
+        copied), not only the cookie in this browser."""
+        who, _ = await form_of(request, "viewer")
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.name == who.name))
+            if user is not None:
+                user.sessions_after = signed_out_now()
         response = RedirectResponse("/signin", 303)
         response.delete_cookie(COOKIE, httponly=True, secure=True, samesite="strict")
         return response
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def home(request: Request, since: date | None = None) -> HTMLResponse:
+    def home(request: Request, since: str = "") -> HTMLResponse:
         who, cookie = who_is(request)
-        since = since or date.today() - timedelta(days=7)
+        since_day = _date(since) or date.today() - timedelta(days=7)
         with store.session() as session:
             groups = []
             for kind, title, href in (("app", "Apps", "/apps"), ("suppliers", "Supplier files", "/suppliers"),
@@ -187,18 +210,19 @@ def add_pages(
                 groups.append({"title": title, "href": href, "counts": counts, "total": sum(n for _, n in counts)})
             changed = session.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.at >= datetime.combine(since, datetime.min.time()), AuditEvent.new.is_not(None),
+                .where(AuditEvent.at >= datetime.combine(since_day, datetime.min.time()), AuditEvent.new.is_not(None),
                        or_(AuditEvent.old.is_(None), AuditEvent.old != AuditEvent.new))
                 .order_by(AuditEvent.id.desc()).limit(200)
             )  # fmt: skip
             changes = _events(session, changed)
             jobs = session.scalar(select(func.count()).select_from(Job).where(Job.state.in_(("queued", "running"))))
         stale = [entry for entry in _lists() if entry["stale"]]
-        return page(request, "page_home.html.j2", who, cookie, section="home", groups=groups, since=since.isoformat(),
-                    changes=changes, stale=stale, stale_days=STALE_DAYS, jobs=jobs)  # fmt: skip
+        return page(request, "page_home.html.j2", who, cookie, section="home", groups=groups,
+                    since=since_day.isoformat(), changes=changes, stale=stale, stale_days=STALE_DAYS,
+                    jobs=jobs)  # fmt: skip
 
     @app.get("/apps", response_class=HTMLResponse, include_in_schema=False)
-    def apps(request: Request, page_: int = 1) -> HTMLResponse:
+    def apps(request: Request) -> HTMLResponse:
         who, cookie = who_is(request)
         params = request.query_params
         wanted = {k: params.get(k, "")[:200] for k in ("q", "verdict", "sdk", "vendor_country", "owner", "rule")}
@@ -226,11 +250,13 @@ def add_pages(
         from techvet.store.jobs import as_json
 
         with store.session() as session:
-            job = session.get(Job, job_id)
+            job = get_row(session, Job, job_id)
             if job is None:
                 raise HTTPException(404, f"no job {job_id}")
             doc = as_json(job)
         result = str(doc["result"]).removeprefix("/api/v1") if doc.get("result") else None
+        if result and result.split("/")[1] not in ("apps", "suppliers", "fleets"):
+            result = None  # a capture's result: the API has it (/api/v1/captures/N), no page does
         if doc["state"] == "done" and result:  # an upload's item, or the item a re-judging was for
             return RedirectResponse(result, 303)
         running = doc["state"] in ("queued", "running")
@@ -400,12 +426,13 @@ def add_pages(
             raise HTTPException(422, str(exc)) from None
         return _told(secret, "/users", f"user {name.strip()} added as {role}")
 
-    @app.post("/users/{name}/tokens", response_class=HTMLResponse, include_in_schema=False)
-    async def add_token(request: Request, name: str) -> HTMLResponse:
+    @app.post("/users/tokens", response_class=HTMLResponse, include_in_schema=False)
+    async def add_token(request: Request) -> HTMLResponse:
         from techvet.store.users import add_token as add
         from techvet.store.users import listing
 
         who, form = await form_of(request, "admin")
+        name = str(form.get("name") or "")[:200]  # a field, not the path: a name may hold "/"
 
         def record() -> tuple[str, list[dict[str, object]]]:
             with store.session() as session:
@@ -425,7 +452,7 @@ def add_pages(
 
         who, _ = await form_of(request, "admin")
         with store.session() as session:
-            if session.get(Token, token_id) is None or not revoke_token(session, token_id, who.name):
+            if not revoke_token(session, token_id, who.name):
                 raise HTTPException(404, f"no token {token_id}")
         return _told(secret, "/users", f"token {token_id} revoked")
 
@@ -470,7 +497,7 @@ def _file_list_route(
 
 
 def _get(session: Any, item_id: int, kind: str) -> Item:
-    item = session.get(Item, item_id)
+    item = get_row(session, Item, item_id)
     if item is None or item.kind != kind:
         raise HTTPException(404, f"no {kind} {item_id}")
     return item
@@ -532,7 +559,7 @@ def _by_party(result: dict[str, Any]) -> list[dict[str, Any]]:
             })  # fmt: skip
             decided = m.get("decision") or {}
             party["rows"].append({
-                "name": given.get("name"), "row": given.get("row"), "score": m.get("score"),
+                "name": given.get("name"), "row": row.get("row"), "score": m.get("score"),
                 "why": m.get("why") or m.get("how") or "", "decision": decided.get("decision") or "possible",
                 "decided": f"by {decided.get('by')}: {decided.get('reason')}" if decided else "",
             })  # fmt: skip

@@ -12,7 +12,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from techvet.store.db import Store
 from techvet.store.events import as_json
@@ -68,12 +68,20 @@ def deliver_due(store: Store) -> int:
                     delivery.state = "gave-up"
                 else:
                     delivery.next_at = now() + timedelta(seconds=2 ** (delivery.attempts - 1))
+                # the receiver's later events wait as long as this one: they never overtake it
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.webhook_id == delivery.webhook_id, Delivery.state == "pending",
+                           Delivery.id > delivery.id, Delivery.next_at < delivery.next_at)
+                    .values(next_at=delivery.next_at)
+                )  # fmt: skip
     return sum(1 for _, error in outcomes if error is None)
 
 
 def _to_receiver(url: str | None, deliveries: Owed) -> list[tuple[int, str | None]]:
-    """One receiver's due deliveries, in order. After its first failure the rest wait for the next
-    round untouched (no attempt counted): a receiver that is down costs one timeout a round."""
+    """One receiver's due deliveries, in order. After its first failure the rest are not tried (no
+    attempt counted) and wait as long as the failed one: a receiver that is down costs one timeout
+    a round, and its events never overtake each other."""
     outcomes: list[tuple[int, str | None]] = []
     for delivery_id, payload in deliveries:
         try:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from techvet.errors import TechvetError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 SERVER_LOCK_KEY = 0x74_65_63_68_76_65_74  # "techvet": the advisory lock a serving process holds
+
+
+def get_row(session: Session, model: type[T], row_id: int) -> T | None:
+    """The row of ``model`` with this id, or None; an id no database column can hold (a path's
+    ``/apps/99999999999999999999``) is simply not there, instead of the driver's overflow error."""
+    return session.get(model, row_id) if 0 < row_id < 2**63 else None
 
 
 def database_url(data: Path) -> str:

@@ -75,7 +75,9 @@ def check_password(user: User, password: str) -> bool:
 
 def revoke_token(session: Session, token_id: int, actor: str) -> bool:
     """Remove a token (it stops working at once); False when there is none of that id."""
-    token = session.get(Token, token_id)
+    from techvet.store.db import get_row
+
+    token = get_row(session, Token, token_id)
     if token is None:
         return False
     session.add(AuditEvent(actor=actor, action="token", message=f"API token {token_id} of {token.user.name} revoked"))
