@@ -38,8 +38,8 @@ from techvet.server.auth import (
     csrf_ok,
     make_session,
     server_secret,
-    session_user,
-    still_signed_in,
+    session_principal,
+    set_session,
 )
 from techvet.server.limits import BodyLimit
 from techvet.server.pages import PAGE_CSP, UPLOAD_PAGES, add_pages, environment, is_page
@@ -51,7 +51,7 @@ from techvet.store.items import FILTERS, app_query, summary
 from techvet.store.jobs import COLLECTION, enqueue, requeue_interrupted
 from techvet.store.jobs import as_json as job_json
 from techvet.store.models import AuditEvent, Blob, Item, Job, Policy, User, Webhook
-from techvet.store.users import check_password, user_by_token
+from techvet.store.users import signed_in, user_by_token
 
 API = "/api/v1"
 OPEN_PATHS = frozenset({f"{API}/health", f"{API}/session"})  # all else needs credentials
@@ -133,15 +133,14 @@ def _principal(request: Request) -> Principal:
                 raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
             return Principal(user.name, user.role, "token")
         cookie = request.cookies.get(COOKIE)
-        user_id = session_user(secret, cookie) if cookie else None
-        found = session.get(User, user_id) if user_id is not None else None
-        if found is None or cookie is None or not still_signed_in(found, cookie):
+        found = session_principal(session, secret, cookie)
+        if found is None or cookie is None:
             raise HTTPException(
                 401, "sign in or send Authorization: Bearer TOKEN", headers={"WWW-Authenticate": "Bearer"}
             )
         if request.method not in SAFE_METHODS and not csrf_ok(secret, cookie, request.headers.get("x-csrf-token")):
             raise HTTPException(403, "missing or wrong X-CSRF-Token for this session")
-        return Principal(found.name, found.role, "session")
+        return found
 
 
 def _role(needed: str) -> Callable[[Request], Principal]:
@@ -264,12 +263,12 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post(f"{API}/session")
     def sign_in(body: Login) -> JSONResponse:
         with store.session() as session:
-            user = session.scalar(select(User).where(User.name == body.name)) or User(name="", role="viewer")
-            if not check_password(user, body.password) or not user.id:  # an unknown name costs a hash too
+            user = signed_in(session, body.name, body.password)
+            if user is None:
                 raise HTTPException(401, "wrong name or password")
             cookie, csrf = make_session(secret, user.id)
         response = JSONResponse({"user": body.name, "csrf": csrf})
-        response.set_cookie(COOKIE, cookie, max_age=8 * 3600, httponly=True, secure=True, samesite="strict")
+        set_session(response, cookie)
         return response
 
     @app.get(f"{API}/me")

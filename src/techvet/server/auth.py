@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
 from techvet.store.models import ROLES, User
 
 COOKIE = "techvet_session"
@@ -74,6 +77,21 @@ def session_user(secret: bytes, cookie: str) -> int | None:
 def still_signed_in(user: User, cookie: str) -> bool:
     """Whether a checked session cookie of ``user`` was issued after the user last signed out."""
     return user.sessions_after is None or int(cookie.split(".")[2]) > user.sessions_after
+
+
+def session_principal(session: Session, secret: bytes, cookie: str | None) -> Principal | None:
+    """Who a session cookie signs in (valid, unexpired, not signed out since), or None: the one
+    check the API and the pages make of a browser session."""
+    user_id = session_user(secret, cookie) if cookie else None
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or not cookie or not still_signed_in(user, cookie):
+        return None
+    return Principal(user.name, user.role, "session")
+
+
+def set_session(response: Response, cookie: str) -> None:
+    """Give the browser its session cookie: HttpOnly, Secure, SameSite=Strict, for SESSION_SECONDS."""
+    response.set_cookie(COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, secure=True, samesite="strict")
 
 
 def signed_out_now() -> int:

@@ -32,20 +32,19 @@ from techvet.errors import TechvetError, UsageError
 from techvet.screen.staleness import STALE_DAYS, closed_lists, stale_lists
 from techvet.server.auth import (
     COOKIE,
-    SESSION_SECONDS,
     Principal,
     csrf_for,
     csrf_ok,
     make_session,
-    session_user,
+    session_principal,
+    set_session,
     signed_out_now,
-    still_signed_in,
 )
 from techvet.store import events
 from techvet.store.db import Store, get_row
 from techvet.store.items import app_query, summary
 from techvet.store.models import AuditEvent, Item, Job, User
-from techvet.store.users import check_password
+from techvet.store.users import signed_in
 
 PER_PAGE = 50
 PAGE_CSP = (
@@ -116,12 +115,11 @@ def add_pages(
 
     def who_is(request: Request) -> tuple[Principal, str]:
         cookie = request.cookies.get(COOKIE) or ""
-        user_id = session_user(secret, cookie) if cookie else None
         with store.session() as session:
-            user = session.get(User, user_id) if user_id is not None else None
-            if user is None or not still_signed_in(user, cookie):
-                raise SignIn(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-            return Principal(user.name, user.role, "session"), cookie
+            who = session_principal(session, secret, cookie)
+        if who is None:
+            raise SignIn(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return who, cookie
 
     def page(request: Request, template: str, who: Principal | None, cookie: str = "", **context: Any) -> HTMLResponse:
         base = {"who": who, "csrf": csrf_for(secret, cookie) if cookie else "", "techvet_version": __version__,
@@ -170,17 +168,17 @@ def add_pages(
 
         def check() -> int | None:
             with store.session() as session:
-                user = session.scalar(select(User).where(User.name == name)) or User(name="", role="viewer")
-                return user.id if check_password(user, password) and user.id else None  # unknown: a hash too
+                user = signed_in(session, name, password)
+                return user.id if user is not None else None
 
         user_id = await run_in_threadpool(check)
         if user_id is None:
             return page(request, "page_signin.html.j2", None, next=_local(str(form.get("next") or "/")),
                         problem="Wrong name or password.", status_code=401)  # fmt: skip
         cookie, _ = make_session(secret, user_id)
-        signed_in = RedirectResponse(_local(str(form.get("next") or "/")), 303)
-        signed_in.set_cookie(COOKIE, cookie, max_age=SESSION_SECONDS, httponly=True, secure=True, samesite="strict")
-        return signed_in
+        response = RedirectResponse(_local(str(form.get("next") or "/")), 303)
+        set_session(response, cookie)
+        return response
 
     @app.post("/signout", include_in_schema=False)
     async def signout(request: Request) -> Response:
