@@ -190,3 +190,21 @@ def test_a_dead_webhook_receiver_never_delays_the_others(service: Service, monke
     finally:
         live.shutdown()
         dead.close()
+
+
+def test_an_acceptance_that_changes_a_companion_apps_verdict_decides_its_registers_again(service: Service) -> None:
+    """A register that names an app only by the file name it was uploaded under is decided again
+    when an acceptance changes the app's verdict, as one naming its package is."""
+    register = b"make,model,serial,companion app\nSkydio,X10D,SN-1,dormant.apk\nSkydio,X10D,SN-2,dormant.apk\n"
+    app = service.scanned("dormant.apk")  # WARN, decided by TV209 alone
+    assert app["verdict"] == "warn"
+    before = service.judged("fleets", Path("register.csv"), register)
+    assert [[v["verdict"] for v in d["app_verdicts"]] for d in before["result"]["devices"]] == [["warn"], ["warn"]]
+    accepted = service.client.post(
+        f"/api/v1/apps/{app['id']}/acceptances", headers=service.as_("analyst"),
+        json={"rule": "TV209", "reason": "a lab phone only", "until": "2099-01-01"},
+    )  # fmt: skip
+    assert accepted.status_code == 201 and accepted.json()["verdict"] == "pass"
+    assert run_queued(service.store) == 1  # the register, once
+    after = _get(service, "fleets", before["id"])
+    assert [[v["verdict"] for v in d["app_verdicts"]] for d in after["result"]["devices"]] == [["pass"], ["pass"]]

@@ -91,7 +91,7 @@ def _app(store: Store, job: Job, path: Path) -> None:
             session, job.submitted_by, "judged", f"{item.title}: {verdict} (first judgement)", item.id,
             None, verdict, f"upload {job.filename}",
         )  # fmt: skip
-        queue_registers(session, item, job.filename, f"companion app {item.title} uploaded", job.submitted_by)
+        queue_registers(session, item, f"companion app {item.title} uploaded", job.submitted_by)
 
 
 def _rescan(store: Store, job: Job, path: Path) -> None:
@@ -104,7 +104,7 @@ def _rescan(store: Store, job: Job, path: Path) -> None:
             raise TechvetError(f"job {job.id}: its item is gone")
         doc, version = _scanned(session, path)
         if replace_scan(session, item, doc, snapshot(load()), version, job.filename, job.submitted_by):
-            queue_registers(session, item, "", f"companion app {item.title} scanned again", job.submitted_by)
+            queue_registers(session, item, f"companion app {item.title} scanned again", job.submitted_by)
         finish(session, job.id, item.id)
 
 

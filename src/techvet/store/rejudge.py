@@ -155,12 +155,13 @@ def accept_finding(
     session.flush()
     policy, version = active_policy(session)
     accepted = acceptances(session, {item.package})
-    change = None
+    change, any_changed = None, False
     for row in list(session.scalars(select(Item).where(Item.kind == "app", Item.package == item.package))):
         got = judge_item(session, row, None, policy, version, accepted, None, f"acceptance by {by}", by)
         change = got if row.id == item.id else change
-        if got:
-            queue_registers(session, row, "", f"acceptance by {by}", by)
+        any_changed = any_changed or got is not None
+    if any_changed:  # the registers naming the package, looked for once for all its versions
+        queue_registers(session, item, f"acceptance by {by}", by)
     return change
 
 
@@ -195,13 +196,18 @@ def rejudge_files(
     return out
 
 
-def queue_registers(session: Session, app: Item, filename: str, cause: str, actor: str) -> int:
-    """Queue every stored fleet register that names ``app`` (by its package, or by ``filename``,
-    the name it was uploaded under) to be decided again: a companion app's verdict is part of an
-    aircraft's decision. How many were queued."""
+def queue_registers(session: Session, app: Item, cause: str, actor: str) -> int:
+    """Queue every stored fleet register that names ``app`` to be decided again: a companion app's
+    verdict is part of an aircraft's decision. A register names an app by its package or by a
+    name one of its versions was uploaded under (as :class:`~techvet.store.kinds.StoredApps` finds
+    it). How many were queued."""
     from techvet.store.kinds import base_name, names_of
 
-    wanted = {n for n in (app.package, base_name(filename)) if n}
+    versions = select(Item.id).where(Item.kind == "app", Item.package == app.package) if app.package else None
+    uploads = select(Job.filename).where(
+        Job.kind == "app", Job.item_id.in_(versions) if versions is not None else Job.item_id == app.id
+    )
+    wanted = {n for n in (app.package, *(base_name(f) for f in session.scalars(uploads))) if n}
     count = 0
     for register in list(session.scalars(select(Item).where(Item.kind == "fleet"))):
         named = names_of(register.result or {})
