@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from techvet import bulk
+from techvet.many.limits import item_limits
 from tests.conftest import fixture_app
 
 
@@ -63,13 +64,13 @@ def test_an_app_that_kills_its_worker_is_named_and_the_rest_are_reported(
     results = list(bulk.render_many(paths, "json", jobs=jobs))
     assert [r.path for r in results] == paths
     assert [r.ok for r in results] == [True, True, False, True, True]
-    assert "the worker scanning it died" in results[2].output
+    assert "the worker running it died" in results[2].output
 
 
 def test_the_limits_come_from_the_environment_with_sane_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TECHVET_ITEM_SECONDS", raising=False)
     monkeypatch.delenv("TECHVET_ITEM_MEMORY_MB", raising=False)
-    assert bulk.item_limits() == (300.0, 3072 * 2**20)
+    assert item_limits() == (300.0, 3072 * 2**20)
     monkeypatch.setenv("TECHVET_ITEM_SECONDS", "nonsense")
     monkeypatch.setenv("TECHVET_ITEM_MEMORY_MB", "-5")
-    assert bulk.item_limits() == (300.0, 3072 * 2**20)
+    assert item_limits() == (300.0, 3072 * 2**20)

@@ -1,29 +1,27 @@
-"""Scan many apps on a local process pool and hand back rendered reports, in input order.
+"""Scan many apps (on the local process pool or a Dask cluster) and hand back rendered reports, in
+input order.
 
 Why render in the workers: a :class:`~techvet.scan.ScanResult` holds the app's DEX images (megabytes
 each); shipping the rendered JSON line or text block back to the parent costs a few kilobytes. Each
 worker loads the knowledge base once and scans app after app. A worker never raises for a bad app:
 unreadable input comes back as an error line, so one app cannot take down the batch.
 
-Nor can an app that makes a worker hang or grow: in a batch every app is scanned in a worker with
-an address-space limit (``TECHVET_ITEM_MEMORY_MB``, default 3072) and a time limit
-(``TECHVET_ITEM_SECONDS``, default 300). An app that runs over its time, or whose worker dies, is
+Nor can an app that makes a worker hang or grow: in a batch every app is scanned in a worker under
+the per-item limits (techvet.many.limits). An app that runs over its time, or whose worker dies, is
 named in one error line; the workers are replaced and the apps not yet answered go on.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from techvet.findings import Severity
+from techvet.many import Failed, run_many
+
+FETCH_MAX_BYTES = 4 << 30  # a remote app (fsspec URL) larger than this is refused, not copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +50,16 @@ def render_one(
     ``color``: the text is for a terminal (the worker's buffer is not one, the parent's output is)."""
     import io
 
+    from techvet.many.sources import SourceError, local_copy
     from techvet.scan import iter_scan
 
     try:
-        (result,) = iter_scan([path])  # unreadable input comes back as a result that is not ok
+        with local_copy(path, FETCH_MAX_BYTES) as local:  # an fsspec URL: a temporary copy
+            (result,) = iter_scan([local])  # unreadable input comes back as a result that is not ok
+        if local != path:
+            result.path, result.errors = path, [str(e).replace(local, path) for e in result.errors]
+    except SourceError as exc:
+        return Rendered(path, False, None, f"{path}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug on one app must not end the batch
         return Rendered(path, False, None, f"{path}: internal error: {type(exc).__name__}: {exc}")
     if not result.ok:
@@ -117,106 +121,39 @@ def cached_policy(path: str | None) -> Any:
     return AppPolicy.load(path)
 
 
-def _render_args(args: tuple[str, str, bool, dict[str, Any] | None, str | None, bool]) -> Rendered:
+def _render_item(args: tuple[str, str, bool, dict[str, Any] | None, str | None, bool], shared: Any) -> Rendered:
     return render_one(*args)
 
 
-def env_number(name: str, default: float) -> float:
-    """A positive number from the environment variable ``name``, else ``default`` (a value that is
-    not a positive number is ignored rather than allowed to switch a limit off)."""
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
+def _warm() -> None:
+    from techvet.knowledge import load
 
-
-def item_limits() -> tuple[float, int]:
-    """(seconds, bytes) one app may take in a batch worker, from the environment or the defaults."""
-    return env_number("TECHVET_ITEM_SECONDS", 300.0), int(env_number("TECHVET_ITEM_MEMORY_MB", 3072.0) * 2**20)
-
-
-def _limit_worker(memory: int) -> None:
-    """Pool initializer: cap the worker's address space, so an app that makes it grow fails alone
-    (a MemoryError in that app, or the worker's death) instead of taking the machine."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        cap = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ImportError, ValueError, OSError):  # not on this platform, or not allowed: no cap
-        pass
-
-
-def _submit(pool: ProcessPoolExecutor, futures: dict[int, Future[Rendered]], i: int, item: Any) -> None:
-    """Hand app ``i`` to the pool; a pool a worker's death has just broken takes nothing, and the
-    app is then awaited as broken (so found out, one by one, with the others)."""
-    with contextlib.suppress(BrokenProcessPool):
-        futures[i] = pool.submit(_render_args, item)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End a pool now, its running workers included (a hung scan does not end by itself)."""
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+    load()
 
 
 def render_many(
-    paths: list[str],
+    paths: Iterable[str],
     fmt: str,
     verbose: bool = False,
     jobs: int = 0,
     traffic: dict[str, Any] | None = None,
     policy: str | None = None,
     color: bool = False,
+    cluster: str | None = None,
 ) -> Iterator[Rendered]:
-    """Render every app in ``paths`` (files, already expanded), ``jobs`` at a time (0: one per core).
+    """Render every app in ``paths`` (files or fsspec URLs, already expanded; a list or a stream),
+    in input order: ``jobs`` at a time on the local process pool (0: one per core), or on the Dask
+    cluster ``cluster`` (techvet.many).
 
-    A single app is scanned in this process; a batch always in workers, even with ``jobs`` 1, so
-    that each app runs under the per-app limits (:func:`item_limits`)."""
-    if len(paths) <= 1:
+    A single app given as a list is scanned in this process; a batch always in workers, even with
+    ``jobs`` 1, so that each app runs under the per-app limits (techvet.many.limits)."""
+    if isinstance(paths, list) and len(paths) <= 1 and not cluster:
         for path in paths:
             yield render_one(path, fmt, verbose, traffic, policy, color)
         return
-    workers = min(jobs or os.cpu_count() or 1, len(paths))
-    seconds, memory = item_limits()
-    args = [(p, fmt, verbose, traffic, policy, color) for p in paths]
-    pending = list(range(len(paths)))  # indexes not yet answered, in input order
-    solo = False  # after a worker died among several: one at a time, to name the app that kills it
-    while pending:
-        size = 1 if solo else workers
-        pool = ProcessPoolExecutor(max_workers=size, initializer=_limit_worker, initargs=(memory,))
-        futures: dict[int, Future[Rendered]] = {}
-
-        try:
-            for i in pending[: size * 2]:  # submitted ahead of the one awaited: the workers stay busy
-                _submit(pool, futures, i, args[i])
-            while pending:
-                i = pending[0]
-                replace = False  # a worker hung or died: a new pool for the apps still pending
-                try:
-                    if i not in futures:
-                        raise BrokenProcessPool(f"{paths[i]} could not be handed to a worker")
-                    result = futures[i].result(timeout=seconds)
-                except FutureTimeout:  # its worker is still busy with it
-                    replace = True
-                    result = Rendered(paths[i], False, None, f"{paths[i]}: gave up after {seconds:g} s (per-app limit)")
-                except BrokenProcessPool:
-                    if not solo:  # any of the apps in flight may have done it: find out one by one
-                        solo = True
-                        break
-                    result = Rendered(
-                        paths[i], False, None, f"{paths[i]}: the worker scanning it died (out of memory or crashed)"
-                    )
-                    solo, replace = False, True
-                pending.pop(0)
-                yield result
-                if replace:
-                    break
-                nxt = next((j for j in pending[: size * 2] if j not in futures), None)
-                if nxt is not None:
-                    _submit(pool, futures, nxt, args[nxt])
-        finally:
-            _stop(pool)
+    items = ((p, fmt, verbose, traffic, policy, color) for p in paths)
+    for item, result in run_many(items, _render_item, jobs=jobs, cluster=cluster, warm=_warm):
+        if isinstance(result, Failed):
+            yield Rendered(item[0], False, None, f"{item[0]}: {result.reason}")
+        else:
+            yield result

@@ -62,6 +62,17 @@ def _verdict_options(parser: argparse.ArgumentParser, judged: str) -> None:
     )
 
 
+def _cluster_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """--cluster, the same for every command that runs many items (scan, screen)."""
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help=f"run {what} on a Dask cluster: tcp://HOST:8786 (an existing scheduler) or local[:N] (a LocalCluster "
+        "of N workers here); default: $TECHVET_DASK_SCHEDULER, else this machine's process pool "
+        "(needs techvet[cluster])",
+    )
+
+
 def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = _Parser(
         prog="techvet",
@@ -75,8 +86,14 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     scan = commands["scan"] = sub.add_parser(
         "scan", help="scan apps: what they can do, which SDKs they embed, where they send data, a verdict"
     )
-    scan.add_argument("paths", nargs="+", metavar="APP", help="APK, XAPK/APKS/APKM bundle, DEX file, or a folder")
-    _common(scan, REPORT_FORMATS)
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        metavar="APP",
+        help="APK, XAPK/APKS/APKM bundle, DEX file, a folder, an fsspec URL (file://, s3:// ...), or a list of "
+        "them: a text file (.txt, one per line) or a column of a CSV/TSV or Parquet table",
+    )
+    _common(scan, (*REPORT_FORMATS, "parquet"))
     scan.add_argument(
         "--traffic",
         action="append",
@@ -91,6 +108,12 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         default=0,
         metavar="N",
         help="scan N apps at a time (default: one per CPU core; 1: no worker processes)",
+    )
+    _cluster_option(scan, "the scans")
+    scan.add_argument(
+        "--column",
+        metavar="NAME",
+        help="the column of a CSV or Parquet list that holds the paths (default: path, url ...)",
     )
 
     traffic = commands["traffic"] = sub.add_parser(
@@ -145,6 +168,16 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     screen.add_argument("--threshold", type=float, default=None, help="lowest score reported (default 0.80)")
     screen.add_argument("--columns", help="map columns techvet does not recognise: name=Firmenname,country=Land")
     screen.add_argument("--include-people", action="store_true", help="also screen against listed people")
+    screen.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="screen blocks of rows on N worker processes, each with its own index (default 1: in this process; "
+        "0: one per core); for files of millions of rows",
+    )
+    _cluster_option(screen, "the screening, in blocks of rows,")
 
     fleet = commands["fleet"] = sub.add_parser(
         "fleet",
@@ -197,6 +230,16 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     )
     explain.add_argument("rule_id", help="a rule id such as TV201, or a policy line such as APP-SIDELOAD")
     _common(explain, ("text", "json"))
+    query = commands["query"] = sub.add_parser(
+        "query",
+        help="ask a dataset written by scan --format parquet in SQL (DuckDB): apps, sdks, capabilities, "
+        "destinations, findings, verdicts",
+        description="Each table is a view under its name, joined by sha256 (docs/dataset.md). The query can read "
+        "the dataset and nothing else. Exit codes: 0 rows or none, 2 a bad query or not a dataset.",
+    )
+    query.add_argument("dataset", metavar="DIR", help="the dataset folder")
+    query.add_argument("sql", metavar="SQL", help='the query, e.g. "select count(*) from apps"')
+    _common(query, TABLE_FORMATS)
     from techvet.server.command import add_parsers
 
     add_parsers(sub, commands)
@@ -215,11 +258,10 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Argumen
 
 def _scan(args: argparse.Namespace) -> int:
     from techvet.bulk import render_many
-    from techvet.errors import NothingToAnalyseError
+    from techvet.many import chosen_cluster
     from techvet.report import opened_output
     from techvet.report.progress import Feedback
     from techvet.report.terminal import colored_report
-    from techvet.scan import find_apps
     from techvet.verdict import AppPolicy, FailOn, tally
 
     fail_on = FailOn.parse(args.fail_on)
@@ -230,22 +272,18 @@ def _scan(args: argparse.Namespace) -> int:
     load()  # so is a bad knowledge file (TECHVET_KNOWLEDGE_DIR): once, not once per app
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
-    targets: list[str] = []
-    for p in args.paths:
-        if os.path.isdir(p):
-            found = find_apps(p)
-            if not found:
-                raise NothingToAnalyseError(f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex)")
-            targets.extend(found)
-        elif os.path.exists(p):
-            targets.append(p)
-        else:
-            raise TechvetError(f"{p}: no such file or folder")
-    if args.traffic and len(targets) > 1:
+    cluster = chosen_cluster(args.cluster)
+    targets, total = _scan_targets(args.paths, args.column)
+    several = total is None or total > 1
+    if args.traffic and several:
         raise UsageError("--traffic goes with one app: a capture shows one app's traffic, not a folder's")
     feedback = Feedback(args.quiet)
-    if args.format == "html" and len(targets) > 1:
-        return _html_folder(args, targets, feedback)
+    if args.format == "parquet":
+        from techvet.dataset.command import scan_to_dataset
+
+        return scan_to_dataset(args, targets, total, cluster, feedback)
+    if args.format == "html" and several:
+        return _html_folder(args, targets, total, cluster, feedback)
     traffic = None
     bad_captures = 0
     if args.traffic:
@@ -265,12 +303,13 @@ def _scan(args: argparse.Namespace) -> int:
                 feedback.warn(f"{capture}: {warning}")
         traffic = observed(results)
     color = colored_report(args.format, args.output)
-    failed = unreadable = incomplete = 0
+    failed = unreadable = incomplete = seen = 0
     verdicts: list[str | None] = []
     runs = []  # SARIF: one log holding a run per app
     with opened_output(args.output) as out:
-        rendered = render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy, color)
-        for item in feedback.track(rendered, "scanning apps", len(targets) if len(targets) > 1 else None):
+        rendered = render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy, color, cluster)
+        for item in feedback.track(rendered, "scanning apps", total if several else None):
+            seen += 1
             if not item.ok:
                 unreadable += 1
                 print(f"techvet: {item.output}", file=sys.stderr)
@@ -290,11 +329,11 @@ def _scan(args: argparse.Namespace) -> int:
             from techvet.report.sarif import wrap
 
             out.write(wrap(runs) + "\n")
-    if unreadable < len(targets):  # some answer came from the lists
+    if unreadable < seen:  # some answer came from the lists
         warn_if_stale(feedback)
-    if len(targets) > 1 and not args.quiet:
+    if several and not args.quiet:
         print(
-            f"techvet: {len(targets)} apps: {tally(verdicts)}; {unreadable} unreadable, "
+            f"techvet: {seen} apps: {tally(verdicts)}; {unreadable} unreadable, "
             f"{incomplete} incomplete{'; ' + str(failed) + ' reach --fail-on' if args.fail_on else ''}",
             file=sys.stderr,
         )
@@ -303,7 +342,42 @@ def _scan(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) -> int:
+def _scan_targets(paths: list[str], column: str | None) -> tuple[Any, int | None]:
+    """The apps ``paths`` name, as a stream (folders walked and lists read as the scan goes), and
+    how many there are (None when a list names them: it is not read twice)."""
+    from itertools import chain
+
+    from techvet.app.reader import APP_SUFFIXES
+    from techvet.errors import NothingToAnalyseError
+    from techvet.many.sources import count, entries, is_list, is_url, walk
+
+    parts: list[Any] = []
+    total: int | None = 0
+    for p in paths:
+        if is_url(p):
+            parts.append([p])
+        elif os.path.isdir(p):
+            found = count(p, APP_SUFFIXES)
+            if not found:
+                raise NothingToAnalyseError(f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex)")
+            parts.append(walk(p, APP_SUFFIXES))
+            total = None if total is None else total + found
+            continue
+        elif is_list(p):
+            parts.append(entries(p, column))
+            total = None
+            continue
+        elif os.path.exists(p):
+            parts.append([p])
+        else:
+            raise TechvetError(f"{p}: no such file or folder")
+        total = None if total is None else total + 1
+    if total == 1:
+        return list(chain.from_iterable(parts)), 1
+    return chain.from_iterable(parts), total
+
+
+def _html_folder(args: argparse.Namespace, targets: Any, total: int | None, cluster: str | None, feedback: Any) -> int:
     """Many apps as HTML: a page per app and a sortable index, in the folder given with -o."""
     from pathlib import Path
 
@@ -323,8 +397,8 @@ def _html_folder(args: argparse.Namespace, targets: list[str], feedback: Any) ->
     unreadable: list[str] = []
     used: set[str] = set()
     failed = incomplete = 0
-    rendered = render_many(targets, "html", False, args.jobs, None, args.policy)
-    for item in feedback.track(rendered, "scanning apps", len(targets)):
+    rendered = render_many(targets, "html", False, args.jobs, None, args.policy, cluster=cluster)
+    for item in feedback.track(rendered, "scanning apps", total):
         if not item.ok:
             unreadable.append(Path(item.path).name)
             print(f"techvet: {item.output}", file=sys.stderr)
@@ -542,6 +616,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return show_lists(args) if args.action == "show" else update(args)
     if args.command == "rules":
         return _rules(args)
+    if args.command == "query":
+        from techvet.dataset.command import run_query_command
+
+        return run_query_command(args)
     if args.command in ("serve", "db", "users", "tokens"):
         from techvet.server.command import run as run_service
 

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from techvet.errors import NothingToAnalyseError, UsageError
+from techvet.many import chosen_cluster
 from techvet.report import opened_output
 from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
@@ -40,6 +41,8 @@ def run_screen(args: argparse.Namespace) -> int:
         if country_code(args.country) is None:
             raise UsageError(f"--country {args.country!r} names no country (an ISO code such as CN, or a name)")
         args.country = country_code(args.country)
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
     feedback = Feedback(args.quiet)
     if names or args.names_from:
         rows: Iterator[Row] = iter(rows_of_names(names, args.country))
@@ -52,7 +55,14 @@ def run_screen(args: argparse.Namespace) -> int:
         raise NothingToAnalyseError(f"{source}: no rows to screen")
     rows = itertools.chain([first], rows)
     with opened_output(args.output) as out:
-        screened = screen_rows(feedback.track(rows, "screening rows"), threshold, args.include_people)
+        tracked = feedback.track(rows, "screening rows")
+        cluster = chosen_cluster(args.cluster)
+        if cluster or args.jobs != 1:  # partitioned: blocks of rows on workers, each with its own index
+            from techvet.screen.partitioned import screen_partitioned
+
+            screened = screen_partitioned(tracked, threshold, args.include_people, args.jobs, cluster)
+        else:
+            screened = screen_rows(tracked, threshold, args.include_people)
         totals = write(_report_unreadable(screened, source, feedback), args.format, out, args.verbose)
         if args.format == "text" and totals.rows:
             print(summary(totals), file=out if not args.output else sys.stderr)

@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from techvet import __version__
-from techvet.bulk import env_number
 from techvet.errors import TechvetError
+from techvet.many.limits import env_number
 from techvet.server.auth import (
     COOKIE,
     SAFE_METHODS,

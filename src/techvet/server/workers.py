@@ -42,12 +42,12 @@ def worker_main(data: str, url: str, name: str, memory: int) -> None:
     """A worker process: claim, run, repeat, until its parent is gone."""
     _die_with_parent()
     os.environ["TECHVET_DATA_DIR"] = data  # the service's own list snapshots
-    from techvet.bulk import _limit_worker
     from techvet.knowledge import load
+    from techvet.many.limits import limit_memory
     from techvet.screen.update import installed_snapshot
     from techvet.server.work import run
 
-    _limit_worker(memory)
+    limit_memory(memory)
     parent = os.getppid()
     store = Store(Path(data), url)
     seen = installed_snapshot()
@@ -69,7 +69,7 @@ class Supervisor:
     """Keeps ``count`` workers running and enforces the per-job time limit."""
 
     def __init__(self, store: Store, url: str, count: int) -> None:
-        from techvet.bulk import item_limits
+        from techvet.many.limits import item_limits
 
         self.store, self.url, self.count = store, url, count
         self.seconds, self.memory = item_limits()

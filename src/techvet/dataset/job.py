@@ -1,0 +1,87 @@
+"""The per-app job of a dataset run: fetch, hash, skip what the dataset has, scan, flatten.
+
+It runs in a worker (a process of the local pool or of a Dask cluster) and hands back only rows:
+a few kilobytes per app, never the scan result with its DEX images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from techvet.dataset.tables import rows_of
+from techvet.many.outcome import Failed
+from techvet.many.sources import SourceError, local_copy
+
+
+@dataclass(frozen=True, slots=True)
+class AppRows:
+    """One app's rows, by table."""
+
+    sha256: str
+    tables: dict[str, list[dict[str, Any]]]
+
+    @property
+    def app(self) -> dict[str, Any]:
+        return self.tables["apps"][0]
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyThere:
+    """An app the dataset holds already (by its SHA-256), not scanned again."""
+
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """What every item of a run shares, sent once to each worker."""
+
+    done: Any  # techvet.dataset.done.DoneSet, or None
+    policy: str | None
+
+
+@lru_cache(maxsize=1)
+def stamp() -> dict[str, str]:
+    """The techvet version, knowledge identity and list snapshot this worker scans under (once per
+    worker: they change only when the worker's installation does)."""
+    from techvet import __version__
+    from techvet.knowledge import identity, load
+
+    kb = load()
+    lists = kb.restriction_forms.lists
+    snapshot = " ".join(f"{name}@{lists[name].get('as_of') or '?'}" for name in sorted(lists))
+    return {"techvet_version": __version__, "knowledge": identity(str(kb.directory)), "lists": snapshot}
+
+
+def file_sha256(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def scan_rows(source: str, shared: Shared) -> AppRows | AlreadyThere | Failed:
+    """Scan ``source`` (a path or fsspec URL) into dataset rows, unless the dataset has it."""
+    from techvet.bulk import FETCH_MAX_BYTES, cached_policy
+    from techvet.scan import iter_scan
+
+    try:
+        with local_copy(source, FETCH_MAX_BYTES) as path:
+            try:
+                sha256 = file_sha256(path)
+            except OSError as exc:
+                raise SourceError(f"cannot read ({exc.strerror or exc})") from None
+            if shared.done is not None and sha256 in shared.done:
+                return AlreadyThere(sha256)
+            (result,) = iter_scan([path])
+            if result.ok:
+                result.judge(cached_policy(shared.policy))
+            doc = result.to_dict()
+            if path != source:  # a fetched copy: its messages name the source, not the temporary file
+                doc["errors"] = [str(e).replace(path, source) for e in doc.get("errors") or []]
+    except SourceError as exc:
+        return Failed(str(exc))
+    scanned_at = datetime.now(UTC)
+    return AppRows(sha256, rows_of(doc, sha256, source, {**stamp(), "scanned_at": scanned_at}))  # type: ignore[dict-item]

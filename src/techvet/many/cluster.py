@@ -1,0 +1,189 @@
+"""The cluster backend: the same per-item job on a Dask distributed cluster.
+
+Imported only when a cluster is asked for (``--cluster``, ``TECHVET_DASK_SCHEDULER``): Dask is the
+optional extra ``techvet[cluster]``. ``tcp://HOST:8786`` joins an existing scheduler (on
+Kubernetes, SLURM through dask-jobqueue ...; its workers need techvet installed); ``local`` or
+``local:N`` starts a LocalCluster of N one-thread worker processes on this machine.
+
+What is the same as on the process pool: items are taken from the input a window at a time and
+answered in input order; each worker loads what the job needs once (a worker plugin); the run's
+shared value is sent to each worker once (scattered, broadcast), not with every item; results come
+back small (the job renders or flattens in the worker). The per-item time limit is enforced in the
+worker (a watchdog, below); the memory limit is the worker's (Dask's nanny restarts a worker that
+grows past it). A worker that dies loses the items it held: each is a :class:`Failed` to retry, so
+one bad app never ends the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
+
+from distributed import Client, LocalCluster, WorkerPlugin
+from distributed.client import FutureCancelledError
+from distributed.scheduler import KilledWorker
+
+from techvet.errors import TechvetError, UsageError
+from techvet.many.limits import item_limits
+from techvet.many.outcome import WORKER_DIED, Failed, gave_up, internal_error
+
+T = TypeVar("T")
+R = TypeVar("R")
+GRACE_SECONDS = 60.0  # beyond the worker's own time limit, before the client gives up on an item
+
+
+class _Overtime(BaseException):
+    """Raised inside a task that ran over its time. A BaseException, so that the detectors'
+    ``except Exception`` (which turn a detector's bug into an incomplete scan) cannot swallow it."""
+
+
+def _watched(job: Callable[[Any, Any], Any], item: Any, shared: Any, seconds: float) -> Any:
+    """Run ``job`` on a Dask worker thread under a time limit.
+
+    Why by hand: Dask can neither time out nor stop a running task, and a hung scan would hold its
+    worker thread for good. A timer raises :class:`_Overtime` in this thread
+    (``PyThreadState_SetAsyncExc``, checked between bytecodes, so a scan, which is Python, stops
+    within moments); the lock makes sure it is never raised once the job has returned."""
+    lock = threading.Lock()
+    state = {"done": False}
+    thread = threading.get_ident()
+
+    def overtime() -> None:
+        with lock:
+            if not state["done"]:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(_Overtime))
+
+    timer = threading.Timer(seconds, overtime)
+    timer.daemon = True
+    timer.start()
+    try:
+        result = job(item, shared)
+        with lock:
+            state["done"] = True
+        return result
+    except _Overtime:
+        return gave_up(seconds)
+    except Exception as exc:  # noqa: BLE001 - a bug on one item must not end the batch
+        return internal_error(exc)
+    finally:
+        timer.cancel()
+
+
+def _worker_version() -> str:
+    """Runs on each worker when the run starts: a worker without techvet fails here, once, with
+    one line, not once per item."""
+    from techvet import __version__
+
+    return __version__
+
+
+class _Warm(WorkerPlugin):
+    """Loads what the job needs (the knowledge, the screening index) once per worker, when the
+    worker joins: before the first item, and again on a worker the nanny restarted."""
+
+    def __init__(self, warm: Callable[[], None]) -> None:
+        self.warm = warm
+
+    def setup(self, worker: Any) -> None:
+        self.warm()
+
+
+def _local_workers(spec: str) -> int:
+    count = spec.partition(":")[2]
+    if not count:
+        return os.cpu_count() or 1
+    if not count.isdigit() or not 0 < int(count) <= 1024:
+        raise UsageError(f"--cluster {spec}: local:N takes a number of workers from 1 to 1024")
+    return int(count)
+
+
+def open_client(spec: str) -> tuple[Any, Any]:
+    """(client, the LocalCluster started for it or None) for ``spec``: ``local[:N]`` or a
+    scheduler's address."""
+    seconds, memory = item_limits()
+    if spec == "local" or spec.startswith("local:"):
+        import dask
+
+        workers = _local_workers(spec)
+        # Our own scheduler: a task whose worker died is not tried again on another (it may be the
+        # app that kills workers); it comes back as Failed, and a rerun tries it once more.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=memory,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address="127.0.0.1:0",  # its HTTP server on loopback, a free port
+                silence_logs=logging.ERROR,
+            )
+        return Client(cluster), cluster
+    if "://" not in spec and ":" not in spec:
+        raise UsageError(f"--cluster {spec!r}: give a scheduler address (tcp://HOST:8786) or local[:N]")
+    try:
+        return Client(spec, timeout=30), None
+    except (OSError, TimeoutError) as exc:
+        raise TechvetError(f"cannot reach the Dask scheduler at {spec}: {exc}") from None
+
+
+def run_cluster(
+    items: Iterable[T],
+    job: Callable[[T, Any], R | Failed],
+    spec: str,
+    shared: Any = None,
+    warm: Callable[[], None] | None = None,
+) -> Iterator[tuple[T, R | Failed]]:
+    """``job(item, shared)`` for every item on the cluster ``spec``, answered in input order."""
+    seconds, _ = item_limits()
+    client, cluster = open_client(spec)
+    futures: deque[tuple[T, Any]] = deque()
+    try:
+        try:
+            client.run(_worker_version)
+        except Exception as exc:  # noqa: BLE001 - whatever a worker says, in one line
+            raise TechvetError(f"--cluster {spec}: a worker cannot run techvet ({type(exc).__name__}: {exc})") from None
+        if warm is not None:
+            client.register_plugin(_Warm(warm), name="techvet-warm")
+        shared_future = client.scatter(shared, broadcast=True) if shared is not None else None
+        threads = sum(client.nthreads().values())
+        window = max(8, 4 * threads)
+        source = iter(items)
+
+        def top_up() -> None:
+            for item in islice(source, max(0, window - len(futures))):
+                future = client.submit(_watched, job, item, shared_future, seconds, pure=False)
+                futures.append((item, future))
+
+        top_up()
+        while futures:
+            item, future = futures[0]
+            result: Any
+            try:
+                result = future.result(timeout=seconds * 2 + GRACE_SECONDS)
+            except TimeoutError:
+                future.cancel()
+                result = gave_up(seconds)
+            except (KilledWorker, FutureCancelledError):
+                result = Failed(WORKER_DIED)
+            except Exception as exc:  # noqa: BLE001 - the cluster could not run it: say so, go on
+                result = Failed(f"the cluster could not run it: {type(exc).__name__}: {exc}")
+            futures.popleft()
+            future.release()
+            yield item, result
+            top_up()
+    finally:
+        for _, future in futures:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            client.close()
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close()
