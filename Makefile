@@ -6,12 +6,12 @@ CORPUS ?= $(HOME)/.cache/techvet-corpus
 TRUTH ?= ../shared/corpus/TRUTH.tsv
 DEMO_APP := tests/fixtures/apps/drone_companion.apk
 
-.PHONY: demo test lint eval fuzz bench bench-place bench-screen bench-fleet bench-traffic bench-report bench-serve serve screenshots clean
+.PHONY: demo test lint eval fuzz bench bench-place bench-screen bench-fleet bench-traffic bench-report bench-serve bench-bulk serve screenshots clean
 
 $(BIN)/techvet: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,serve]'
+	$(BIN)/pip install --quiet -e '.[test,serve,cluster]'
 	@touch $@
 
 demo: $(BIN)/techvet
@@ -64,6 +64,9 @@ bench-fleet: $(BIN)/techvet
 
 bench-traffic: $(BIN)/techvet
 	$(BIN)/python bench/traffic.py
+
+bench-bulk: $(BIN)/techvet
+	$(BIN)/python bench/bulk.py --corpus $(CORPUS)
 
 # The team service on ./techvet-data at 127.0.0.1:8000. On first use: an admin (its API token in
 # techvet-data.token) and the bundled samples (the demo app, samples/fleet.csv) uploaded once started.

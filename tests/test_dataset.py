@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tools.apk_copies import write_copies
 
 from techvet.cli import run
 from techvet.dataset import TABLES
@@ -26,9 +27,6 @@ from techvet.dataset.build import build_dataset
 from techvet.dataset.tables import RUN_COLUMNS, columns
 from techvet.dataset.writer import MARKER, part_files
 from tests.conftest import FIXTURES
-from tools.apk_copies import write_copies
-
-distributed = pytest.importorskip("distributed")
 
 APPS = sorted(p for p in FIXTURES.glob("*") if p.suffix in (".apk", ".apks"))
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +85,9 @@ def pair(apps: Path, cluster: str, tmp_path_factory: pytest.TempPathFactory) -> 
     return out / "pool", out / "cluster", codes
 
 
-def test_the_cluster_writes_the_same_dataset_as_the_process_pool_row_for_row(pair: tuple[Path, Path, list[int]]) -> None:
+def test_the_cluster_writes_the_same_dataset_as_the_process_pool_row_for_row(
+    pair: tuple[Path, Path, list[int]],
+) -> None:
     pool, cluster, codes = pair
     assert codes == [2, 2]  # the corrupted app is unreadable: exit 2 on both
     for table in TABLES:
@@ -314,7 +314,9 @@ def test_an_unknown_cluster_address_is_a_usage_error(capsys: pytest.CaptureFixtu
 # ---- query -------------------------------------------------------------------------------------
 
 
-def test_query_answers_in_text_csv_and_json(pair: tuple[Path, Path, list[int]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_query_answers_in_text_csv_and_json(
+    pair: tuple[Path, Path, list[int]], capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = str(pair[0])
     sql = "select status, count(*) as n from apps group by status order by status"
     assert run(["query", folder, sql, "-f", "json"]) == 0
@@ -389,3 +391,67 @@ def test_screening_in_blocks_on_the_pool_and_the_cluster_equals_one_process(
     assert outputs[0][0] == 2  # the rows without a name
     assert len(rows) == 5 * partitioned.BLOCK_ROWS // 4
     assert any(m["list"] == "us-bis-entity-list" for m in rows[1]["matches"])
+
+
+def test_a_remote_url_is_fetched_to_a_temporary_copy_and_named_by_its_url(apps: Path, tmp_path: Path) -> None:
+    """fsspec's in-memory filesystem stands in for an object store (the workers are forked after
+    the object is written, so they see it)."""
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/drone.apk", (apps / "drone_companion.apk").read_bytes())
+    fs.pipe("/bucket/broken.apk", b"PK\x03\x04 not an app")
+    lines: list[str] = []
+    tally = build_dataset(
+        ["memory://bucket/drone.apk", "memory://bucket/broken.apk", "memory://bucket/gone.apk", "nosuch://x.apk"],
+        tmp_path / "ds",
+        jobs=1,
+        say=lines.append,
+    )
+    assert (tally.added, tally.unreadable, tally.not_done) == (2, 1, 2)
+    rows = {r["source"]: r for r in _table(tmp_path / "ds", "apps")}
+    assert rows["memory://bucket/drone.apk"]["package"] == "com.skyfleet.pilot"
+    assert rows["memory://bucket/broken.apk"]["error"].startswith("memory://bucket/broken.apk")  # not the copy's path
+    assert any(line.startswith("memory://bucket/gone.apk: cannot fetch") for line in lines)
+    assert any(line.startswith("nosuch://x.apk: cannot fetch") for line in lines)
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("techvet-fetch-*/drone.apk"))
+
+
+def test_a_list_that_names_no_app_is_never_an_empty_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from techvet.cli import main
+
+    empty = tmp_path / "apps.txt"
+    empty.write_text("# nothing yet\n")
+    for extra in (["-f", "json"], ["-f", "parquet", "-o", str(tmp_path / "ds")]):
+        with pytest.raises(SystemExit) as exited:
+            main(["scan", str(empty), "-q", *extra])
+        assert exited.value.code == 2 and "names no app" in capsys.readouterr().err
+
+
+def test_dask_is_imported_only_when_a_cluster_is_asked_for() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from techvet.cli import run; "
+        f"run(['scan', {str(FIXTURES / 'clean_app.apk')!r}, {str(FIXTURES / 'compat.apk')!r}, '-q', '-f', 'json', "
+        "'-o', '/dev/null']); print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_an_unreadable_part_is_one_line(apps: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from techvet.cli import main
+
+    out = tmp_path / "ds"
+    build_dataset([str(apps / "clean_app.apk")], out, jobs=1)
+    part_files(out, "apps")[0].write_bytes(b"PAR1 garbage PAR1")
+    for argv in (
+        ["scan", str(apps / "compat.apk"), "-f", "parquet", "-o", str(out), "-q"],
+        ["query", str(out), "select count(*) from apps"],
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exited.value.code == 2 and len(err.strip().splitlines()) == 1, err

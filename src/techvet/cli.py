@@ -258,6 +258,7 @@ def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, argparse.Argumen
 
 def _scan(args: argparse.Namespace) -> int:
     from techvet.bulk import render_many
+    from techvet.errors import NothingToAnalyseError
     from techvet.many import chosen_cluster
     from techvet.report import opened_output
     from techvet.report.progress import Feedback
@@ -337,6 +338,8 @@ def _scan(args: argparse.Namespace) -> int:
             f"{incomplete} incomplete{'; ' + str(failed) + ' reach --fail-on' if args.fail_on else ''}",
             file=sys.stderr,
         )
+    if not seen:  # a list that names no app: never an empty pass
+        raise NothingToAnalyseError(f"{', '.join(args.paths)}: names no app")
     if unreadable or incomplete or bad_captures:
         return 2
     return 1 if failed else 0
@@ -382,6 +385,7 @@ def _html_folder(args: argparse.Namespace, targets: Any, total: int | None, clus
     from pathlib import Path
 
     from techvet.bulk import render_many
+    from techvet.errors import NothingToAnalyseError
     from techvet.report.html_index import page_name, write_index
     from techvet.verdict import FailOn
 
@@ -410,6 +414,8 @@ def _html_folder(args: argparse.Namespace, targets: Any, total: int | None, clus
         for err in item.errors:  # the page is written; the scan behind it is not whole
             incomplete += 1
             print(f"techvet: {item.path}: incomplete scan: {err}", file=sys.stderr)
+    if not rows and not unreadable and not incomplete:
+        raise NothingToAnalyseError(f"{', '.join(args.paths)}: names no app")
     write_index(folder, rows, unreadable)
     if rows:
         warn_if_stale(feedback)

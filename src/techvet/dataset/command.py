@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from techvet.errors import UsageError
+from techvet.errors import NothingToAnalyseError, UsageError
 
 
 def scan_to_dataset(
@@ -38,6 +38,8 @@ def scan_to_dataset(
         say=say,
         track=lambda items: feedback.track(items, "scanning apps", total),
     )
+    if not (result.added or result.already or result.repeated or result.unreadable or result.not_done):
+        raise NothingToAnalyseError(f"{', '.join(args.paths)}: names no app")
     if result.added:
         warn_if_stale(feedback)
     if not args.quiet:

@@ -43,7 +43,10 @@ def connect(folder: str | Path) -> Any:
     for table in TABLES:
         if part_files(root, table):
             pattern = _quote(str(root / table / "part-*.parquet"))
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, union_by_name = true)")
+            try:
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, union_by_name = true)")
+            except duckdb.Error as exc:  # a part that is not Parquet: said here, once
+                raise InputError(f"{root}: table {table}: {str(exc).splitlines()[0]}") from None
         else:  # no rows yet: still a table with its columns, so a query over it answers nothing
             empty = arrow_schema(table).empty_table()
             con.register(f"_empty_{table}", empty)

@@ -13,6 +13,7 @@ row plus the index. Output shapes:
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -75,29 +76,58 @@ def screen_rows(
         yield Screened(row, matches, xinjiang_exposure(fields, row.country, kb))
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One screened row as written in a format, with what the totals and stderr need: a worker
+    hands this back instead of the :class:`Screened` (whose matches carry the index's scoring
+    objects, ten times their text in pickled bytes)."""
+
+    line: int
+    error: str | None
+    matched: bool
+    exposed: bool
+    best: float
+    text: str  # the row's output: a JSON object, CSV lines, or a text block (maybe empty)
+
+
+def render_row(screened: Screened, fmt: str, verbose: bool = False, kb: Knowledge | None = None) -> Rendered:
+    """``screened`` written in ``fmt`` (json: one object; csv: its lines; text: its block)."""
+    if fmt == "json":
+        text = json.dumps(screened.to_dict(), ensure_ascii=False)
+    else:
+        buffer = io.StringIO()
+        if fmt == "csv":
+            _write_csv(csv_writer(buffer), screened)
+        else:
+            _write_text(buffer, screened, verbose, kb or load())
+        text = buffer.getvalue()
+    row = screened.row
+    best = max((m.score for m in screened.matches), default=0.0)
+    return Rendered(row.line, row.error, bool(screened.matches), bool(screened.exposure), best, text)
+
+
 def write(
     results: Iterable[Screened], fmt: str, out: TextIO, verbose: bool = False, kb: Knowledge | None = None
 ) -> Totals:
     """Write ``results`` in ``fmt`` as they come; return the counts for the summary and exit code."""
     kb = kb or load()
+    return write_rendered((render_row(s, fmt, verbose, kb) for s in results), fmt, out)
+
+
+def write_rendered(rows: Iterable[Rendered], fmt: str, out: TextIO) -> Totals:
+    """Write rows already rendered (here or by workers) as they come; return the counts."""
     totals = Totals()
-    writer = csv_writer(out) if fmt == "csv" else None
-    if writer is not None:
-        writer.writerow(CSV_COLUMNS)
+    if fmt == "csv":
+        csv_writer(out).writerow(CSV_COLUMNS)
     if fmt == "json":
         out.write("[")
-    for screened in results:
+    for row in rows:
         totals.rows += 1
-        totals.matched += bool(screened.matches)
-        totals.exposed += bool(screened.exposure)
-        totals.unreadable += bool(screened.row.error)
-        totals.best = max([totals.best, *(m.score for m in screened.matches)])
-        if fmt == "json":
-            out.write(("\n" if totals.rows == 1 else ",\n") + json.dumps(screened.to_dict(), ensure_ascii=False))
-        elif writer is not None:
-            _write_csv(writer, screened)
-        else:
-            _write_text(out, screened, verbose, kb)
+        totals.matched += row.matched
+        totals.exposed += row.exposed
+        totals.unreadable += bool(row.error)
+        totals.best = max(totals.best, row.best)
+        out.write((("\n" if totals.rows == 1 else ",\n") + row.text) if fmt == "json" else row.text)
     if fmt == "json":
         out.write("\n]\n")
     return totals
@@ -174,4 +204,4 @@ def summary(totals: Totals, kb: Knowledge | None = None) -> str:
     )
 
 
-__all__ = ["Screened", "Totals", "screen_rows", "summary", "write"]
+__all__ = ["Rendered", "Screened", "Totals", "render_row", "screen_rows", "summary", "write", "write_rendered"]

@@ -15,7 +15,7 @@ from techvet.many import chosen_cluster
 from techvet.report import opened_output
 from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
-from techvet.screen.batch import Screened, screen_rows, summary, write
+from techvet.screen.batch import Rendered, render_row, screen_rows, summary, write_rendered
 from techvet.screen.inputs import FIELDS, Row, read_parties, rows_of_names
 from techvet.screen.staleness import closed_lists, stale_lists, warn_if_stale
 from techvet.tables import parse_columns, read_lines, source_name
@@ -60,10 +60,13 @@ def run_screen(args: argparse.Namespace) -> int:
         if cluster or args.jobs != 1:  # partitioned: blocks of rows on workers, each with its own index
             from techvet.screen.partitioned import screen_partitioned
 
-            screened = screen_partitioned(tracked, threshold, args.include_people, args.jobs, cluster)
+            rendered = screen_partitioned(
+                tracked, threshold, args.include_people, args.format, args.verbose, args.jobs, cluster
+            )
         else:
             screened = screen_rows(tracked, threshold, args.include_people)
-        totals = write(_report_unreadable(screened, source, feedback), args.format, out, args.verbose)
+            rendered = (render_row(s, args.format, args.verbose) for s in screened)
+        totals = write_rendered(_report_unreadable(rendered, source, feedback), args.format, out)
         if args.format == "text" and totals.rows:
             print(summary(totals), file=out if not args.output else sys.stderr)
     feedback.row_summary(source)
@@ -91,11 +94,11 @@ def _fail_on(text: str) -> float | None:
     return score
 
 
-def _report_unreadable(results: Iterator[Screened], source: str, feedback: Feedback) -> Iterator[Screened]:
-    for screened in results:
-        if screened.row.error:
-            feedback.row_problem(source, screened.row.line, screened.row.error)
-        yield screened
+def _report_unreadable(results: Iterator[Rendered], source: str, feedback: Feedback) -> Iterator[Rendered]:
+    for row in results:
+        if row.error:
+            feedback.row_problem(source, row.line, row.error)
+        yield row
 
 
 def update(args: argparse.Namespace | None = None) -> int:

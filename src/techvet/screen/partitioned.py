@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any
 
 from techvet.many import Failed, run_many
-from techvet.screen.batch import Screened, screen_rows
+from techvet.screen.batch import Rendered, Screened, render_row, screen_rows
 from techvet.screen.inputs import Row
 
 BLOCK_ROWS = 2000
@@ -28,9 +28,9 @@ def _blocks(rows: Iterable[Row]) -> Iterator[list[Row]]:
         yield block
 
 
-def _screen_block(block: list[Row], shared: tuple[float, bool]) -> list[Screened]:
-    threshold, include_people = shared
-    return list(screen_rows(block, threshold, include_people))
+def _screen_block(block: list[Row], shared: tuple[float, bool, str, bool]) -> list[Rendered]:
+    threshold, include_people, fmt, verbose = shared
+    return [render_row(s, fmt, verbose) for s in screen_rows(block, threshold, include_people)]
 
 
 def _warm() -> None:
@@ -40,16 +40,23 @@ def _warm() -> None:
 
 
 def screen_partitioned(
-    rows: Iterable[Row], threshold: float, include_people: bool, jobs: int = 0, cluster: str | None = None
-) -> Iterator[Screened]:
-    """What :func:`techvet.screen.batch.screen_rows` yields, with the work spread over workers."""
-    shared = (threshold, include_people)
+    rows: Iterable[Row],
+    threshold: float,
+    include_people: bool,
+    fmt: str,
+    verbose: bool = False,
+    jobs: int = 0,
+    cluster: str | None = None,
+) -> Iterator[Rendered]:
+    """What screening ``rows`` one by one and rendering each in ``fmt`` gives, with the work spread
+    over workers (each renders its block: what comes back is text, not scoring objects)."""
+    shared = (threshold, include_people, fmt, verbose)
     results: Iterator[tuple[list[Row], Any]] = run_many(
         _blocks(rows), _screen_block, shared, jobs=jobs, cluster=cluster, warm=_warm
     )
     for block, result in results:
         if isinstance(result, Failed):
             for row in block:
-                yield Screened(replace(row, error=f"not screened: {result.reason}"))
+                yield render_row(Screened(replace(row, error=f"not screened: {result.reason}")), fmt, verbose)
         else:
             yield from result
