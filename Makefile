@@ -21,6 +21,10 @@ demo: $(BIN)/techvet
 	@echo "reports written to demo-report.json and demo-report.html (open it in a browser)"
 	@echo; echo "== a small fleet (samples/fleet.csv), the sample app as one aircraft's companion app =="
 	$(BIN)/techvet fleet samples/fleet.csv -q || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
+	@echo; echo "== the fixture apps as a Parquet dataset (demo-dataset/), asked in SQL =="
+	rm -rf demo-dataset
+	$(BIN)/techvet scan tests/fixtures/apps --format parquet -o demo-dataset -q
+	$(BIN)/techvet query demo-dataset "select a.package, v.verdict, count(s.sdk) as sdks, list(s.vendor) as vendors from apps a join verdicts v using (sha256) left join sdks s using (sha256) group by all order by a.package"
 
 test: $(BIN)/techvet
 	$(BIN)/ruff check src tests bench tools
@@ -101,4 +105,4 @@ screenshots: $(BIN)/techvet
 	TECHVET_SCREENSHOTS=$(CURDIR)/docs/pages $(BIN)/pytest -q tests/test_pages_browser.py
 
 clean:
-	rm -rf $(VENV) .venv-bench demo-report.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench demo-report.json demo-dataset .pytest_cache .mypy_cache .ruff_cache

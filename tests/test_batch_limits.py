@@ -74,3 +74,29 @@ def test_the_limits_come_from_the_environment_with_sane_defaults(monkeypatch: py
     monkeypatch.setenv("TECHVET_ITEM_SECONDS", "nonsense")
     monkeypatch.setenv("TECHVET_ITEM_MEMORY_MB", "-5")
     assert item_limits() == (300.0, 3072 * 2**20)
+
+
+def _timed(item: tuple[int, str], shared: object) -> int:
+    number, folder = item
+    if number == 3:
+        os._exit(9)  # this item kills its worker
+    started = time.monotonic()
+    time.sleep(0.4)
+    Path(folder, str(number)).write_text(f"{started} {time.monotonic()}")
+    return number
+
+
+def test_after_a_worker_dies_the_pool_runs_at_full_width_again(tmp_path: Path) -> None:
+    """The items in flight when a worker died are run one at a time to find the one that did it;
+    then the pool is back to all its workers (not one, nor two, for the rest of the run)."""
+    from techvet.many.outcome import Failed
+    from techvet.many.pool import run_pool
+
+    items = [(i, str(tmp_path)) for i in range(40)]
+    answered = list(run_pool(items, _timed, workers=4))
+    assert [item for item, _ in answered] == items
+    assert isinstance(answered[3][1], Failed) and "died" in answered[3][1].reason
+    assert [r for _, r in answered if not isinstance(r, Failed)] == [i for i in range(40) if i != 3]
+    spans = [tuple(map(float, (tmp_path / str(i)).read_text().split())) for i in range(20, 40)]
+    overlap = max(sum(1 for s, e in spans if s <= at < e) for at, _ in spans)
+    assert overlap >= 3  # four workers: at least three items at once, late in the run

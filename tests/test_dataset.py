@@ -275,6 +275,29 @@ def test_a_bad_list_is_one_line_and_exit_2(
     assert exited.value.code == 2 and said in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_two_runs_cannot_write_one_dataset(apps: Path, tmp_path: Path) -> None:
+    from techvet.dataset.writer import DatasetWriter
+    from techvet.errors import TechvetError
+
+    first = DatasetWriter(tmp_path / "ds")
+    with pytest.raises(TechvetError, match="another techvet run is writing"):
+        DatasetWriter(tmp_path / "ds")
+    first.close()
+    DatasetWriter(tmp_path / "ds").close()  # free again
+
+
+def test_a_file_name_that_is_not_utf8_is_kept_readable(apps: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9.apk")
+    with open(odd, "wb") as handle:
+        handle.write((apps / "clean_app.apk").read_bytes())
+    tally = build_dataset([os.fsdecode(odd)], tmp_path / "ds", jobs=1)
+    assert tally.added == 1
+    (row,) = _table(tmp_path / "ds", "apps")
+    assert row["source"].endswith("caf\ufffd.apk") and row["status"] == "ok"
+
+
 def test_a_folder_that_is_not_a_dataset_is_not_written_into(apps: Path, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(Exception, match="not a techvet dataset"):
@@ -303,12 +326,36 @@ def test_a_task_over_its_time_is_stopped_in_its_worker() -> None:
     assert _watched(_spin, 0.01, None, 5.0) == "finished"
 
 
-def test_an_unknown_cluster_address_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("spec", "said"), [("local:lots", "local:N takes a number"), ("foo:bar", "not a scheduler")])
+def test_an_unknown_cluster_address_is_a_usage_error(capsys: pytest.CaptureFixture[str], spec: str, said: str) -> None:
     from techvet.cli import main
 
     with pytest.raises(SystemExit) as exited:
-        main(["scan", str(FIXTURES / "clean_app.apk"), "--cluster", "local:lots", "-q"])
-    assert exited.value.code == 2 and "local:N takes a number" in capsys.readouterr().err
+        main(["scan", str(FIXTURES / "clean_app.apk"), "--cluster", spec, "-q"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and said in err and len(err.strip().splitlines()) == 1, err
+
+
+def _raise_at_deadline(item: float, shared: Any) -> str:
+    _spin(item, shared)
+    raise ValueError("failed just before its time ran out")
+
+
+def test_a_task_failing_at_its_deadline_never_lets_the_watchdog_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from techvet.many import cluster
+    from techvet.many.outcome import Failed
+
+    real = cluster.internal_error
+
+    def slow_internal_error(exc: BaseException) -> Failed:
+        _spin(0.4, None)  # still busy (in Python) when the timer fires
+        return real(exc)
+
+    monkeypatch.setattr(cluster, "internal_error", slow_internal_error)
+    for _ in range(3):
+        result = cluster._watched(_raise_at_deadline, 0.45, None, 0.5)
+        assert isinstance(result, Failed) and "failed just before" in result.reason
+        _spin(0.2, None)  # a late exception would land here
 
 
 # ---- query -------------------------------------------------------------------------------------
@@ -334,9 +381,13 @@ def test_the_readme_questions_run(pair: tuple[Path, Path, list[int]], capsys: py
     questions = [block.split("\n", 1)[1].rsplit("\n", 1)[0] for block in readme.split("```sql")[1:]]
     questions = [q.split("```", 1)[0].strip() for q in questions]
     assert len(questions) >= 3
+    answers = []
     for sql in questions:
         assert run(["query", str(pair[0]), sql, "-f", "json"]) == 0, sql
-        json.loads(capsys.readouterr().out)
+        answers.append(json.loads(capsys.readouterr().out))
+    # the fixtures answer the second and third: their SDK vendors, and the sideloading drone app
+    assert any(row["vendor"] == "Weibo Corp. (Sina)" and row["vendor_country"] == "CN" for row in answers[1])
+    assert any(row["package"] == "com.skyfleet.pilot" and row["verdict"] == "fail" for row in answers[2])
 
 
 @pytest.mark.parametrize(
@@ -344,6 +395,9 @@ def test_the_readme_questions_run(pair: tuple[Path, Path, list[int]], capsys: py
     [
         ("select * from read_csv('/etc/passwd')", "disabled by configuration"),
         ("copy apps to '/tmp/techvet-query-escape.csv'", "disabled by configuration"),
+        ("copy (select 'x' as sha256) to 'DATASET/apps/part-evil.parquet'", "disabled by configuration"),
+        ("copy (select 'x' as sha256) to 'DATASET/apps/PART'", "disabled by configuration"),
+        ("attach 'DATASET/x.duckdb'", "disabled by configuration"),
         ("SET enable_external_access = true", "configuration"),
         ("selec 1", "syntax error"),
     ],
@@ -353,11 +407,14 @@ def test_a_query_reads_the_dataset_and_nothing_else(
 ) -> None:
     from techvet.cli import main
 
+    before = {p: p.read_bytes() for p in pair[0].rglob("*") if p.is_file()}
+    sql = sql.replace("DATASET", str(pair[0])).replace("PART", part_files(pair[0], "apps")[0].name)
     with pytest.raises(SystemExit) as exited:
         main(["query", str(pair[0]), sql])
     err = capsys.readouterr().err
-    assert exited.value.code == 2 and said in err and len(err.strip().splitlines()) == 1
+    assert exited.value.code == 2 and said in err and len(err.strip().splitlines()) == 1, err
     assert not Path("/tmp/techvet-query-escape.csv").exists()
+    assert {p: p.read_bytes() for p in pair[0].rglob("*") if p.is_file()} == before  # nothing written
 
 
 def test_query_on_a_folder_that_is_not_a_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

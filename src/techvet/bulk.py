@@ -13,6 +13,7 @@ named in one error line; the workers are replaced and the apps not yet answered 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,11 +43,12 @@ def render_one(
     fmt: str,
     verbose: bool,
     traffic: dict[str, Any] | None = None,
-    policy: str | None = None,
+    policy: Any = None,
     color: bool = False,
 ) -> Rendered:
     """Scan and render one app (runs in a worker process, or inline for a single app); with
     ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms;
+    ``policy``: an AppPolicy, or the path of one (None: the default);
     ``color``: the text is for a terminal (the worker's buffer is not one, the parent's output is)."""
     import io
 
@@ -73,7 +75,7 @@ def render_one(
         # what the capture shows the app did is the app's too: the verdict weighs it with the code
         result.findings.extend(app_findings(traffic, package))
         result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
-    result.judge(cached_policy(policy))
+    result.judge(policy if policy is not None and not isinstance(policy, str) else cached_policy(policy))
     verdict = result.verdict or {}
     if fmt == "json":
         from techvet.report.json_report import render as render_json
@@ -121,8 +123,10 @@ def cached_policy(path: str | None) -> Any:
     return AppPolicy.load(path)
 
 
-def _render_item(args: tuple[str, str, bool, dict[str, Any] | None, str | None, bool], shared: Any) -> Rendered:
-    return render_one(*args)
+def _render_item(args: tuple[str, str, bool, bool], shared: tuple[dict[str, Any] | None, Any]) -> Rendered:
+    path, fmt, verbose, color = args
+    traffic, policy = shared
+    return render_one(path, fmt, verbose, traffic, policy, color)
 
 
 def _warm() -> None:
@@ -151,9 +155,13 @@ def render_many(
         for path in paths:
             yield render_one(path, fmt, verbose, traffic, policy, color)
         return
-    items = ((p, fmt, verbose, traffic, policy, color) for p in paths)
-    for item, result in run_many(items, _render_item, jobs=jobs, cluster=cluster, warm=_warm):
-        if isinstance(result, Failed):
-            yield Rendered(item[0], False, None, f"{item[0]}: {result.reason}")
-        else:
-            yield result
+    items = ((p, fmt, verbose, color) for p in paths)
+    # the policy read here, once, and sent with the capture to each worker once: a worker of a
+    # remote cluster need not see the file
+    shared = (traffic, cached_policy(policy))
+    with contextlib.closing(run_many(items, _render_item, shared, jobs=jobs, cluster=cluster, warm=_warm)) as results:
+        for item, result in results:
+            if isinstance(result, Failed):
+                yield Rendered(item[0], False, None, f"{item[0]}: {result.reason}")
+            else:
+                yield result

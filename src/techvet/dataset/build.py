@@ -9,6 +9,7 @@ fetched) is not written, is named on stderr, and is done by the next rerun.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,26 +59,31 @@ def build_dataset(
 ) -> Tally:
     """Scan ``sources`` into the dataset at ``folder``; ``say`` gets one line per app that gave no
     whole result (unreadable, incomplete, not done), ``reached`` decides --fail-on per app."""
+    from techvet.bulk import cached_policy
+
+    chosen = cached_policy(policy)
     writer = DatasetWriter(folder, part_apps=part_apps)
-    done = writer.done()
     tally = Tally()
-    shared = Shared(done if len(done) else None, policy)
     try:
+        done = writer.done()
+        shared = Shared(done if len(done) else None, chosen)
         results = run_many(sources, scan_rows, shared, jobs=jobs, cluster=cluster, warm=_warm)
-        for source, result in track(results):
-            if isinstance(result, AlreadyThere):
-                tally.already += 1
-            elif isinstance(result, Failed):
-                tally.not_done += 1
-                say(f"{source}: {result.reason}{' (a rerun tries it again)' if result.retry else ''}")
-            elif isinstance(result, AppRows):
-                if not writer.add(result.tables, result.sha256):
-                    tally.repeated += 1
-                    continue
-                _count(result, tally, reached, say)
+        with contextlib.closing(results):
+            for source, result in track(results):
+                writer.tick()
+                if isinstance(result, AlreadyThere):
+                    tally.already += 1
+                elif isinstance(result, Failed):
+                    tally.not_done += 1
+                    say(f"{source}: {result.reason}{' (a rerun tries it again)' if result.retry else ''}")
+                elif isinstance(result, AppRows):
+                    if not writer.add(result.tables, result.sha256):
+                        tally.repeated += 1
+                        continue
+                    _count(result, tally, reached, say)
     finally:
+        tally.added = writer.added
         writer.close(tally.to_dict())
-    tally.added = writer.added
     return tally
 
 

@@ -41,7 +41,7 @@ class Shared:
     """What every item of a run shares, sent once to each worker."""
 
     done: Any  # techvet.dataset.done.DoneSet, or None
-    policy: str | None
+    policy: Any  # the AppPolicy, read by the parent (a remote worker need not see the file)
 
 
 @lru_cache(maxsize=1)
@@ -64,7 +64,7 @@ def file_sha256(path: str) -> str:
 
 def scan_rows(source: str, shared: Shared) -> AppRows | AlreadyThere | Failed:
     """Scan ``source`` (a path or fsspec URL) into dataset rows, unless the dataset has it."""
-    from techvet.bulk import FETCH_MAX_BYTES, cached_policy
+    from techvet.bulk import FETCH_MAX_BYTES
     from techvet.scan import iter_scan
 
     try:
@@ -77,11 +77,11 @@ def scan_rows(source: str, shared: Shared) -> AppRows | AlreadyThere | Failed:
                 return AlreadyThere(sha256)
             (result,) = iter_scan([path])
             if result.ok:
-                result.judge(cached_policy(shared.policy))
+                result.judge(shared.policy)
             doc = result.to_dict()
             if path != source:  # a fetched copy: its messages name the source, not the temporary file
                 doc["errors"] = [str(e).replace(path, source) for e in doc.get("errors") or []]
     except SourceError as exc:
-        return Failed(str(exc))
+        return Failed(str(exc), exc.retry)
     scanned_at = datetime.now(UTC)
     return AppRows(sha256, rows_of(doc, sha256, source, {**stamp(), "scanned_at": scanned_at}))  # type: ignore[dict-item]

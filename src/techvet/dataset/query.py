@@ -1,15 +1,18 @@
 """``techvet query DIR "SQL"``: DuckDB over a dataset, each table a view under its name.
 
-The connection can read the dataset's folder and nothing else (``allowed_directories``,
-``enable_external_access`` off, the configuration then locked): a query cannot read other files,
-write files or fetch URLs, so a query pasted from elsewhere stays a question about the dataset.
-Results are fetched a batch at a time, so a query over millions of rows streams.
+The tables are the committed parts only (a part without its ``apps`` file is a run's work in
+progress, or its leftover), handed to DuckDB as Arrow datasets; the connection then has external
+access off and its configuration locked, so a query cannot read other files, write any file (the
+dataset's own parts included), attach a database or fetch a URL: a query pasted from elsewhere
+stays a question about the dataset. DuckDB spills to a temporary folder of its own, removed at the
+end. Results are fetched a batch at a time, so a query over millions of rows streams.
 """
 
 from __future__ import annotations
 
-import csv
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,62 +22,64 @@ from typing import Any, TextIO
 from techvet.dataset.tables import TABLES, arrow_schema
 from techvet.dataset.writer import check_dataset, part_files
 from techvet.errors import InputError, TechvetError
+from techvet.spreadsheet import csv_writer
+from techvet.tables import clean
 
 BATCH = 2048
 TEXT_WIDTH = 60  # a text cell longer than this is cut (csv and json give it whole)
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def connect(folder: str | Path) -> Any:
-    """A DuckDB connection with a view per table of the dataset at ``folder``."""
+def connect(folder: str | Path, scratch: str) -> Any:
+    """A DuckDB connection with a view per table of the dataset at ``folder``, spilling to
+    ``scratch``."""
     try:
         import duckdb
+        import pyarrow.dataset as ds
     except ImportError:
-        raise TechvetError("techvet query needs DuckDB: pip install 'techvet[dataset]'") from None
+        raise TechvetError("techvet query needs DuckDB and pyarrow: pip install 'techvet[dataset]'") from None
     root = Path(folder).resolve()
     check_dataset(root)
+    committed = {p.name for p in part_files(root, "apps")}
     con = duckdb.connect(":memory:")
-    con.execute(f"SET allowed_directories = [{_quote(str(root) + '/')}]")
+    con.execute(f"SET temp_directory = '{scratch.replace(chr(39), chr(39) * 2)}'")
+    for table in TABLES:
+        files = [str(p) for p in part_files(root, table) if p.name in committed]
+        try:
+            data = ds.dataset(files, format="parquet", schema=arrow_schema(table))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{root}: table {table}: {str(exc).splitlines()[0][:200]}") from None
+        con.register(table, data)
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
-    for table in TABLES:
-        if part_files(root, table):
-            pattern = _quote(str(root / table / "part-*.parquet"))
-            try:
-                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({pattern}, union_by_name = true)")
-            except duckdb.Error as exc:  # a part that is not Parquet: said here, once
-                raise InputError(f"{root}: table {table}: {str(exc).splitlines()[0]}") from None
-        else:  # no rows yet: still a table with its columns, so a query over it answers nothing
-            empty = arrow_schema(table).empty_table()
-            con.register(f"_empty_{table}", empty)
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM _empty_{table}")
     return con
 
 
 def run_query(folder: str | Path, sql: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     """(column names, rows) of ``sql`` over the dataset; a bad query is one InputError line."""
     import duckdb
+    import pyarrow as pa
 
-    con = connect(folder)
+    scratch = tempfile.mkdtemp(prefix="techvet-query-")
     try:
+        con = connect(folder, scratch)
         cursor = con.execute(sql)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
         raise InputError(f"query: {str(exc).splitlines()[0]}") from None
-    if cursor.description is None:
-        return [], iter(())
-    names = [d[0] for d in cursor.description]
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    names = [d[0] for d in cursor.description] if cursor.description is not None else []
 
     def rows() -> Iterator[tuple[Any, ...]]:
         try:
-            while batch := cursor.fetchmany(BATCH):
+            while names and (batch := cursor.fetchmany(BATCH)):
                 yield from batch
-        except duckdb.Error as exc:
+        except (duckdb.Error, pa.ArrowException) as exc:
             raise InputError(f"query: {str(exc).splitlines()[0]}") from None
         finally:
             con.close()
+            shutil.rmtree(scratch, ignore_errors=True)
 
     return names, rows()
 
@@ -101,6 +106,13 @@ def _cell(value: Any) -> str:
     return plain if isinstance(plain, str) else json.dumps(plain, ensure_ascii=False)
 
 
+def _shown(value: Any) -> str:
+    """A text cell: one line, control characters out (an app's label may hold escape sequences
+    meant for the analyst's terminal), cut at :data:`TEXT_WIDTH`."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in clean(_cell(value)))
+    return text[:TEXT_WIDTH]
+
+
 def write_result(names: list[str], rows: Iterator[tuple[Any, ...]], fmt: str, out: TextIO) -> int:
     """Write the rows in ``fmt`` (text, csv, json) as they come; return how many there were."""
     count = 0
@@ -113,7 +125,7 @@ def write_result(names: list[str], rows: Iterator[tuple[Any, ...]], fmt: str, ou
         out.write("\n]\n" if count else "]\n")
         return count
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = csv_writer(out)  # a cell that starts like a formula is not one in a spreadsheet
         writer.writerow(names)
         for row in rows:
             writer.writerow([_cell(v) for v in row])
@@ -121,7 +133,7 @@ def write_result(names: list[str], rows: Iterator[tuple[Any, ...]], fmt: str, ou
         return count
     first: list[list[str]] = []
     for row in rows:  # widths from the first batch; later rows keep them
-        first.append([_cell(v)[:TEXT_WIDTH].replace("\n", " ") for v in row])
+        first.append([_shown(v) for v in row])
         if len(first) >= BATCH:
             break
     widths = [max([len(n), *(len(r[i]) for r in first)]) for i, n in enumerate(names)]
@@ -129,12 +141,12 @@ def write_result(names: list[str], rows: Iterator[tuple[Any, ...]], fmt: str, ou
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() + "\n"
 
-    out.write(line(names))
+    out.write(line([_shown(n) for n in names]))
     out.write(line(["-" * w for w in widths]))
     for cells in first:
         out.write(line(cells))
         count += 1
     for row in rows:
-        out.write(line([_cell(v)[:TEXT_WIDTH].replace("\n", " ") for v in row]))
+        out.write(line([_shown(v) for v in row]))
         count += 1
     return count

@@ -142,7 +142,17 @@ def _lists_of(findings: Iterable[dict[str, Any]], rule: str, key: str | None = N
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else _utf8(str(value))
+
+
+def _utf8(text: str) -> str:
+    """``text`` as Parquet can hold it: a lone surrogate (a file name's undecodable byte, a DEX
+    string's unpaired half) becomes U+FFFD instead of failing the whole part."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
 
 
 def _int(value: Any) -> int | None:
@@ -160,9 +170,9 @@ def rows_of(doc: dict[str, Any], sha256: str, source: str, stamp: dict[str, str]
     ok = bool(doc.get("ok")) and bool(app)
     apps_row = {
         "sha256": sha256,
-        "source": source,
+        "source": _utf8(source),
         "status": ("incomplete" if errors else "ok") if ok else "unreadable",
-        "error": None if ok else (errors[0] if errors else "unreadable"),
+        "error": None if ok else _utf8(errors[0] if errors else "unreadable"),
         "incomplete": errors if ok else [],
         "size": _int(app.get("size")),
         "package": _text(app.get("package")),
@@ -186,6 +196,9 @@ def rows_of(doc: dict[str, Any], sha256: str, source: str, stamp: dict[str, str]
         _app_tables(doc, findings, tables)
     for name, rows in tables.items():
         for row in rows:
+            for key, value in row.items():  # lists of names (SDKs, lists, reasons): the same care
+                if isinstance(value, list):
+                    row[key] = [_utf8(v) if isinstance(v, str) else v for v in value]
             row["sha256"] = sha256
             row.update(stamp)
             if name != "apps":

@@ -26,6 +26,7 @@ from techvet.errors import TechvetError
 MARKER = "techvet-dataset.json"
 FORMAT = "techvet-dataset"
 PARTIAL = ".partial"
+LOCK = ".techvet-writing"
 
 
 def _arrow() -> Any:
@@ -74,6 +75,18 @@ class DatasetWriter:
         self._since = time.monotonic()
         self._seen: set[str] = set()
 
+    def _lock(self) -> None:
+        """One writer per dataset: a second run on the same folder would remove the first one's
+        part in progress as left over (the lock goes with the process, however it ends)."""
+        import fcntl
+
+        self._lock_file = open(self.folder / LOCK, "a+b")  # noqa: SIM115 - held until close
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock_file.close()
+            raise TechvetError(f"{self.folder}: another techvet run is writing this dataset") from None
+
     def _open(self) -> None:
         folder = self.folder
         if folder.exists() and not folder.is_dir():
@@ -81,9 +94,11 @@ class DatasetWriter:
         try:
             if folder.is_dir() and any(folder.iterdir()):
                 self.marker = check_dataset(folder)
+                self._lock()
                 self._remove_uncommitted()
             else:
                 folder.mkdir(parents=True, exist_ok=True)
+                self._lock()
                 self.marker = {"format": FORMAT, "version": 1, "tables": list(TABLES), "runs": []}
                 self._write_marker()
             for table in TABLES:
@@ -129,9 +144,15 @@ class DatasetWriter:
             self._buffer[table].extend(rows)
         self._buffered += 1
         self.added += 1
-        if self._buffered >= self.part_apps or time.monotonic() - self._since >= self.part_seconds:
+        if self._buffered >= self.part_apps:
             self.flush()
         return True
+
+    def tick(self) -> None:
+        """Commit what is buffered once it is ``part_seconds`` old (called for every result, so a
+        run of skipped or failed apps does not hold finished ones back)."""
+        if self._buffered and time.monotonic() - self._since >= self.part_seconds:
+            self.flush()
 
     def flush(self) -> None:
         """Commit what is buffered as one part (the ``apps`` file last)."""
@@ -148,16 +169,23 @@ class DatasetWriter:
                 frame = self.pa.Table.from_pylist(rows, schema=arrow_schema(table))
                 self.pq.write_table(frame, temporary, compression="zstd")
                 os.replace(temporary, target)
-            except OSError as exc:
-                raise TechvetError(f"{target}: cannot write ({exc.strerror or exc})") from None
+            except (OSError, ValueError, self.pa.ArrowException) as exc:
+                self._buffer = {t: [] for t in TABLES}  # said once: close() does not try it again
+                self._buffered = 0
+                said = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:200]
+                raise TechvetError(f"{target}: cannot write ({said})") from None
         self.parts += 1
         self._buffer = {t: [] for t in TABLES}
         self._buffered = 0
         self._since = time.monotonic()
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
-        """Commit the last part and record the run in the marker."""
-        self.flush()
-        run = {"run": self.run, "started": self.started, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
-        self.marker.setdefault("runs", []).append({**run, "apps_added": self.added, **(summary or {})})
-        self._write_marker()
+        """Commit the last part, record the run in the marker, let another run write."""
+        try:
+            self.flush()
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            run = {"run": self.run, "started": self.started, "finished": now, "apps_added": self.added}
+            self.marker.setdefault("runs", []).append({**run, **(summary or {})})
+            self._write_marker()
+        finally:
+            self._lock_file.close()

@@ -10,7 +10,7 @@ per-item limits (:mod:`techvet.many.limits`), and an item that gives no result c
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, TypeVar
 
 from techvet.errors import TechvetError
@@ -33,7 +33,7 @@ def run_many(
     jobs: int = 0,
     cluster: str | None = None,
     warm: Callable[[], None] | None = None,
-) -> Iterator[tuple[T, R | Failed]]:
+) -> Generator[tuple[T, R | Failed], None, None]:
     """``job(item, shared)`` for each item, as ``(item, result)`` in input order: on the Dask
     cluster ``cluster`` when given, else on a process pool of ``jobs`` workers (0: one per core).
     ``job`` and ``warm`` are module-level functions (they travel to other processes); ``warm``

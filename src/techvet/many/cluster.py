@@ -6,12 +6,14 @@ Kubernetes, SLURM through dask-jobqueue ...; its workers need techvet installed)
 ``local:N`` starts a LocalCluster of N one-thread worker processes on this machine.
 
 What is the same as on the process pool: items are taken from the input a window at a time and
-answered in input order; each worker loads what the job needs once (a worker plugin); the run's
-shared value is sent to each worker once (scattered, broadcast), not with every item; results come
-back small (the job renders or flattens in the worker). The per-item time limit is enforced in the
-worker (a watchdog, below); the memory limit is the worker's (Dask's nanny restarts a worker that
+answered in input order; each worker loads what the job needs once, and gets the run's shared
+value once (a worker plugin, :class:`_RunPlugin`), not with every item; results come back small
+(the job renders or flattens in the worker). The per-item time limit is enforced in the worker (a
+watchdog, :func:`_watched`); the memory limit is the worker's (Dask's nanny restarts a worker that
 grows past it). A worker that dies loses the items it held (its task's chunk): each is a
-:class:`Failed` to retry, so one bad app never ends the run.
+:class:`Failed` to retry, so one bad app never ends the run. Workers of a cluster of the user's
+own use the knowledge and lists installed there: each dataset row says which (its techvet
+version, knowledge identity and list snapshot).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -48,7 +50,13 @@ LOCAL_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
     "distributed.worker.profile.enabled": False,
+    # the per-worker memory limit is the nanny's (terminate); results are small, nothing to spill,
+    # and a worker paused at 80% would hold its items without failing them
+    "distributed.worker.memory.target": False,
+    "distributed.worker.memory.spill": False,
+    "distributed.worker.memory.pause": False,
 }
+_SHARED: dict[str, Any] = {}  # on a worker: each run's shared value, by run (a worker may serve several)
 
 
 class _Overtime(BaseException):
@@ -61,8 +69,10 @@ def _watched(job: Callable[[Any, Any], Any], item: Any, shared: Any, seconds: fl
 
     Why by hand: Dask can neither time out nor stop a running task, and a hung scan would hold its
     worker thread for good. A timer raises :class:`_Overtime` in this thread
-    (``PyThreadState_SetAsyncExc``, checked between bytecodes, so a scan, which is Python, stops
-    within moments); the lock makes sure it is never raised once the job has returned."""
+    (``PyThreadState_SetAsyncExc``, delivered at the next call or loop, so a scan, which is Python,
+    stops within moments). Under the lock, the timer raises only while the job runs; the job's end
+    is marked in a ``finally`` inside the outer ``try``, so an exception already on its way is
+    delivered there and caught below, never in the caller."""
     lock = threading.Lock()
     state = {"done": False}
     thread = threading.get_ident()
@@ -76,16 +86,31 @@ def _watched(job: Callable[[Any, Any], Any], item: Any, shared: Any, seconds: fl
     timer.daemon = True
     timer.start()
     try:
-        result = job(item, shared)
-        with lock:
-            state["done"] = True
-        return result
+        try:
+            return job(item, shared)
+        finally:
+            with lock:
+                state["done"] = True
     except _Overtime:
         return gave_up(seconds)
     except Exception as exc:  # noqa: BLE001 - a bug on one item must not end the batch
         return internal_error(exc)
     finally:
         timer.cancel()
+
+
+def _watched_chunk(job: Callable[[Any, Any], Any], items: list[Any], run: str, seconds: float) -> list[Any]:
+    """A task: each item of ``items`` in turn, each under its own time limit, with the run's
+    shared value as this worker holds it (from the run's plugin)."""
+    if run not in _SHARED:
+        return [Failed("the worker did not receive the run's settings")] * len(items)
+    results = []
+    for item in items:
+        try:
+            results.append(_watched(job, item, _SHARED[run], seconds))
+        except _Overtime:  # a belt to the braces above: never out of the task
+            results.append(gave_up(seconds))
+    return results
 
 
 def _worker_version() -> str:
@@ -96,15 +121,26 @@ def _worker_version() -> str:
     return __version__
 
 
-class _Warm(WorkerPlugin):
-    """Loads what the job needs (the knowledge, the screening index) once per worker, when the
-    worker joins: before the first item, and again on a worker the nanny restarted."""
+class _RunPlugin(WorkerPlugin):
+    """What a run gives each worker once, when the worker joins (and again on a worker the nanny
+    restarted): the run's shared value (kept on the worker, so a worker's death cannot lose it, as
+    it would lose scattered data), the worker's scratch folder for temporary files (Dask removes
+    it), and whatever the job wants loaded first (the knowledge, the screening index)."""
 
-    def __init__(self, warm: Callable[[], None]) -> None:
-        self.warm = warm
+    def __init__(self, run: str, shared: Any, warm: Callable[[], None] | None) -> None:
+        self.run, self.shared, self.warm = run, shared, warm
 
     def setup(self, worker: Any) -> None:
-        self.warm()
+        import tempfile
+
+        _SHARED[self.run] = self.shared
+        with contextlib.suppress(AttributeError, OSError):
+            tempfile.tempdir = str(worker.local_directory)
+        if self.warm is not None:
+            self.warm()
+
+    def teardown(self, worker: Any) -> None:
+        _SHARED.pop(self.run, None)
 
 
 def _local_workers(spec: str) -> int:
@@ -144,11 +180,17 @@ def open_client(spec: str) -> tuple[Any, Any]:
         return Client(spec, timeout=30), None
     except (OSError, TimeoutError) as exc:
         raise TechvetError(f"cannot reach the Dask scheduler at {spec}: {exc}") from None
+    except (ValueError, TypeError) as exc:  # an address Dask cannot parse
+        raise UsageError(f"--cluster {spec!r}: not a scheduler address ({exc})") from None
 
 
-def _watched_chunk(job: Callable[[Any, Any], Any], items: list[Any], shared: Any, seconds: float) -> list[Any]:
-    """A task: each item of ``items`` in turn, each under its own time limit."""
-    return [_watched(job, item, shared, seconds) for item in items]
+def _restart_holder(client: Any, future: Any) -> None:
+    """Restart the worker still running ``future`` after the client gave up on it: a task stuck in
+    C code (where the watchdog's exception cannot land) would otherwise hold that worker for good."""
+    with contextlib.suppress(Exception):
+        holders = [w for w, keys in client.processing().items() if future.key in keys]
+        if holders:
+            client.restart_workers(holders)
 
 
 def run_cluster(
@@ -157,24 +199,25 @@ def run_cluster(
     spec: str,
     shared: Any = None,
     warm: Callable[[], None] | None = None,
-) -> Iterator[tuple[T, R | Failed]]:
+) -> Generator[tuple[T, R | Failed], None, None]:
     """``job(item, shared)`` for every item on the cluster ``spec``, answered in input order.
 
     Items travel in chunks of up to :data:`CHUNK` per task: a task costs the scheduler about a
     millisecond, as much as scanning a small app, and on a machine of few cores the scheduler's
     time is taken from the workers'. Near the end of the input the chunks shrink to one item, so
     that every worker has work until the last."""
+    import uuid
+
     seconds, _ = item_limits()
     client, cluster = open_client(spec)
+    run = f"techvet-{uuid.uuid4().hex[:12]}"
     futures: deque[tuple[list[T], Any]] = deque()
     try:
         try:
             client.run(_worker_version)
         except Exception as exc:  # noqa: BLE001 - whatever a worker says, in one line
             raise TechvetError(f"--cluster {spec}: a worker cannot run techvet ({type(exc).__name__}: {exc})") from None
-        if warm is not None:
-            client.register_plugin(_Warm(warm), name="techvet-warm")
-        shared_future = client.scatter(shared, broadcast=True) if shared is not None else None
+        client.register_plugin(_RunPlugin(run, shared, warm), name=run)
         threads = max(1, sum(client.nthreads().values()))
         window = max(8, 4 * threads)  # tasks in flight
         source = iter(items)
@@ -187,8 +230,7 @@ def run_cluster(
                     return
                 size = max(1, min(CHUNK, len(waiting) // (2 * threads)))
                 chunk = [waiting.popleft() for _ in range(min(size, len(waiting)))]
-                future = client.submit(_watched_chunk, job, chunk, shared_future, seconds, pure=False)
-                futures.append((chunk, future))
+                futures.append((chunk, client.submit(_watched_chunk, job, chunk, run, seconds, pure=False)))
 
         top_up()
         while futures:
@@ -197,11 +239,12 @@ def run_cluster(
             try:
                 results = future.result(timeout=seconds * (len(chunk) + 1) + GRACE_SECONDS)
             except TimeoutError:
+                _restart_holder(client, future)
                 future.cancel()
                 results = [gave_up(seconds)] * len(chunk)
             except (KilledWorker, FutureCancelledError):
                 results = [Failed(WORKER_DIED)] * len(chunk)
-            except Exception as exc:  # noqa: BLE001 - the cluster could not run it: say so, go on
+            except (Exception, _Overtime) as exc:  # noqa: BLE001 - the cluster could not run it: say so, go on
                 results = [Failed(f"the cluster could not run it: {type(exc).__name__}: {exc}")] * len(chunk)
             futures.popleft()
             future.release()
@@ -210,6 +253,8 @@ def run_cluster(
     finally:
         for _, future in futures:
             future.cancel()
+        with contextlib.suppress(Exception):
+            client.unregister_worker_plugin(run)  # a shared cluster's workers forget the run
         with contextlib.suppress(Exception):
             client.close()
         if cluster is not None:

@@ -1,7 +1,8 @@
 """The local backend: a process pool on this machine's cores, each worker under the per-item limits.
 
 Why not ``ProcessPoolExecutor.map``: it cannot end one hung item (only the whole pool), names no
-item when a worker dies, and reads its whole input before the first result. Here items are taken
+item when a worker dies, reads its whole input before the first result, and keeps every result
+until the end. Here items are taken
 from the input a window at a time (a million-path list never sits in memory), answered in input
 order, and an item that runs over its time or kills its worker is named in a :class:`Failed`;
 the workers are replaced and the items not yet answered go on.
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -28,11 +31,13 @@ R = TypeVar("R")
 _shared: Any = None  # the run's shared value, set once per worker by _start_worker
 
 
-def _start_worker(memory: int, shared: Any, warm: Callable[[], None] | None) -> None:
+def _start_worker(memory: int, shared: Any, warm: Callable[[], None] | None, scratch: str) -> None:
     """Pool initializer: the memory cap, the run's shared value (sent once per worker, not once
-    per item), and whatever the job wants loaded before its first item (the knowledge)."""
+    per item), the run's temporary folder, and whatever the job wants loaded before its first item
+    (the knowledge)."""
     global _shared
     limit_memory(memory)
+    tempfile.tempdir = scratch
     _shared = shared
     if warm is not None:
         warm()
@@ -65,54 +70,86 @@ def run_pool(
     shared: Any = None,
     workers: int = 0,
     warm: Callable[[], None] | None = None,
-) -> Iterator[tuple[T, R | Failed]]:
+) -> Generator[tuple[T, R | Failed], None, None]:
     """``job(item, shared)`` for every item, ``workers`` at a time (0: one per core), in input order.
-    ``job`` and ``warm`` must be module-level functions (they are sent to worker processes)."""
+    ``job`` and ``warm`` must be module-level functions (they are sent to worker processes).
+
+    After a worker dies among several, the items that were in flight are run one at a time, to
+    name the one that kills its worker; once none of them is left, the full pool takes over again.
+    Temporary files the workers make (fetched copies) live in a folder of the run's own, removed at
+    the end even when a worker was killed before it could clean up."""
     seconds, memory = item_limits()
     workers = workers or os.cpu_count() or 1
     source = iter(items)
     pending: deque[tuple[int, T]] = deque()  # taken from the input, not yet answered, in order
     taken = 0
 
-    def top_up(size: int) -> None:
+    def top_up() -> None:
         nonlocal taken
-        for item in islice(source, max(0, size * 2 - len(pending))):
+        for item in islice(source, max(0, workers * 2 - len(pending))):
             pending.append((taken, item))
             taken += 1
 
-    top_up(workers)
-    solo = False  # after a worker died among several: one at a time, to name the item that kills it
-    while pending:
-        size = 1 if solo else workers
-        pool = ProcessPoolExecutor(max_workers=size, initializer=_start_worker, initargs=(memory, shared, warm))
-        futures: dict[int, Future[Any]] = {}
-        try:
-            for seq, item in list(pending)[: size * 2]:  # submitted ahead of the one awaited: workers stay busy
+    scratch = tempfile.mkdtemp(prefix="techvet-run-")
+    suspects: set[int] = set()  # in flight when a worker died: run one at a time until answered
+    try:
+        top_up()
+        while pending:
+            size = 1 if suspects else workers
+            pool = ProcessPoolExecutor(
+                max_workers=size, initializer=_start_worker, initargs=(memory, shared, warm, scratch)
+            )
+            futures: dict[int, Future[Any]] = {}
+            try:
+                yield from _drain(pool, futures, pending, size, job, seconds, suspects, top_up)
+            finally:
+                _stop(pool)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    futures: dict[int, Future[Any]],
+    pending: deque[tuple[int, Any]],
+    size: int,
+    job: Any,
+    seconds: float,
+    suspects: set[int],
+    top_up: Callable[[], None],
+) -> Iterator[tuple[Any, Any]]:
+    """Answer pending items on ``pool`` until they are done, or the pool must be replaced (an item
+    hung or killed its worker, or the suspects of a death are all answered)."""
+
+    def submit_window() -> None:  # keep size * 2 items in flight: the workers stay busy
+        for seq, item in islice(pending, size * 2):
+            if seq not in futures:
                 _submit(pool, futures, seq, job, item)
-            while pending:
-                seq, item = pending[0]
-                replace = False  # a worker hung or died: a new pool for the items still pending
-                result: Any
-                try:
-                    if seq not in futures:
-                        raise BrokenProcessPool("could not be handed to a worker")
-                    result = futures[seq].result(timeout=seconds)
-                except FutureTimeout:  # its worker is still busy with it
-                    replace = True
-                    result = gave_up(seconds)
-                except BrokenProcessPool:
-                    if not solo:  # any of the items in flight may have done it: find out one by one
-                        solo = True
-                        break
-                    result = Failed(WORKER_DIED)
-                    solo, replace = False, True
-                pending.popleft()
-                yield item, result
-                top_up(size)
-                if replace:
-                    break
-                nxt = next(((s, i) for s, i in islice(pending, size * 2) if s not in futures), None)
-                if nxt is not None:
-                    _submit(pool, futures, nxt[0], job, nxt[1])
-        finally:
-            _stop(pool)
+
+    submit_window()
+    while pending:
+        seq, item = pending[0]
+        replace = False
+        result: Any
+        try:
+            if seq not in futures:
+                raise BrokenProcessPool("could not be handed to a worker")
+            result = futures.pop(seq).result(timeout=seconds)
+        except FutureTimeout:  # its worker is still busy with it
+            replace = True
+            result = gave_up(seconds)
+        except BrokenProcessPool:
+            if not suspects:  # any of the items in flight may have done it: find out one by one
+                suspects.update(futures, [seq])
+                return
+            result = Failed(WORKER_DIED)
+            replace = True
+        pending.popleft()
+        if suspects:
+            suspects.discard(seq)
+            replace = replace or not suspects  # the last suspect answered: back to the full pool
+        yield item, result
+        top_up()
+        if replace:
+            return
+        submit_window()

@@ -96,23 +96,21 @@ def _csv_column(source: str, column: str | None, delimiter: str) -> Iterator[str
         handle = open(source, encoding="utf-8-sig", errors="surrogateescape", newline="")  # noqa: SIM115
     except OSError as exc:
         raise TechvetError(f"{source}: cannot read ({exc.strerror})") from None
-    previous = csv.field_size_limit(MAX_ENTRY_BYTES)
-    try:
-        with handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            try:
-                header = next(reader, None)
-                if not header:
-                    raise InputError(f"{source}: empty (a header row naming the path column is needed)")
-                index = header.index(_pick(header, column, source))
-                for record in reader:
-                    value = record[index].strip() if index < len(record) else ""
-                    if value:
-                        yield value
-            except csv.Error as exc:
-                raise InputError(f"{source}: line {reader.line_num}: {exc}") from None
-    finally:
-        csv.field_size_limit(previous)
+    with handle:  # the csv module's own field limit (128 KiB) bounds a line; a path is checked below
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader, None)
+            if not header:
+                raise InputError(f"{source}: empty (a header row naming the path column is needed)")
+            index = header.index(_pick(header, column, source))
+            for record in reader:
+                value = record[index].strip() if index < len(record) else ""
+                if len(value) > MAX_ENTRY_BYTES:
+                    raise InputError(f"{source}: line {reader.line_num}: over {MAX_ENTRY_BYTES} bytes, not a path")
+                if value:
+                    yield value
+        except csv.Error as exc:
+            raise InputError(f"{source}: line {reader.line_num}: {exc}") from None
 
 
 def _parquet_column(source: str, column: str | None) -> Iterator[str]:
@@ -139,8 +137,12 @@ def _parquet_column(source: str, column: str | None) -> Iterator[str]:
 
 
 class SourceError(Exception):
-    """An item's file could not be fetched or opened: the run's problem (a network, a mount, a
-    missing file), not the app's, so the item is retried on a rerun."""
+    """An item's file could not be fetched or opened. ``retry``: the run's problem (a network, a
+    mount, a missing file), not the entry's, so a rerun tries it again."""
+
+    def __init__(self, message: str, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 @contextlib.contextmanager
@@ -148,6 +150,8 @@ def local_copy(source: str, max_bytes: int) -> Iterator[str]:
     """A local path for ``source``: the path itself, a ``file://`` URL's path, or a temporary copy
     of a remote object (removed afterwards; refused past ``max_bytes``)."""
     if not is_url(source):
+        if os.path.isdir(source):
+            raise SourceError("a folder, not an app file (give the folder itself to scan what it holds)", retry=False)
         yield source
         return
     parsed = urlparse(source)
@@ -173,7 +177,7 @@ def local_copy(source: str, max_bytes: int) -> Iterator[str]:
                     local.write(chunk)
         except SourceError:
             raise
-        except (OSError, ValueError, ImportError) as exc:  # fsspec: no driver, no object, no network
+        except Exception as exc:  # noqa: BLE001 - fsspec and its drivers: no driver, object, network, credentials
             said = str(exc).splitlines()[0][:200] if str(exc) else ""
             raise SourceError(f"cannot fetch ({type(exc).__name__}: {said})") from None
         yield str(target)

@@ -10,10 +10,10 @@ marked unreadable with the reason, so the run still ends with every row accounte
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
-from typing import Any
 
 from techvet.many import Failed, run_many
 from techvet.screen.batch import Rendered, Screened, render_row, screen_rows
@@ -51,12 +51,13 @@ def screen_partitioned(
     """What screening ``rows`` one by one and rendering each in ``fmt`` gives, with the work spread
     over workers (each renders its block: what comes back is text, not scoring objects)."""
     shared = (threshold, include_people, fmt, verbose)
-    results: Iterator[tuple[list[Row], Any]] = run_many(
+    results = run_many(
         _blocks(rows), _screen_block, shared, jobs=jobs, cluster=cluster, warm=_warm
     )
-    for block, result in results:
-        if isinstance(result, Failed):
-            for row in block:
-                yield render_row(Screened(replace(row, error=f"not screened: {result.reason}")), fmt, verbose)
-        else:
-            yield from result
+    with contextlib.closing(results):
+        for block, result in results:
+            if isinstance(result, Failed):
+                for row in block:
+                    yield render_row(Screened(replace(row, error=f"not screened: {result.reason}")), fmt, verbose)
+            else:
+                yield from result
