@@ -23,9 +23,7 @@ Everything runs on this machine; only 127.0.0.1 is contacted (the LocalCluster's
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -90,22 +88,33 @@ def _corpus(count: int, corpus: Path, folder: Path) -> tuple[list[Path], str]:
     return write_copies(sources, folder, count, tag="bench"), what
 
 
-def _run(paths: list[str], out: Path, **backend: Any) -> tuple[float, Any, float]:
-    """(seconds, tally, peak worker MiB) of one dataset run."""
+def _disk_read() -> int:
+    """Bytes read from the machine's disks so far: what the page cache did not hold (this VM's
+    kernel pages out memory it finds cold, the cached corpus included)."""
+    import psutil
+
+    counters = psutil.disk_io_counters()
+    return int(counters.read_bytes) if counters else 0
+
+
+def _run(paths: list[str], out: Path, **backend: Any) -> tuple[float, Any, float, float]:
+    """(seconds, tally, peak worker MiB, GiB read from disk) of one dataset run."""
     from techvet.dataset.build import build_dataset
 
     shutil.rmtree(out, ignore_errors=True) if backend.pop("fresh", True) else None
+    read = _disk_read()
     with PeakMemory() as memory:
         started = time.perf_counter()
         tally = build_dataset(paths, out, **backend)
         seconds = time.perf_counter() - started
-    return seconds, tally, memory.worker_peak_mib()
+    return seconds, tally, memory.worker_peak_mib(), (_disk_read() - read) / 2**30
 
 
-def _line(name: str, seconds: float, tally: Any, peak: float, apps: int) -> None:
+def _line(name: str, seconds: float, tally: Any, peak: float, disk: float, apps: int) -> None:
     print(
-        f"{name:34} {apps / seconds:8.1f} apps/s  {seconds:7.1f} s  peak RSS per worker {peak:6.0f} MiB  "
-        f"(added {tally.added}, already {tally.already}, unreadable {tally.unreadable}, not done {tally.not_done})",
+        f"{name:34} {apps / seconds:8.1f} apps/s  {seconds:7.1f} s  peak RSS per worker {peak:5.0f} MiB  "
+        f"disk read {disk:5.1f} GiB  (added {tally.added}, already {tally.already}, unreadable {tally.unreadable}, "
+        f"not done {tally.not_done})",
         flush=True,
     )
 
@@ -130,18 +139,10 @@ def _half_removed(out: Path) -> int:
 
 
 def _suppliers(path: Path, rows: int) -> None:
-    names = []
-    for line in (ROOT / "tests" / "data" / "screening_eval.tsv").read_text(encoding="utf-8").splitlines()[2:]:
-        names.append(line.split("\t")[0])
-    rng = random.Random(7)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["name", "country", "address"])
-        for i in range(rows):
-            if i % 997 == 0:
-                writer.writerow(["", "CN", ""])  # a malformed row now and then
-            else:
-                writer.writerow([f"{rng.choice(names)} {rng.choice(['', 'Branch', str(i)])}".strip(), "CN", ""])
+    """The supplier file bench/screen.py screens, at ``rows`` rows."""
+    from bench.screen import _rows, write_suppliers
+
+    write_suppliers(path, rows, [r[0] for r in _rows()])
 
 
 def _screen(path: Path, rows: int, extra: list[str]) -> float:
@@ -151,7 +152,8 @@ def _screen(path: Path, rows: int, extra: list[str]) -> float:
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1, 2) or "internal error" in done.stderr:
         raise SystemExit(f"screen {' '.join(extra)} failed: {done.stderr.strip()[:300]}")
-    print(f"screen {rows:,} rows {' '.join(extra) or '(one process)':24} {rows / seconds:9,.0f} rows/s  {seconds:6.1f} s")
+    how = " ".join(extra) or "(one process)"
+    print(f"screen {rows:,} rows {how:24} {rows / seconds:9,.0f} rows/s  {seconds:6.1f} s")
     return rows / seconds
 
 
@@ -170,7 +172,7 @@ def main() -> int:
             copies, what = _corpus(args.apps, args.corpus, folder / "apps")
             size = sum(p.stat().st_size for p in copies) / 2**30
             print(f"synthetic corpus: {len(copies):,} apps ({what}, each copy its own hash), {size:.1f} GiB, "
-                  f"written in {time.perf_counter() - started:.0f} s; {cores} cores")  # fmt: skip
+                  f"written in {time.perf_counter() - started:.0f} s; {cores} cores", flush=True)  # fmt: skip
             paths = [str(p) for p in copies]
             n = len(paths)
             results = {}
@@ -180,21 +182,22 @@ def main() -> int:
                 ("LocalCluster, 1 worker", {"cluster": "local:1"}),
                 (f"LocalCluster, {cores} workers", {"cluster": f"local:{cores}"}),
             ):
-                seconds, tally, peak = _run(paths, folder / "ds", **backend)
+                seconds, tally, peak, disk = _run(paths, folder / "ds", **backend)
                 results[name] = seconds
-                _line(name, seconds, tally, peak, n)
+                _line(name, seconds, tally, peak, disk, n)
             pool, cluster = results[f"process pool, {cores} workers"], results[f"LocalCluster, {cores} workers"]
             print(f"cluster overhead against the pool on {cores} cores: {100 * (cluster / pool - 1):+.1f}% "
                   f"(target at most +15%)")  # fmt: skip
             if cores >= 2:
                 two = results[f"LocalCluster, {cores} workers"] if cores == 2 else None
                 if two is None:
-                    two, _, _ = _run(paths, folder / "ds", cluster="local:2")
-                print(f"cluster scaling 1 -> 2 workers: {results['LocalCluster, 1 worker'] / two:.2f}x "
-                      f"(target at least 1.8x); pool -j 1 -> {cores}: {results['-j 1 (one worker process)'] / pool:.2f}x")  # fmt: skip
+                    two, _, _, _ = _run(paths, folder / "ds", cluster="local:2")
+                one, single = results["LocalCluster, 1 worker"], results["-j 1 (one worker process)"]
+                print(f"cluster scaling 1 -> 2 workers: {one / two:.2f}x (target at least 1.8x); "
+                      f"pool -j 1 -> {cores}: {single / pool:.2f}x")  # fmt: skip
             removed = _half_removed(folder / "ds")
-            seconds, tally, peak = _run(paths, folder / "ds", cluster=f"local:{cores}", fresh=False)
-            _line(f"resumed, {removed:,} apps missing", seconds, tally, peak, n)
+            seconds, tally, peak, disk = _run(paths, folder / "ds", cluster=f"local:{cores}", fresh=False)
+            _line(f"resumed, {removed:,} apps missing", seconds, tally, peak, disk, n)
             print(f"resume scanned {tally.added:,} apps and skipped {tally.already:,} (missing: {removed:,}); "
                   f"{seconds:.1f} s against {cluster:.1f} s for the whole run ({seconds / cluster:.2f})")  # fmt: skip
             shutil.rmtree(folder / "apps")

@@ -212,21 +212,26 @@ def main() -> int:
     return 0
 
 
+def write_suppliers(path: Path, n: int, names: list[str]) -> None:
+    """A supplier file of ``n`` rows: ``names`` repeated and varied, and a malformed row now and
+    then (bench/bulk.py screens one too)."""
+    rng = random.Random(7)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "country", "address"])
+        for i in range(n):
+            if i % 997 == 0:
+                writer.writerow(["", "CN", ""])  # a malformed row now and then
+            else:
+                writer.writerow([f"{rng.choice(names)} {rng.choice(['', 'Branch', str(i)])}".strip(), "CN", ""])
+
+
 def _big_file(n: int, rows: list[tuple[str, str, int, str]]) -> None:
     """A supplier file of ``n`` rows (eval queries, repeated and varied, and junk rows), screened by
     the CLI in a child process: its wall time and peak memory."""
-    rng = random.Random(7)
-    names = [r[0] for r in rows]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "suppliers.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["name", "country", "address"])
-            for i in range(n):
-                if i % 997 == 0:
-                    writer.writerow(["", "CN", ""])  # a malformed row now and then
-                else:
-                    writer.writerow([f"{rng.choice(names)} {rng.choice(['', 'Branch', str(i)])}".strip(), "CN", ""])
+        write_suppliers(path, n, [r[0] for r in rows])
         command = [sys.executable, "-m", "techvet.cli", "screen", str(path), "--format", "csv", "-o", os.devnull]
         # run under /usr/bin/time -v when present: the child's own peak memory, not the bench's
         timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []

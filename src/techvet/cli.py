@@ -107,7 +107,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         type=int,
         default=0,
         metavar="N",
-        help="scan N apps at a time (default: one per CPU core; 1: no worker processes)",
+        help="scan N apps at a time on this machine (default: one per CPU core; 1: one at a time)",
     )
     _cluster_option(scan, "the scans")
     scan.add_argument(

@@ -2,10 +2,10 @@
 
 Why not ``ProcessPoolExecutor.map``: it cannot end one hung item (only the whole pool), names no
 item when a worker dies, reads its whole input before the first result, and keeps every result
-until the end. Here items are taken
-from the input a window at a time (a million-path list never sits in memory), answered in input
-order, and an item that runs over its time or kills its worker is named in a :class:`Failed`;
-the workers are replaced and the items not yet answered go on.
+until the end. Here items are taken from the input a window at a time (a million-path list never
+sits in memory), answered in input order and then let go, and an item that runs over its time or
+kills its worker is named in a :class:`Failed`; the workers are replaced and the items not yet
+answered go on.
 """
 
 from __future__ import annotations
