@@ -23,6 +23,8 @@ def scan_to_dataset(
         raise UsageError("--format parquet writes a dataset folder: give it with -o DIR")
     if args.verbose:
         raise UsageError("--format parquet has no -v: the dataset holds every finding, ask it with techvet query")
+    if args.traffic:
+        raise UsageError("--traffic goes with a report of one app, not with --format parquet")
     fail_on = FailOn.parse(args.fail_on)
 
     def say(line: str) -> None:
