@@ -27,6 +27,7 @@ MARKER = "techvet-dataset.json"
 FORMAT = "techvet-dataset"
 PARTIAL = ".partial"
 LOCK = ".techvet-writing"
+_WRITING: set[str] = set()  # the dataset folders this process is writing
 
 
 def _arrow() -> Any:
@@ -77,15 +78,22 @@ class DatasetWriter:
 
     def _lock(self) -> None:
         """One writer per dataset: a second run on the same folder would remove the first one's
-        part in progress as left over (the lock goes with the process, however it ends)."""
+        part in progress as left over. A POSIX record lock (``lockf``), which belongs to this
+        process alone: an ``flock`` would be shared with the pool's forked workers and outlive
+        the run while they are being killed. Within the process, a set of the folders open."""
         import fcntl
 
+        key = str(self.folder.resolve())
+        if key in _WRITING:
+            raise TechvetError(f"{self.folder}: another techvet run is writing this dataset")
         self._lock_file = open(self.folder / LOCK, "a+b")  # noqa: SIM115 - held until close
         try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self._lock_file.close()
             raise TechvetError(f"{self.folder}: another techvet run is writing this dataset") from None
+        _WRITING.add(key)
+        self._key = key
 
     def _open(self) -> None:
         folder = self.folder
@@ -188,4 +196,5 @@ class DatasetWriter:
             self.marker.setdefault("runs", []).append({**run, **(summary or {})})
             self._write_marker()
         finally:
+            _WRITING.discard(self._key)
             self._lock_file.close()

@@ -360,12 +360,13 @@ def add_pages(
 
     @app.get("/lists", response_class=HTMLResponse, include_in_schema=False)
     def lists_page(request: Request) -> HTMLResponse:
-        from techvet.knowledge import load
+        from techvet.screen.update import installed_snapshot
 
         who, cookie = who_is(request)
-        kb = load()
+        # what is installed now, not what this process's knowledge was loaded with: the re-judging
+        # thread reloads that a moment after an upload, and the page right after it must say so
         return page(request, "page_lists.html.j2", who, cookie, section="lists", lists=_lists(),
-                    from_update=kb.lists_folder != kb.directory, stale_days=STALE_DAYS)  # fmt: skip
+                    from_update=installed_snapshot() is not None, stale_days=STALE_DAYS)  # fmt: skip
 
     @app.post("/lists", include_in_schema=False)
     async def lists_upload(request: Request) -> Response:
