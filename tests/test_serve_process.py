@@ -35,13 +35,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
     srv.stop()
 
 
-def _wait(predicate: Any, seconds: float = 90.0) -> Any:
+def _wait(predicate: Any, seconds: float = 90.0, every: float = 0.2) -> Any:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         got = predicate()
         if got:
             return got
-        time.sleep(0.2)
+        time.sleep(every)
     raise AssertionError(f"not reached in {seconds} s")
 
 
@@ -64,7 +64,7 @@ def test_a_server_killed_during_its_jobs_finishes_them_after_a_restart(server: S
         got = httpx.get(server.url("/api/v1/jobs"), params={"state": "running"}, headers=auth, timeout=10).json()
         return bool(got["jobs"])
 
-    _wait(some_running)
+    _wait(some_running, every=0.02)  # the fixture apps' jobs are short: look often, not to miss them
     server.kill()  # mid-job: at least one running, the rest queued
     server.start()
 

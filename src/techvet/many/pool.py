@@ -57,8 +57,14 @@ def _submit(pool: ProcessPoolExecutor, futures: dict[int, Future[Any]], seq: int
         futures[seq] = pool.submit(_call, job, item)
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """End a pool now, its running workers included (a hung item does not end by itself)."""
+def _stop(pool: ProcessPoolExecutor, idle: bool = False) -> None:
+    """End a pool: an ``idle`` one (every item answered) by letting its workers exit, so that its
+    manager thread ends before the interpreter does (Python 3.11 can otherwise write to the
+    thread's closed wake-up pipe at exit and print a traceback); any other now, its running
+    workers killed (a hung item does not end by itself)."""
+    if idle:
+        pool.shutdown(wait=True)
+        return
     for process in list(getattr(pool, "_processes", {}).values()):
         process.kill()
     pool.shutdown(wait=False, cancel_futures=True)
@@ -100,10 +106,12 @@ def run_pool(
                 max_workers=size, initializer=_start_worker, initargs=(memory, shared, warm, scratch)
             )
             futures: dict[int, Future[Any]] = {}
+            idle = False
             try:
                 yield from _drain(pool, futures, pending, size, job, seconds, suspects, top_up)
+                idle = not pending and not futures
             finally:
-                _stop(pool)
+                _stop(pool, idle)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
