@@ -24,7 +24,7 @@ demo: $(BIN)/techvet
 	@echo; echo "== the fixture apps as a Parquet dataset (demo-dataset/), asked in SQL =="
 	rm -rf demo-dataset
 	$(BIN)/techvet scan tests/fixtures/apps --format parquet -o demo-dataset -q
-	$(BIN)/techvet query demo-dataset "select a.package, v.verdict, count(s.sdk) as sdks, list(s.vendor) as vendors from apps a join verdicts v using (sha256) left join sdks s using (sha256) group by all order by a.package"
+	$(BIN)/techvet query demo-dataset "select parse_filename(a.source) as file, a.package, v.verdict, v.score, list(distinct s.vendor) filter (where s.vendor is not null) as sdk_vendors from apps a join verdicts v using (sha256) left join sdks s using (sha256) group by all order by v.score desc, file"
 
 test: $(BIN)/techvet
 	$(BIN)/ruff check src tests bench tools
