@@ -22,8 +22,6 @@ from typing import Any
 from techvet.findings import Severity
 from techvet.many import Failed, run_many
 
-FETCH_MAX_BYTES = 4 << 30  # a remote app (fsspec URL) larger than this is refused, not copied
-
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
@@ -53,13 +51,11 @@ def render_one(
     import io
 
     from techvet.many.sources import SourceError, local_copy
-    from techvet.scan import iter_scan
+    from techvet.scan import scan_as
 
     try:
-        with local_copy(path, FETCH_MAX_BYTES) as local:  # an fsspec URL: a temporary copy
-            (result,) = iter_scan([local])  # unreadable input comes back as a result that is not ok
-        if local != path:
-            result.path, result.errors = path, [str(e).replace(local, path) for e in result.errors]
+        with local_copy(path) as local:  # an fsspec URL: a temporary copy
+            result = scan_as(local, path)
     except SourceError as exc:
         return Rendered(path, False, None, f"{path}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug on one app must not end the batch
@@ -75,7 +71,7 @@ def render_one(
         # what the capture shows the app did is the app's too: the verdict weighs it with the code
         result.findings.extend(app_findings(traffic, package))
         result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
-    result.judge(policy if policy is not None and not isinstance(policy, str) else cached_policy(policy))
+    result.judge(cached_policy(policy) if policy is None or isinstance(policy, str) else policy)
     verdict = result.verdict or {}
     if fmt == "json":
         from techvet.report.json_report import render as render_json

@@ -355,26 +355,23 @@ def _scan_targets(paths: list[str], column: str | None) -> tuple[Any, int | None
     from techvet.many.sources import count, entries, is_list, is_url, walk
 
     parts: list[Any] = []
-    total: int | None = 0
+    counts: list[int | None] = []  # apps each path names; None: a list's, not known before it is read
     for p in paths:
-        if is_url(p):
-            parts.append([p])
+        if is_list(p):
+            parts.append(entries(p, column))
+            counts.append(None)
         elif os.path.isdir(p):
             found = count(p, APP_SUFFIXES)
             if not found:
                 raise NothingToAnalyseError(f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex)")
             parts.append(walk(p, APP_SUFFIXES))
-            total = None if total is None else total + found
-            continue
-        elif is_list(p):
-            parts.append(entries(p, column))
-            total = None
-            continue
-        elif os.path.exists(p):
+            counts.append(found)
+        elif is_url(p) or os.path.exists(p):
             parts.append([p])
+            counts.append(1)
         else:
             raise TechvetError(f"{p}: no such file or folder")
-        total = None if total is None else total + 1
+    total = None if None in counts else sum(c for c in counts if c is not None)
     if total == 1:
         return list(chain.from_iterable(parts)), 1
     return chain.from_iterable(parts), total

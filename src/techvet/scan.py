@@ -10,7 +10,6 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
@@ -285,13 +284,19 @@ def scan(path: str | os.PathLike[str], knowledge: Knowledge | None = None) -> Sc
 
 def find_apps(directory: str | os.PathLike[str]) -> list[str]:
     """App files below ``directory`` (recursive, sorted), by suffix."""
-    found = []
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        for name in sorted(files):
-            if name.lower().endswith(APP_SUFFIXES):
-                found.append(str(Path(root) / name))
-    return found
+    from techvet.many.sources import walk
+
+    return list(walk(os.fspath(directory), APP_SUFFIXES))
+
+
+def scan_as(local: str, source: str, knowledge: Knowledge | None = None) -> ScanResult:
+    """Scan ``local``, the local copy of ``source`` (a fetched URL, or the same path): the result
+    and its messages name the source, never the temporary copy. An unreadable app is a result
+    that is not ok."""
+    (result,) = iter_scan([local], knowledge)
+    if local != source:
+        result.path, result.errors = source, [str(e).replace(local, source) for e in result.errors]
+    return result
 
 
 def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[ScanResult]:

@@ -62,25 +62,34 @@ def file_sha256(path: str) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def _hashed(path: str) -> str:
+    try:
+        return file_sha256(path)
+    except OSError as exc:
+        raise SourceError(f"cannot read ({exc.strerror or exc})") from None
+
+
 def scan_rows(source: str, shared: Shared) -> AppRows | AlreadyThere | Failed:
-    """Scan ``source`` (a path or fsspec URL) into dataset rows, unless the dataset has it."""
-    from techvet.bulk import FETCH_MAX_BYTES
-    from techvet.scan import iter_scan
+    """Scan ``source`` (a path or fsspec URL) into dataset rows, unless the dataset has it.
+
+    With apps to skip, the file is hashed before it is scanned; without, the scan's own hash of it
+    is used (a file that could not be read as an app is hashed here), so a first run reads and
+    hashes each app once, not twice."""
+    from techvet.scan import scan_as
 
     try:
-        with local_copy(source, FETCH_MAX_BYTES) as path:
-            try:
-                sha256 = file_sha256(path)
-            except OSError as exc:
-                raise SourceError(f"cannot read ({exc.strerror or exc})") from None
-            if shared.done is not None and sha256 in shared.done:
-                return AlreadyThere(sha256)
-            (result,) = iter_scan([path])
+        with local_copy(source) as path:
+            sha256 = None
+            if shared.done is not None:
+                sha256 = _hashed(path)
+                if sha256 in shared.done:
+                    return AlreadyThere(sha256)
+            result = scan_as(path, source)
             if result.ok:
                 result.judge(shared.policy)
             doc = result.to_dict()
-            if path != source:  # a fetched copy: its messages name the source, not the temporary file
-                doc["errors"] = [str(e).replace(path, source) for e in doc.get("errors") or []]
+            if sha256 is None:
+                sha256 = result.app.sha256 if result.app is not None else _hashed(path)
     except SourceError as exc:
         return Failed(str(exc), exc.retry)
     scanned_at = datetime.now(UTC)

@@ -29,6 +29,11 @@ BATCH = 2048
 TEXT_WIDTH = 60  # a text cell longer than this is cut (csv and json give it whole)
 
 
+def _quoted(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def connect(folder: str | Path, scratch: str) -> Any:
     """A DuckDB connection with a view per table of the dataset at ``folder``, spilling to
     ``scratch``."""
@@ -41,7 +46,7 @@ def connect(folder: str | Path, scratch: str) -> Any:
     check_dataset(root)
     committed = {p.name for p in part_files(root, "apps")}
     con = duckdb.connect(":memory:")
-    con.execute(f"SET temp_directory = '{scratch.replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"SET temp_directory = {_quoted(scratch)}")
     for table in TABLES:
         files = [str(p) for p in part_files(root, table) if p.name in committed]
         try:

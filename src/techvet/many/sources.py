@@ -25,6 +25,7 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 PATH_COLUMNS = ("path", "url", "uri", "file", "location", "apk")
 MAX_ENTRY_BYTES = 4096  # a path or URL longer than this is not one (PATH_MAX is 4096 on Linux)
 BATCH_ROWS = 10_000  # Parquet rows read at a time
+FETCH_MAX_BYTES = 4 << 30  # a remote app larger than this is refused, not copied
 
 
 def is_list(source: str) -> bool:
@@ -44,12 +45,12 @@ def walk(folder: str, suffixes: tuple[str, ...]) -> Iterator[str]:
         dirs.sort()
         for name in sorted(files):
             if name.lower().endswith(suffixes):
-                yield os.path.join(root, name)
+                yield str(Path(root) / name)
 
 
 def count(folder: str, suffixes: tuple[str, ...]) -> int:
     """How many files :func:`walk` yields, without keeping them (for a progress bar's total)."""
-    return sum(1 for root, _, files in os.walk(folder) for name in files if name.lower().endswith(suffixes))
+    return sum(1 for _ in walk(folder, suffixes))
 
 
 def entries(source: str, column: str | None = None) -> Iterator[str]:
@@ -146,7 +147,7 @@ class SourceError(Exception):
 
 
 @contextlib.contextmanager
-def local_copy(source: str, max_bytes: int) -> Iterator[str]:
+def local_copy(source: str, max_bytes: int = FETCH_MAX_BYTES) -> Iterator[str]:
     """A local path for ``source``: the path itself, a ``file://`` URL's path, or a temporary copy
     of a remote object (removed afterwards; refused past ``max_bytes``)."""
     if not is_url(source):
