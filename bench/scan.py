@@ -10,11 +10,14 @@ Peers run from their own virtual environments (their pinned dependencies conflic
 ``.venv-bench/<tool>/bin/python``; a peer that is not installed is reported and skipped.
 exodus-core's tracker method needs Debian's ``dexdump``.
 
-Last, what the SDK catalogue built from maintained sources (issue 12) costs: every app scanned in
+Then what the SDK catalogue built from maintained sources (issue 12) costs: every app scanned in
 this process with the full knowledge and with the catalogue as it was before (hand-curated SDKs and
 Exodus only: ``sdk_catalogue.json`` emptied in a copy, but for one component and one library),
 alternately, best of three each; the median scan time of each and their ratio. The
 unidentified-component pass runs in both (it is part of a scan).
+
+Last, the known surveillance tools' index (issue 17): its load time against the ``stix2`` library
+parsing the bundles it is built from, and the share of scan time that matching takes.
 """
 
 from __future__ import annotations
@@ -137,6 +140,81 @@ def catalogue_cost(apps: list[Path], rounds: int = 3) -> None:
     )
 
 
+INDEX_LOAD = """
+import sys, time
+import techvet.iocs.installed as installed  # imports excluded, as for every driver
+from techvet.iocs.index import IndicatorIndex
+from techvet.knowledge import _read
+folder = installed.index_folder()
+t = time.perf_counter()
+IndicatorIndex.from_doc(_read(folder, installed.INDEX_FILE))
+print(time.perf_counter() - t)
+"""
+STIX2_LOAD = """
+import sys, time
+import stix2
+t = time.perf_counter()
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as handle:
+        stix2.parse(handle.read(), allow_custom=True)
+print(time.perf_counter() - t)
+"""
+
+
+def indicator_cost(apps: list[Path], peers: Path, rounds: int = 3) -> None:
+    """Issue 17's two figures. The index's load time in a fresh process (imports excluded), against
+    the ``stix2`` library parsing the MVT bundles it is built from (the STIX part only: stix2 does
+    not read Echap's YAML), best of five each. And what matching costs a scan: per app, the time of
+    the TV607 detector plus hashing the app's DEX and nested archives (the reader does it for the
+    detector), against the whole scan, best of ``rounds``."""
+    import hashlib
+
+    from techvet.app.reader import read_app
+    from techvet.detect.iocs import app_findings
+    from techvet.iocs import installed_index
+    from techvet.knowledge import load
+    from techvet.scan import scan_app
+
+    def best_of(cmd: list[str], n: int = 5) -> float | None:
+        found = [run_measured(cmd)[0] for _ in range(n)]
+        return min((t for t in found if t is not None), default=None)
+
+    ours = best_of([sys.executable, "-c", INDEX_LOAD])
+    bundles = sorted((ROOT.parent / "shared" / "knowledge" / "iocs" / "mvt-indicators").glob("*/*.stix2"))
+    peer_py = peers / "stix2" / "bin" / "python"
+    theirs = best_of([str(peer_py), "-c", STIX2_LOAD, *map(str, bundles)]) if peer_py.exists() and bundles else None
+    index = installed_index()
+    total = sum(len(v) for t in index.tables.values() for v in t.values())
+    line = f"indicator index: {len(index.families)} families, {total} indicators; loads in {1000 * (ours or 0):.1f} ms"
+    if theirs is not None:
+        ratio = theirs / (ours or 1)
+        peer = f"stix2 parses its {len(bundles)} MVT bundles in {1000 * theirs:.1f} ms"
+        line += f"; {peer}: ratio stix2/techvet = {ratio:.1f}x"
+    else:
+        line += " (stix2 not installed in .venv-bench/stix2, or ../shared absent: no peer)"
+    print(line + " (limit 50 ms)")
+    kb = load()
+    shares, spent, scanned = [], 0.0, 0.0
+    for path in apps:
+        best_scan = best_match = float("inf")
+        for _ in range(rounds):
+            t = time.perf_counter()
+            app = read_app(path)
+            result = scan_app(app, kb, index)
+            whole = time.perf_counter() - t
+            t = time.perf_counter()
+            for dex in app.code.dexes:  # what the reader spends on digests, done again to time it
+                hashlib.sha256(dex.data).hexdigest()
+            app_findings(app, result.findings, index, kb)
+            match = time.perf_counter() - t
+            best_scan, best_match = min(best_scan, whole), min(best_match, match)
+        shares.append(best_match / best_scan)
+        spent, scanned = spent + best_match, scanned + best_scan
+    median, most, together = statistics.median(shares), max(shares), spent / scanned
+    print(f"matching (TV607 detector + DEX digests) over {len(apps)} apps: median {100 * median:.2f}% of scan time,")
+    print(f"  max {100 * most:.2f}%, all apps together {100 * together:.2f}% (limit 5%)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
@@ -146,6 +224,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N apps")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
     ap.add_argument("--catalogue-only", action="store_true", help="only the SDK catalogue's cost (no peers)")
+    ap.add_argument("--iocs-only", action="store_true", help="only the indicator index's load time and matching cost")
     args = ap.parse_args()
     # The peers were installed by pip, which compiles their modules to bytecode; techvet is an
     # editable install, whose modules would otherwise be compiled from source in every process
@@ -161,6 +240,9 @@ def main() -> int:
         return 2
     if args.catalogue_only:
         catalogue_cost(apps)
+        return 0
+    if args.iocs_only:
+        indicator_cost(apps, args.peers)
         return 0
     pythons = {"techvet": Path(sys.executable)}
     for tool, venv in (("androguard", "androguard"), ("exodus-core", "exodus"), ("apkid", "apkid")):
@@ -206,6 +288,7 @@ def main() -> int:
         print(f"ratio wall apkid/techvet-cli = {med['apkid'][1] / cli_w:.2f}x (>= 1.0: techvet scan is no slower)")
     print(f"techvet peak RSS over all apps: {max(results['techvet-cli']['rss'] + results['techvet']['rss'])} MiB")
     catalogue_cost(apps)
+    indicator_cost(apps, args.peers)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -161,10 +161,11 @@ class Server:
         )  # fmt: skip
         return run.stdout.strip()
 
-    def start(self) -> None:
+    def start(self, *extra: str) -> None:
+        """Start it (``extra``: more ``techvet serve`` options) and wait until it answers."""
         import httpx
 
-        cmd = [sys.executable, "-m", "techvet", "serve", "--data", str(self.data), "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "techvet", "serve", "--data", str(self.data), "--port", str(self.port), *extra]
         self.process = subprocess.Popen(
             [*cmd, "--workers", "2"], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -61,6 +61,7 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "json-table": (".json", ()),
     "app-policy": (".yaml", ("apppolicy*.yaml", "policy*.yaml")),
     "fleet-policy": (".yaml", ("policy*.yaml",)),
+    "stix": (".stix2", ("iocs/*.stix2", "*.stix2")),
 }
 
 
@@ -81,6 +82,8 @@ _READER_MODULES = (
     "techvet.fleet.policy",
     "techvet.screen.inputs",
     "techvet.verdict",
+    "techvet.iocs.stix",
+    "techvet.iocs.pattern",
 )
 
 
@@ -151,6 +154,15 @@ def _fleet_policy(path: str) -> None:
     Policy.load(path)
 
 
+def _stix(path: str) -> None:
+    """An indicator bundle (``--iocs``), its patterns and values, then a lookup in what it gave."""
+    from techvet.iocs import read_bundle
+
+    index = read_bundle(path)
+    list(index.match_host("c2.example.org"))
+    list(index.match_values("app_id", ["com.example"]))
+
+
 def _zip(data: bytes) -> None:
     """The archive reader alone: the directory, then every entry within its budget. The apk target
     runs a whole scan per input (a few a second); this one reaches the zip code thousands of times
@@ -202,6 +214,7 @@ def entry(target: str) -> Callable[[bytes], None]:
         "json-table": _table,
         "app-policy": _app_policy,
         "fleet-policy": _fleet_policy,
+        "stix": _stix,
     }
     if target in by_path:
         return _via_file(suffix, by_path[target])
@@ -232,6 +245,24 @@ def _built_in_seeds(target: str, folder: Path) -> None:
             with zipfile.ZipFile(app) as z:
                 if member in z.namelist():
                     samples.append(z.read(member))
+    if target == "stix":  # patterns of every shape the reader takes, and a few it refuses
+        patterns = [
+            "[domain-name:value = 'c2.example.org' OR ipv4-addr:value = '198.51.100.7']",
+            "[app:id = 'com.example' AND (app:cert.sha1 = '" + "a" * 40 + "' OR app:cert.sha256 = '" + "b" * 64 + "')]",
+            "[file:hashes.'SHA-256' = '" + "c" * 64 + "'] OR [ipv6-addr:value = '2001:db8::/48']",
+            "[domain-name:value MATCHES '^a+$']",
+            "[file:path = '/tmp/x'] FOLLOWEDBY [process:name = 'x'] WITHIN 5 SECONDS",
+        ]
+        objects: list[dict[str, str]] = [{"type": "malware", "id": "malware--1", "name": "Seed"}]
+        for n, pattern in enumerate(patterns):
+            objects.append({"type": "indicator", "id": f"indicator--{n}", "pattern": pattern, "pattern_type": "stix"})
+            objects.append(
+                {"type": "relationship", "id": f"relationship--{n}", "relationship_type": "indicates",
+                 "source_ref": f"indicator--{n}", "target_ref": "malware--1"}
+            )  # fmt: skip
+        import json
+
+        samples.append(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode())
     if target == "json-table":
         samples.append(b'{"devices": [{"make": "DJI", "model": "Mavic 3", "serial": "1ZNBJ"}]}')
     for n, data in enumerate(samples):

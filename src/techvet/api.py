@@ -23,6 +23,7 @@ from techvet.verdict import AppPolicy
 if TYPE_CHECKING:
     from techvet.fleet.policy import Policy
     from techvet.fleet.register import FleetReport
+    from techvet.iocs import IndicatorIndex
     from techvet.knowledge import Knowledge
     from techvet.scan import ScanResult
     from techvet.screen.batch import Screened
@@ -37,14 +38,16 @@ def scan(
     path: str | os.PathLike[str],
     policy: str | os.PathLike[str] | AppPolicy | None = None,
     knowledge: Knowledge | None = None,
+    indicators: IndicatorIndex | None = None,
 ) -> ScanResult:
-    """Read and scan one app, and judge it under ``policy`` (the default app policy when None).
+    """Read and scan one app, and judge it under ``policy`` (the default app policy when None);
+    ``indicators``: known surveillance tools' index (None: the one in use).
     Raises :class:`~techvet.errors.InputError` (or a subclass) for a file that is not a readable app."""
     from techvet.scan import scan as scan_file
 
     if os.path.isdir(path):
         raise InputError(f"{path}: a folder: scan reads one app (techvet.iter_scan or the command line read folders)")
-    result = scan_file(path, knowledge)
+    result = scan_file(path, knowledge, indicators)
     result.judge(_app_policy(policy))
     return result
 
@@ -53,13 +56,16 @@ def traffic(
     capture: str | os.PathLike[str],
     policy: str | os.PathLike[str] | AppPolicy | None = None,
     device: dict[str, str] | None = None,
+    indicators: IndicatorIndex | None = None,
 ) -> TrafficResult:
     """Read one capture (pcap, pcapng, HAR, mitmproxy dump) and judge it under the app policy.
-    ``device``: the test device's own identifiers (kind -> value), to find them hashed."""
+    ``device``: the test device's own identifiers (kind -> value), to find them hashed;
+    ``indicators``: known surveillance tools' index (None: the one in use; techvet.iocs.with_bundles
+    adds STIX bundles)."""
     from techvet.traffic.analysis import analyze
     from techvet.verdict import decide
 
-    result = analyze(str(capture), device=device)
+    result = analyze(str(capture), device=device, indicators=indicators)
     damaged = result.stats.warnings  # a part of the capture that could not be read
     result.verdict = decide(result.findings, None, [], _app_policy(policy), incomplete=damaged).to_dict()
     return result

@@ -43,10 +43,12 @@ def render_one(
     traffic: dict[str, Any] | None = None,
     policy: Any = None,
     color: bool = False,
+    indicators: Any = None,
 ) -> Rendered:
     """Scan and render one app (runs in a worker process, or inline for a single app); with
     ``traffic`` (techvet.traffic.correlate.observed), the report says what the capture confirms;
     ``policy``: an AppPolicy, or the path of one (None: the default);
+    ``indicators``: the known tools' index with the run's --iocs bundles (None: the one in use);
     ``color``: the text is for a terminal (the worker's buffer is not one, the parent's output is)."""
     import io
 
@@ -55,7 +57,7 @@ def render_one(
 
     try:
         with local_copy(path) as local:  # an fsspec URL: a temporary copy
-            result = scan_as(local, path)
+            result = scan_as(local, path, None, indicators)
     except SourceError as exc:
         return Rendered(path, False, None, f"{path}: {exc}")
     except Exception as exc:  # noqa: BLE001 - a bug on one app must not end the batch
@@ -119,10 +121,10 @@ def cached_policy(path: str | None) -> Any:
     return AppPolicy.load(path)
 
 
-def _render_item(args: tuple[str, str, bool, bool], shared: tuple[dict[str, Any] | None, Any]) -> Rendered:
+def _render_item(args: tuple[str, str, bool, bool], shared: tuple[dict[str, Any] | None, Any, Any]) -> Rendered:
     path, fmt, verbose, color = args
-    traffic, policy = shared
-    return render_one(path, fmt, verbose, traffic, policy, color)
+    traffic, policy, indicators = shared
+    return render_one(path, fmt, verbose, traffic, policy, color, indicators)
 
 
 def _warm() -> None:
@@ -140,6 +142,7 @@ def render_many(
     policy: str | None = None,
     color: bool = False,
     cluster: str | None = None,
+    indicators: Any = None,
 ) -> Iterator[Rendered]:
     """Render every app in ``paths`` (files or fsspec URLs, already expanded; a list or a stream),
     in input order: ``jobs`` at a time on the local process pool (0: one per core), or on the Dask
@@ -149,12 +152,12 @@ def render_many(
     ``jobs`` 1, so that each app runs under the per-app limits (techvet.many.limits)."""
     if isinstance(paths, list) and len(paths) <= 1 and not cluster:
         for path in paths:
-            yield render_one(path, fmt, verbose, traffic, policy, color)
+            yield render_one(path, fmt, verbose, traffic, policy, color, indicators)
         return
     items = ((p, fmt, verbose, color) for p in paths)
-    # the policy read here, once, and sent with the capture to each worker once: a worker of a
-    # remote cluster need not see the file
-    shared = (traffic, cached_policy(policy))
+    # the policy read here, once, and sent with the capture and the run's indicators to each worker
+    # once: a worker of a remote cluster need not see the files
+    shared = (traffic, cached_policy(policy), indicators)
     with contextlib.closing(run_many(items, _render_item, shared, jobs=jobs, cluster=cluster, warm=_warm)) as results:
         for item, result in results:
             if isinstance(result, Failed):

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from techvet import __version__
 from techvet.errors import TechvetError, UsageError
+from techvet.iocs.command import add_iocs_option
 from techvet.screen.staleness import warn_if_stale
 
 REPORT_FORMATS = ("text", "json", "sarif", "md", "html")  # the reports of scan, traffic and diff
@@ -110,6 +111,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         help="scan N apps at a time on this machine (default: one per CPU core; 1: one at a time)",
     )
     _cluster_option(scan, "the scans")
+    add_iocs_option(scan, "the apps")
     scan.add_argument(
         "--column",
         metavar="NAME",
@@ -128,6 +130,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
         metavar="IDS.yaml",
         help="the test device's own identifiers (imei: ..., android_id: ...), to find them hashed",
     )
+    add_iocs_option(traffic, "the destinations")
 
     changes = commands["diff"] = sub.add_parser(
         "diff", help="what changed between two versions of an app (apps, or saved JSON / JSON Lines results)"
@@ -218,6 +221,18 @@ def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argumen
     )
     _common(lists, TABLE_FORMATS)
 
+    iocs = commands["iocs"] = sub.add_parser(
+        "iocs",
+        help="indicators of known surveillance tools (spyware, stalkerware) that apps and captures are matched with",
+    )
+    iocs.add_argument(
+        "action",
+        choices=("show", "update"),
+        help="show: sources, families, counts, dates, what is not checked; update: fetch the public sources again",
+    )
+    _common(iocs, TABLE_FORMATS)
+    add_iocs_option(iocs, "(show the index a run with them would use)")
+
     rules = commands["rules"] = sub.add_parser("rules", help="list every rule: id, severity, category and title")
     _common(rules, TABLE_FORMATS)
     rules.add_argument(
@@ -271,6 +286,9 @@ def _scan(args: argparse.Namespace) -> int:
     from techvet.knowledge import load
 
     load()  # so is a bad knowledge file (TECHVET_KNOWLEDGE_DIR): once, not once per app
+    from techvet.iocs.command import chosen_index
+
+    indicators = chosen_index(args.iocs)  # and a bad --iocs bundle
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
     cluster = chosen_cluster(args.cluster)
@@ -282,9 +300,9 @@ def _scan(args: argparse.Namespace) -> int:
     if args.format == "parquet":
         from techvet.dataset.command import scan_to_dataset
 
-        return scan_to_dataset(args, targets, total, cluster, feedback)
+        return scan_to_dataset(args, targets, total, cluster, feedback, indicators)
     if args.format == "html" and several:
-        return _html_folder(args, targets, total, cluster, feedback)
+        return _html_folder(args, targets, total, cluster, feedback, indicators)
     traffic = None
     bad_captures = 0
     if args.traffic:
@@ -295,7 +313,7 @@ def _scan(args: argparse.Namespace) -> int:
         results = []
         for capture in args.traffic:
             try:
-                results.append(analyze(capture))
+                results.append(analyze(capture, indicators=indicators))
             except InputError as exc:  # an unreadable capture is one line: the app is still reported
                 print(f"techvet: {exc}", file=sys.stderr)
                 bad_captures += 1
@@ -308,7 +326,9 @@ def _scan(args: argparse.Namespace) -> int:
     verdicts: list[str | None] = []
     runs = []  # SARIF: one log holding a run per app
     with opened_output(args.output) as out:
-        rendered = render_many(targets, args.format, args.verbose, args.jobs, traffic, args.policy, color, cluster)
+        rendered = render_many(
+            targets, args.format, args.verbose, args.jobs, traffic, args.policy, color, cluster, indicators
+        )
         for item in feedback.track(rendered, "scanning apps", total if several else None):
             seen += 1
             if not item.ok:
@@ -377,7 +397,9 @@ def _scan_targets(paths: list[str], column: str | None) -> tuple[Any, int | None
     return chain.from_iterable(parts), total
 
 
-def _html_folder(args: argparse.Namespace, targets: Any, total: int | None, cluster: str | None, feedback: Any) -> int:
+def _html_folder(
+    args: argparse.Namespace, targets: Any, total: int | None, cluster: str | None, feedback: Any, indicators: Any
+) -> int:
     """Many apps as HTML: a page per app and a sortable index, in the folder given with -o."""
     from pathlib import Path
 
@@ -398,7 +420,7 @@ def _html_folder(args: argparse.Namespace, targets: Any, total: int | None, clus
     unreadable: list[str] = []
     used: set[str] = set()
     failed = incomplete = 0
-    rendered = render_many(targets, "html", False, args.jobs, None, args.policy, cluster=cluster)
+    rendered = render_many(targets, "html", False, args.jobs, None, args.policy, cluster=cluster, indicators=indicators)
     for item in feedback.track(rendered, "scanning apps", total):
         if not item.ok:
             unreadable.append(Path(item.path).name)
@@ -619,6 +641,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return show_lists(args) if args.action == "show" else update(args)
     if args.command == "rules":
         return _rules(args)
+    if args.command == "iocs":
+        from techvet.iocs.command import run_iocs
+
+        return run_iocs(args)
     if args.command == "query":
         from techvet.dataset.command import run_query_command
 

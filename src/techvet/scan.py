@@ -22,6 +22,7 @@ from techvet.knowledge import Knowledge, load
 from techvet.place import PLACE_KEYS
 
 if TYPE_CHECKING:
+    from techvet.iocs import IndicatorIndex
     from techvet.verdict import AppPolicy
 
 
@@ -250,8 +251,9 @@ def _attribution_note() -> dict[str, Any]:
     return {"offline": True, "knowledge": {n: kb.sources[n][1] for n in names if n in kb.sources}}
 
 
-def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
-    """Run every registered detector on an already read app."""
+def scan_app(app: App, knowledge: Knowledge | None = None, indicators: IndicatorIndex | None = None) -> ScanResult:
+    """Run every registered detector on an already read app; ``indicators``: the known surveillance
+    tools' index to compare it with (None: the index in use, techvet.iocs.installed_index)."""
     kb = knowledge or load()
     result = ScanResult(app.path, app)
     for name, detector in DETECTORS.items():
@@ -269,15 +271,24 @@ def scan_app(app: App, knowledge: Knowledge | None = None) -> ScanResult:
         result.findings.extend(parties.detect(app, result.findings, kb))
     except Exception as exc:  # noqa: BLE001 - as for every detector
         result.errors.append(f"detector parties failed: {type(exc).__name__}: {exc}")
+    try:  # known surveillance tools: the app's identity and files, and the hosts found above
+        from techvet.detect import iocs
+        from techvet.iocs import installed_index
+
+        result.findings.extend(iocs.app_findings(app, result.findings, indicators or installed_index(), kb))
+    except Exception as exc:  # noqa: BLE001 - as for every detector
+        result.errors.append(f"detector iocs failed: {type(exc).__name__}: {exc}")
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     return result
 
 
-def scan(path: str | os.PathLike[str], knowledge: Knowledge | None = None) -> ScanResult:
+def scan(
+    path: str | os.PathLike[str], knowledge: Knowledge | None = None, indicators: IndicatorIndex | None = None
+) -> ScanResult:
     """Read and scan one app file. Raises :class:`techvet.errors.InputError` for bad input."""
     started = time.perf_counter()
     app = read_app(path)
-    result = scan_app(app, knowledge)
+    result = scan_app(app, knowledge, indicators)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -289,17 +300,21 @@ def find_apps(directory: str | os.PathLike[str]) -> list[str]:
     return list(walk(os.fspath(directory), APP_SUFFIXES))
 
 
-def scan_as(local: str, source: str, knowledge: Knowledge | None = None) -> ScanResult:
+def scan_as(
+    local: str, source: str, knowledge: Knowledge | None = None, indicators: IndicatorIndex | None = None
+) -> ScanResult:
     """Scan ``local``, the local copy of ``source`` (a fetched URL, or the same path): the result
     and its messages name the source, never the temporary copy. An unreadable app is a result
     that is not ok."""
-    (result,) = iter_scan([local], knowledge)
+    (result,) = iter_scan([local], knowledge, indicators)
     if local != source:
         result.path, result.errors = source, [str(e).replace(local, source) for e in result.errors]
     return result
 
 
-def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[ScanResult]:
+def iter_scan(
+    paths: list[str], knowledge: Knowledge | None = None, indicators: IndicatorIndex | None = None
+) -> Iterator[ScanResult]:
     """Scan each path (folders expanded); an unreadable app yields a result with ``ok`` False."""
     kb = knowledge or load()
     for path in paths:
@@ -307,7 +322,7 @@ def iter_scan(paths: list[str], knowledge: Knowledge | None = None) -> Iterator[
         for target in targets:
             started = time.perf_counter()
             try:
-                result = scan(target, kb)
+                result = scan(target, kb, indicators)
             except InputError as exc:
                 result = ScanResult(target, None, errors=[str(exc)])
             except MemoryError:

@@ -31,6 +31,7 @@ class Certificate:
     not_before: str
     not_after: str
     schemes: tuple[str, ...]
+    sha1: str = ""  # what stalkerware indicators name a certificate by (apksigner prints both)
 
 
 def _describe(der: bytes, schemes: tuple[str, ...]) -> Certificate | None:
@@ -47,6 +48,7 @@ def _describe(der: bytes, schemes: tuple[str, ...]) -> Certificate | None:
             not_before=validity["not_before"].native.isoformat(),
             not_after=validity["not_after"].native.isoformat(),
             schemes=schemes,
+            sha1=hashlib.sha1(der).hexdigest(),
         )
     except Exception:  # noqa: BLE001 - asn1crypto raises many types on hostile DER; skip the cert
         return None

@@ -73,6 +73,7 @@ class App:
     network_security_config: str | None = None  # decoded XML text of the config file, if any
     network_security: NetworkSecurity | None = None  # the same, as facts
     notes: list[str] = field(default_factory=list)  # what could not be read, said plainly
+    digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of each DEX and nested archive, by entry
     cache: dict[str, object] = field(default_factory=dict, repr=False)  # detectors' shared lookups
 
     @property
@@ -95,10 +96,14 @@ class _Collector:
         self.notes: list[str] = []
         self.nested_archives = 0
         self.nested_entries = 0
+        # SHA-256 of each DEX and archive inside the app, by entry: a known tool's code dropped into
+        # another app keeps its file digest (taken while the bytes are in memory anyway)
+        self.digests: dict[str, str] = {}
 
     def add_dex(self, data: bytes, name: str) -> None:
         if len(self.dexes) >= MAX_DEX_FILES:
             raise LimitExceededError(f"more than {MAX_DEX_FILES} DEX files")
+        self.digests[name] = hashlib.sha256(data).hexdigest()
         try:
             dex = Dex(data, name)
             dex.validate()
@@ -137,7 +142,9 @@ class _Collector:
                 if self.nested_archives > MAX_NESTED_ARCHIVES:
                     raise LimitExceededError(f"{full}: more than {MAX_NESTED_ARCHIVES} archives nested in the app")
                 try:
-                    inner = Archive(archive.read(name), full, self.budget)
+                    data = archive.read(name)
+                    inner = Archive(data, full, self.budget)
+                    self.digests[full] = hashlib.sha256(data).hexdigest()
                 except (NotAnAppError, MalformedAppError) as exc:
                     self.notes.append(str(exc))
                     continue
@@ -265,6 +272,7 @@ def _read_app(path: str) -> App:
             certs: list[Certificate] = []
             for split in [base_name, *[s for s in splits if s != base_name]]:
                 data = outer.read(split)
+                collector.digests[split] = hashlib.sha256(data).hexdigest()
                 with Archive(data, f"{path}!{split}", budget) as inner:
                     if split == base_name:
                         manifest, nsc, netsec = _manifest(inner)
@@ -299,4 +307,5 @@ def _read_app(path: str) -> App:
         nsc,
         netsec,
         collector.notes,
+        collector.digests,
     )

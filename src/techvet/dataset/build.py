@@ -56,6 +56,7 @@ def build_dataset(
     say: Callable[[str], None] = lambda line: None,
     track: Callable[[Iterator[Any]], Iterator[Any]] = lambda items: items,
     part_apps: int = 1000,
+    indicators: Any = None,
 ) -> Tally:
     """Scan ``sources`` into the dataset at ``folder``; ``say`` gets one line per app that gave no
     whole result (unreadable, incomplete, not done), ``reached`` decides --fail-on per app."""
@@ -66,7 +67,7 @@ def build_dataset(
     tally = Tally()
     try:
         done = writer.done()
-        shared = Shared(done if len(done) else None, chosen)
+        shared = Shared(done if len(done) else None, chosen, indicators)
         results = run_many(sources, scan_rows, shared, jobs=jobs, cluster=cluster, warm=_warm)
         with contextlib.closing(results):
             for source, result in track(results):

@@ -11,7 +11,7 @@ from techvet.errors import NothingToAnalyseError, UsageError
 
 
 def scan_to_dataset(
-    args: argparse.Namespace, targets: Any, total: int | None, cluster: str | None, feedback: Any
+    args: argparse.Namespace, targets: Any, total: int | None, cluster: str | None, feedback: Any, indicators: Any
 ) -> int:
     """Exit 2 when an app was unreadable, incomplete or not done (a rerun does those), 1 when one
     reached --fail-on, else 0."""
@@ -39,6 +39,7 @@ def scan_to_dataset(
         reached=fail_on.reached,
         say=say,
         track=lambda items: feedback.track(items, "scanning apps", total),
+        indicators=indicators,
     )
     if not (result.added or result.already or result.repeated or result.unreadable or result.not_done):
         raise NothingToAnalyseError(f"{', '.join(args.paths)}: names no app")

@@ -42,6 +42,7 @@ class Shared:
 
     done: Any  # techvet.dataset.done.DoneSet, or None
     policy: Any  # the AppPolicy, read by the parent (a remote worker need not see the file)
+    indicators: Any = None  # the known tools' index with the run's --iocs bundles; None: the one in use
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +85,7 @@ def scan_rows(source: str, shared: Shared) -> AppRows | AlreadyThere | Failed:
                 sha256 = _hashed(path)
                 if sha256 in shared.done:
                     return AlreadyThere(sha256)
-            result = scan_as(path, source)
+            result = scan_as(path, source, None, shared.indicators)
             if result.ok:
                 result.judge(shared.policy)
             doc = result.to_dict()

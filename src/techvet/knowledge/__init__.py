@@ -323,14 +323,24 @@ class Knowledge:
         return owner[1] if owner and owner[0] == "sdk" else None
 
 
-def lists_dir() -> Path:
-    """The user's list snapshots: ``$TECHVET_DATA_DIR/lists``, else ``$XDG_DATA_HOME/techvet/lists``
-    (``~/.local/share/techvet/lists``)."""
+def user_data_dir() -> Path:
+    """What the user's updates install: ``$TECHVET_DATA_DIR``, else ``$XDG_DATA_HOME/techvet``
+    (``~/.local/share/techvet``)."""
     base = os.environ.get("TECHVET_DATA_DIR")
     if base:
-        return Path(base) / "lists"
+        return Path(base)
     xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(xdg) / "techvet" / "lists"
+    return Path(xdg) / "techvet"
+
+
+def lists_dir() -> Path:
+    """The user's list snapshots (``techvet lists update``): ``<user data dir>/lists``."""
+    return user_data_dir() / "lists"
+
+
+def indicators_dir() -> Path:
+    """The user's indicator indexes (``techvet iocs update``, techvet.iocs): ``<user data dir>/iocs``."""
+    return user_data_dir() / "iocs"
 
 
 def _read(directory: Path, name: str) -> dict[str, Any]:
@@ -478,6 +488,11 @@ def identity(directory: str | None = None) -> str:
         p for p in folder.iterdir()
         if p.is_file() and p.name not in NOT_ANALYSIS and p.suffix in (".json", ".yaml", ".gz", ".npz")
     )  # fmt: skip
+    # the indicator index `techvet iocs update` installed is what scans match known tools with:
+    # a new one makes every kept scan stale (the service scans its apps again)
+    installed = indicators_dir() / "current" / "iocs.json"
+    if installed.is_file():
+        files.append(installed.resolve())
     return _identity(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
 
 

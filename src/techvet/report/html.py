@@ -15,6 +15,7 @@ from techvet import __version__
 from techvet.findings import Finding
 from techvet.knowledge import _read, load
 from techvet.report.cells import UNSIGNED, network_cell, owner_cell, sdk_names, unidentified_summary
+from techvet.report.indicators import indicator_notes
 from techvet.scan import ScanResult
 
 
@@ -99,7 +100,8 @@ def app_context(doc: dict[str, Any], findings: list[Finding] | None = None) -> d
         "sdks": sdks,
         "capabilities": capabilities,
         "anti": [f for f in listed if f["rule"].startswith("TV5")],
-        "parties": [f for f in listed if f["rule"].startswith("TV6")],
+        "tools": [f for f in listed if f["rule"] == "TV607"],
+        "parties": [f for f in listed if f["rule"].startswith("TV6") and f["rule"] != "TV607"],
         "findings": listed,
         "attribution": ", ".join(f"{k} {v}" for k, v in sorted(knowledge.items())),
     }
@@ -160,6 +162,7 @@ def _findings(findings: list[Any]) -> list[dict[str, Any]]:
                 }
                 for e in f.evidence
             ],
+            "notes": indicator_notes(f.extra),
         }
         for f in findings
     ]

@@ -121,6 +121,13 @@ def _run(
             "locations": locations,
             "properties": {"severity": f["severity"], "confidence": f["confidence"], "subject": f.get("subject")},
         }
+        family = (f.get("extra") or {}).get("family")
+        if isinstance(family, dict):  # a known surveillance tool: which, by which indicators, after which reports
+            entry["properties"].update(
+                family=family.get("name"),
+                reports=family.get("reports"),
+                indicators=(f.get("extra") or {}).get("indicators"),
+            )
         if "baseline" in f:
             entry["baselineState"] = f["baseline"]
         if f["rule"] in index:

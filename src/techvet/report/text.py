@@ -9,6 +9,7 @@ from rich.table import Table
 
 from techvet.findings import Severity
 from techvet.report.cells import UNSIGNED, network_cell, owner_cell, sdk_names, unidentified_summary
+from techvet.report.indicators import indicator_notes
 from techvet.report.terminal import SEVERITY_STYLE as _STYLE
 from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
@@ -138,6 +139,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
                     where += f" {ev.class_name}" + (f".{ev.method}" if ev.method else "")
                 sdk = " [dim]" + e(f"[{ev.sdk}]") + "[/]" if ev.sdk else ""
                 console.print(f"      {e(where)}: {e(ev.detail)}{sdk}")
+            for note in indicator_notes(f.extra):
+                console.print(f"      {e(note)}")
     elif result.findings:
         console.print("\n[dim]-v shows the evidence for every finding.[/]")
     for err in result.errors:

@@ -81,6 +81,7 @@ class Settings:
     rate_per_minute: int = field(default_factory=lambda: int(env_number("TECHVET_RATE_LIMIT", 600)))
     lists_check_seconds: int = field(default_factory=lambda: int(env_number("TECHVET_LISTS_CHECK_SECONDS", 30)))
     background: bool = True  # workers, webhook sender and list watcher (tests of the API alone turn them off)
+    iocs: tuple[str, ...] = ()  # STIX bundles (serve --iocs) the workers match uploads with, beside the bundled ones
 
 
 PolicyKind = Literal["app", "fleet"]
@@ -180,7 +181,9 @@ def create_app(settings: Settings) -> FastAPI:
             from techvet.server.webhooks import deliver_due
             from techvet.server.workers import Supervisor
 
-            supervisor = Supervisor(store, settings.url or database_url(settings.data), settings.workers)
+            supervisor = Supervisor(
+                store, settings.url or database_url(settings.data), settings.workers, settings.iocs
+            )
             supervisor.start()
             sender = Periodic("webhooks", 0.5, lambda: deliver_due(store))
             watcher = Periodic("lists", settings.lists_check_seconds, lambda: watch(state))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from techvet.errors import UsageError
+from techvet.iocs.command import add_iocs_option
 
 DEFAULT_DATA = "techvet-data"
 
@@ -25,6 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction, commands: dict[str, argparse.Ar
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     serve.add_argument("--workers", type=int, default=0, metavar="N", help="worker processes for jobs (default: cores)")
+    add_iocs_option(serve, "uploaded apps and captures")
     data_option(serve)
 
     db = commands["db"] = sub.add_parser("db", help="the service's database: apply migrations")
@@ -100,6 +102,10 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError(f"port {args.port} is not a TCP port")
     workers = args.workers or os.cpu_count() or 1
-    app = create_app(Settings(Path(args.data), workers=workers))
+    if args.iocs:
+        from techvet.iocs.installed import with_bundles
+
+        with_bundles(args.iocs)  # a bad bundle is one line now, not a failed job per upload
+    app = create_app(Settings(Path(args.data), workers=workers, iocs=tuple(os.path.abspath(p) for p in args.iocs)))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False)
     return 0

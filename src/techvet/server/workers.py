@@ -38,16 +38,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
-def worker_main(data: str, url: str, name: str, memory: int) -> None:
-    """A worker process: claim, run, repeat, until its parent is gone."""
+def worker_main(data: str, url: str, name: str, memory: int, iocs: tuple[str, ...] = ()) -> None:
+    """A worker process: claim, run, repeat, until its parent is gone; ``iocs``: the service's own
+    indicator bundles, matched with every upload beside the bundled ones."""
     _die_with_parent()
     os.environ["TECHVET_DATA_DIR"] = data  # the service's own list snapshots
+    from techvet.iocs.installed import use_bundles
     from techvet.knowledge import load
     from techvet.many.limits import limit_memory
     from techvet.screen.update import installed_snapshot
     from techvet.server.work import run
 
     limit_memory(memory)
+    use_bundles(iocs)  # every job of this worker: scans, captures, and their re-judging
     parent = os.getppid()
     store = Store(Path(data), url)
     seen = installed_snapshot()
@@ -68,10 +71,10 @@ def worker_main(data: str, url: str, name: str, memory: int) -> None:
 class Supervisor:
     """Keeps ``count`` workers running and enforces the per-job time limit."""
 
-    def __init__(self, store: Store, url: str, count: int) -> None:
+    def __init__(self, store: Store, url: str, count: int, iocs: tuple[str, ...] = ()) -> None:
         from techvet.many.limits import item_limits
 
-        self.store, self.url, self.count = store, url, count
+        self.store, self.url, self.count, self.iocs = store, url, count, iocs
         self.seconds, self.memory = item_limits()
         self._context = multiprocessing.get_context("spawn")
         self._workers: dict[str, Any] = {}
@@ -88,7 +91,10 @@ class Supervisor:
         self._serial += 1
         name = f"w{os.getpid()}-{self._serial}"
         process = self._context.Process(
-            target=worker_main, args=(str(self.store.data), self.url, name, self.memory), name=name, daemon=True
+            target=worker_main,
+            args=(str(self.store.data), self.url, name, self.memory, self.iocs),
+            name=name,
+            daemon=True,
         )
         process.start()
         self._workers[name] = process

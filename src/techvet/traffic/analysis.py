@@ -23,6 +23,7 @@ from typing import Any
 from techvet.detect._common import finding
 from techvet.errors import NothingToAnalyseError
 from techvet.findings import Evidence, Finding
+from techvet.iocs import IndicatorIndex
 from techvet.knowledge import Knowledge, _read, load
 from techvet.place import ADDRESS_KEYS, NAME_KEYS, PLACE_KEYS
 from techvet.traffic.fields import when as utc_time
@@ -52,6 +53,7 @@ class TrafficResult:
     stats: ReadStats = field(default_factory=ReadStats)
     verdict: dict[str, Any] | None = None  # under the app policy, when the command asks for it
     kind: str = "pcap"  # pcap (pcap or pcapng: packets) | har | mitm (proxy logs: requests)
+    dns_asked: dict[str, int] = field(default_factory=dict)  # name looked up -> the first flow that asked
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,9 +69,15 @@ class TrafficResult:
         }
 
 
-def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | None = None) -> TrafficResult:
+def analyze(
+    path: str,
+    kb: Knowledge | None = None,
+    device: dict[str, str] | None = None,
+    indicators: IndicatorIndex | None = None,
+) -> TrafficResult:
     """Read one capture. ``device``: the test device's own identifiers (kind -> value), whose
-    hashed forms are then recognised too."""
+    hashed forms are then recognised too; ``indicators``: the known surveillance tools' index the
+    destinations are compared with (None: the index in use)."""
     kb = kb or load()
     result = TrafficResult(path)
     kind = _proxy_log_kind(path)
@@ -84,7 +92,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
 
             result.flows = read_mitm(path, result.stats, _data(kb.directory, "traffic.yaml")["version_names"])
         _something_read(result, "requests")
-        return _finish(result, kb, device)
+        return _finish(result, kb, device, indicators)
     flows: dict[tuple[Any, ...], tuple[Flow, bool]] = {}
     for packet in read_packets(path, result.stats):
         _account(packet, flows, result)
@@ -101,7 +109,7 @@ def analyze(path: str, kb: Knowledge | None = None, device: dict[str, str] | Non
             names = result.dns.get(flow.server)
             if names:
                 flow.host, flow.host_from = names[-1], "dns"
-    return _finish(result, kb, device)
+    return _finish(result, kb, device, indicators)
 
 
 def _something_read(result: TrafficResult, unit: str) -> None:
@@ -117,14 +125,19 @@ def _something_read(result: TrafficResult, unit: str) -> None:
     raise NothingToAnalyseError(f"{result.path}: nothing to analyse: {why}")
 
 
-def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None) -> TrafficResult:
+def _finish(
+    result: TrafficResult, kb: Knowledge, device: dict[str, str] | None, indicators: IndicatorIndex | None
+) -> TrafficResult:
     """Findings and destinations of the flows read; a finding about a host carries that host's
     attribution, so a policy line about owners' countries applies to captures as to apps."""
+    from techvet.detect.iocs import capture_findings
     from techvet.detect.parties import destination_findings
+    from techvet.iocs import installed_index
 
     result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
     result.destinations = _destinations(result, kb)
     result.findings += destination_findings(result.destinations, kb)  # listed owners, as in scans
+    result.findings += capture_findings(_contacted(result), indicators or installed_index(), kb)
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     by_host: dict[str, list[dict[str, Any]]] = {}
     for row in result.destinations:
@@ -141,6 +154,35 @@ def _finish(result: TrafficResult, kb: Knowledge, device: dict[str, str] | None)
             if len(places) > 1:
                 f.extra["destinations"] = places
     return result
+
+
+def _contacted(result: TrafficResult) -> dict[str, list[Evidence]]:
+    """Every name the capture shows looked up (DNS), named (TLS SNI, HTTP Host) or answered for,
+    and every address contacted, with where it shows it: what known tools' indicators are
+    compared with."""
+    out: dict[str, list[Evidence]] = {}
+
+    def seen(name: str | None, detail: str) -> None:
+        if name:
+            bucket = out.setdefault(name.lower().rstrip("."), [])
+            if len(bucket) < 2:
+                bucket.append(Evidence(result.path, detail))
+
+    for name, flow_id in result.dns_asked.items():
+        seen(name, f"DNS query for {name}" + (f" (flow {flow_id})" if flow_id else ""))
+    for address, names in result.dns.items():
+        for name in names:
+            seen(name, f"DNS answer: {name} is {address}")
+    for flow in result.flows:
+        where = f"flow {flow.id} {flow.client}:{flow.client_port} -> {flow.server}:{flow.server_port}"
+        seen(flow.server, f"{where}: contacted")
+        seen(flow.sni, f"{where}: TLS server name {flow.sni}")
+        if flow.host and flow.host_from != "dns":
+            seen(flow.host, f"{where}: {flow.host_from or 'host'} {flow.host}")
+        for request in flow.requests[:50]:
+            host = (request.get("host") or "").split(":")[0]
+            seen(host, f"{where}: {request.get('method', 'request')} to {host}")
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -204,8 +246,8 @@ def _account(packet: Packet, flows: dict[tuple[Any, ...], tuple[Flow, bool]], re
         flow.bytes_down += len(packet.payload)
     if packet.proto == 6:
         (flow.up if upward else flow.down).add(packet.seq, packet.payload, bool(packet.tcp_flags & 0x02))
-    elif 53 in (packet.sport, packet.dport) and not upward:
-        _dns_answer(packet.payload, result)
+    elif 53 in (packet.sport, packet.dport):
+        _dns_message(packet.payload, result, flow.id, is_answer=not upward)
     elif upward and len(flow.datagrams) < MAX_DATAGRAMS and _quic_initial_like(packet.payload):
         flow.datagrams.append(packet.payload[:MAX_DATAGRAM])  # whole: QUIC's Initial packets need it
 
@@ -216,7 +258,12 @@ def _quic_initial_like(payload: bytes) -> bool:
     return len(payload) >= 1200 and payload[0] & 0xC0 == 0xC0
 
 
-def _dns_answer(payload: bytes, result: TrafficResult) -> None:
+MAX_NAMES_ASKED = 100_000  # distinct names kept from DNS questions; a capture with more keeps the first
+
+
+def _dns_message(payload: bytes, result: TrafficResult, flow_id: int, is_answer: bool) -> None:
+    """A DNS question (the name is kept: a query for a known tool's server counts even when no
+    answer came, as for a dead C2) or an answer (its addresses name the servers flows talk to)."""
     import dpkt
 
     try:
@@ -225,6 +272,10 @@ def _dns_answer(payload: bytes, result: TrafficResult) -> None:
         return
     # name the address by the question (the name the app asked for), not by the last CNAME target
     asked = message.qd[0].name.lower().rstrip(".") if message.qd else None
+    if asked and asked not in result.dns_asked and len(result.dns_asked) < MAX_NAMES_ASKED:
+        result.dns_asked[asked] = flow_id
+    if not is_answer:
+        return
     for answer in message.an:
         if answer.type in (dpkt.dns.DNS_A, dpkt.dns.DNS_AAAA) and answer.rdata:
             family = socket.AF_INET if answer.type == dpkt.dns.DNS_A else socket.AF_INET6

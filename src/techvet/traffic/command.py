@@ -50,13 +50,16 @@ def run_traffic(args: argparse.Namespace) -> int:
     fail_on = FailOn.parse(args.fail_on)
     policy = AppPolicy.load(args.policy)
     device = _device(args.device) if args.device else None
+    from techvet.iocs.command import chosen_index
+
+    indicators = chosen_index(args.iocs)  # a bad bundle is one line before any capture is read
     captures = find_captures(args.captures)
     feedback = Feedback(args.quiet)
     results: list[TrafficResult] = []
     code = failed = 0
     for path in feedback.track(captures, "reading captures", len(captures) if len(captures) > 1 else None):
         try:
-            result = traffic(path, policy=policy, device=device)
+            result = traffic(path, policy=policy, device=device, indicators=indicators)
         except InputError as exc:
             print(f"techvet: {exc}", file=sys.stderr)
             code = max(code, 2)
@@ -122,6 +125,7 @@ def _text(result: TrafficResult, out: TextIO, color: bool | None = None, verbose
     from rich.markup import escape as e
     from rich.table import Table
 
+    from techvet.report.indicators import indicator_notes
     from techvet.report.terminal import SEVERITY_STYLE, VERDICT_STYLE, console
 
     term = console(out, color)
@@ -161,6 +165,9 @@ def _text(result: TrafficResult, out: TextIO, color: bool | None = None, verbose
                 term.print(f"      {e(ev.detail)}")
             if len(f.evidence) > 3 and not verbose:
                 term.print(f"      [dim]... {len(f.evidence) - 3} more (-v shows them)[/]")
+            if verbose:
+                for note in indicator_notes(f.extra):  # a known tool: its indicators and reports
+                    term.print(f"      {e(note)}")
     term.print()
 
 

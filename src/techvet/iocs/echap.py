@@ -1,0 +1,79 @@
+"""Echap's stalkerware indicators (``ioc.yaml``) read into an :class:`IndicatorIndex`.
+
+Each entry is one commercial stalkerware product with its package names, signing certificates
+(SHA-1), and the hosts it uses: ``websites`` (where it is sold), ``distribution`` (where the app is
+downloaded) and ``c2`` domains and addresses (where it reports). The role is kept with each host,
+so a finding can say "a C2 server of" rather than only "a host of".
+
+Not read, and counted as not checked: ``certificate_organizations`` and ``certificate_cname_re``
+(a certificate's organisation name, or a pattern over its common name: names anyone can put in a
+self-signed certificate, so a match would not say which product signed the app) and a "host" that
+is a web address rather than a host name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from techvet.iocs.index import Entry, Family, IndicatorIndex
+from techvet.iocs.stix import BundleError, clean_text, normalised, skipped_because
+
+MAX_ECHAP_BYTES = 8 << 20  # ioc.yaml is about 100 KB
+
+
+def echap_index(
+    data: bytes, shown: str, index: IndicatorIndex, source: str, licence: str, date: str, home: str
+) -> IndicatorIndex:
+    """The products of ``ioc.yaml`` (its bytes; ``shown``: what errors call it), added to ``index``."""
+    import yaml
+
+    if len(data) > MAX_ECHAP_BYTES:
+        raise BundleError(f"{shown}: over {MAX_ECHAP_BYTES >> 20} MiB")
+    try:
+        doc = yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        raise BundleError(f"{shown}: not readable YAML ({type(exc).__name__})") from None
+    if not isinstance(doc, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in doc):
+        raise BundleError(f"{shown}: not a list of products with names (Echap's ioc.yaml)")
+    for product in doc:
+        _add_product(product, shown, index, source, licence, date, home)
+    return index
+
+
+def _add_product(
+    product: dict[str, Any], shown: str, index: IndicatorIndex, source: str, licence: str, date: str, home: str
+) -> None:
+    name = clean_text(product["name"])
+    others = [clean_text(n, 60) for n in _texts(product.get("names")) if n != product["name"]]
+    about = f"Commercial stalkerware, also sold as {', '.join(others[:12])}" if others else "Commercial stalkerware"
+    kind = clean_text(product.get("type"), 40) or "stalkerware"
+    family = index.family(Family(name, kind, about, source, licence, date, (home,)))
+    c2: dict[str, Any] = product["c2"] if isinstance(product.get("c2"), dict) else {}
+    groups: list[tuple[str, str, list[str]]] = [
+        ("app_id", "", _texts(product.get("packages"))),
+        ("cert_sha1", "", _texts(product.get("certificates"))),
+        ("domain", "website", _texts(product.get("websites"))),
+        ("domain", "distribution", _texts(product.get("distribution"))),
+        ("domain", "c2", _texts(c2.get("domains"))),
+        ("ip", "c2", _texts(c2.get("ips")) + _texts(c2.get("ip"))),
+    ]
+    for kind_of, role, values in groups:
+        for value in values:
+            where = f"{shown}#{name}/{role or kind_of}"
+            if kind_of == "domain" and "/" in value:
+                index.skip(family, "url")  # a web address (a GitHub project), not a host
+                continue
+            try:
+                index.add(kind_of, normalised(kind_of, value), Entry(family, where, role))
+            except ValueError as exc:
+                index.skip(family, f"{kind_of} ({skipped_because(exc)})")
+    for key in ("certificate_organizations", "certificate_cname_re"):
+        for _ in _texts(product.get(key)):
+            index.skip(family, key.replace("_re", " pattern").replace("_", " "))
+
+
+def _texts(value: Any) -> list[str]:
+    return [str(v) for v in value if isinstance(v, str | int)] if isinstance(value, list) else []
+
+
+__all__ = ["echap_index"]

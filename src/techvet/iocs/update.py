@@ -1,0 +1,119 @@
+"""``techvet iocs update``: fetch the public indicator sources again, never losing good data.
+
+The same rules as ``techvet lists update`` (techvet.screen.update): only this command touches the
+network; each source's files are downloaded over https, bounded in size and time, and read by the
+same bounded readers as the bundled build. A source whose download fails, cannot be read, or holds
+under half the indicators it has in the index in use (a truncated file, a moved repository) keeps
+its indicators in use, and the command says so and exits non-zero. The sources that pass replace
+theirs in a new index written to a fresh folder; one rename of the ``current`` link then makes it
+the index every later run reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from techvet.errors import InputError, TechvetError
+from techvet.iocs.build import build_index
+from techvet.iocs.index import IndicatorIndex
+from techvet.iocs.installed import INDEX_FILE, installed_document, installed_index, iocs_dir
+from techvet.knowledge import DATA_DIR, _read
+
+MIN_SHARE = 0.5  # a source giving under half the indicators in use is taken for a broken download
+
+Download = Callable[[str], bytes]
+
+
+@dataclass
+class IocUpdate:
+    updated: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (indicators before, now)
+    kept: dict[str, str] = field(default_factory=dict)  # source -> why the indicators in use were kept
+    folder: Path | None = None
+
+
+def _download(url: str) -> bytes:
+    from techvet.screen.update import fetch_url
+
+    return fetch_url(url)
+
+
+def update_iocs(download: Download = _download, today: date | None = None) -> IocUpdate:
+    """Fetch every source of ioc_sources.yaml; install the index when at least one source passed."""
+    today = today or date.today()
+    config = _read(DATA_DIR, "ioc_sources.yaml")
+    current = installed_index()
+    report = IocUpdate()
+    fresh: dict[str, IndicatorIndex] = {}
+    for source_id, source in config["sources"].items():
+        before = _count(current.only({source_id}))
+        one = {"sources": {source_id: {**source, "date": today.isoformat()}}}  # what has no date of its own
+        raw = str(source["raw"])
+
+        def fetch(_: str, name: str, raw: str = raw) -> bytes:
+            return download(raw + name)
+
+        try:
+            built = build_index(one, fetch, {source_id: f"newest as of {today.isoformat()}"})
+        except (OSError, ValueError, TechvetError) as exc:
+            report.kept[source_id] = f"{_reason(exc)}: kept the {before} indicators in use"
+            continue
+        now = _count(built)
+        if now < MIN_SHARE * before:
+            report.kept[source_id] = f"the new copy has {now} indicators against {before} in use: kept the copy in use"
+            continue
+        fresh[source_id] = built
+        report.updated[source_id] = (before, now)
+    if not report.updated:
+        return report
+    index = IndicatorIndex()
+    for source_id in config["sources"]:  # in the configured order, as the bundled index is built
+        index = index.merged(fresh.get(source_id) or current.only({source_id}))
+    doc = {
+        "source": f"techvet iocs update of {today.isoformat()} ({', '.join(sorted(report.updated))} fetched) "
+        f"over {installed_document()['source']}",
+        "as_of": today.isoformat(),
+        **index.to_doc(),
+    }
+    report.folder = _install(doc)
+    return report
+
+
+def _count(index: IndicatorIndex) -> int:
+    return sum(len(entries) for table in index.tables.values() for entries in table.values()) + len(index.networks)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, InputError | TechvetError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _install(doc: dict[str, object]) -> Path:
+    """Write the index into a new folder, then point ``current`` at it in one rename; keep the
+    index before it (for a look back) and remove older ones."""
+    root = iocs_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    previous = (root / "current").resolve() if (root / "current").is_symlink() else None
+    folder = Path(tempfile.mkdtemp(prefix=f"index-{time.strftime('%Y%m%dT%H%M%S')}-", dir=root))
+    (folder / INDEX_FILE).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
+    for notice in ("MVT-INDICATORS-LICENSE.txt", "ECHAP-STALKERWARE-LICENSE.md"):
+        shutil.copy(DATA_DIR / notice, folder / notice)  # the licences travel with the data
+    link = root / f".current-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    link.symlink_to(folder.name)
+    os.replace(link, root / "current")
+    for old in root.glob("index-*"):
+        if old not in (folder, previous):
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+__all__ = ["IocUpdate", "update_iocs"]
