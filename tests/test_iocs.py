@@ -95,10 +95,11 @@ def test_an_index_read_back_from_its_document_matches_the_same() -> None:
 
 
 def test_a_damaged_index_is_one_knowledge_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from techvet.iocs.installed import INDEX_FILE, iocs_dir
+    from techvet.iocs.installed import INDEX_FILE
+    from techvet.knowledge import indicators_dir
 
     monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path))
-    current = iocs_dir() / "current"
+    current = indicators_dir() / "current"
     current.mkdir(parents=True)
     (current / INDEX_FILE).write_text(json.dumps({"source": "x", "as_of": "2026-12-04", "families": [{"name": 1}]}))
     run = _cli("scan", str(fixture_app("clean_app.apk")), "-q", env={"TECHVET_DATA_DIR": str(tmp_path)})
@@ -211,18 +212,28 @@ def test_matching_rules_hosts_by_parent_domain_never_by_a_child_or_a_suffix(tmp_
     bundle = _bundle(
         tmp_path,
         ["[domain-name:value = 'c2.example.org']", "[domain-name:value = 'appspot.com']",
-         "[ipv4-addr:value = '203.0.113.0/24']", "[ipv4-addr:value = '10.0.0.0/8']",
+         "[ipv4-addr:value = '47.252.23.0/24']", "[ipv4-addr:value = '8.0.0.0/8']",
+         "[ipv4-addr:value = '192.168.1.1' OR ipv4-addr:value = '10.0.0.0/16' OR ipv4-addr:value = '127.0.0.1']",
+         "[ipv6-addr:value = '2a03:2880:f10c:83:face:b00c:0:25de']",
          "[domain-name:value = 'Sub.Host-1.example.net.']"],
     )  # fmt: skip
     index = read_bundle(str(bundle))
     assert [m.indicator for m in index.match_host("deep.c2.example.org")] == ["c2.example.org"]
     assert list(index.match_host("example.org")) == []  # a parent of an indicator is not it
+    assert list(index.match_host("xc2.example.org")) == [] and list(index.match_host("c2.example.org.evil")) == []
     assert list(index.match_host("x.appspot.com")) == []  # a public suffix is never an indicator
-    assert [m.indicator for m in index.match_host("203.0.113.77")] == ["203.0.113.0/24"]
-    assert list(index.match_host("10.1.2.3")) == []  # a /8 would match unrelated servers
+    assert [m.indicator for m in index.match_host("47.252.23.77")] == ["47.252.23.0/24"]
+    assert list(index.match_host("8.8.8.8")) == []  # a /8 would match unrelated servers
+    assert list(index.match_host("192.168.1.1")) == [] and list(index.match_host("10.0.3.4")) == []
+    assert [m.value for m in index.match_host("2A03:2880:F10C:83:FACE:B00C:0:25DE")] == [
+        "2a03:2880:f10c:83:face:b00c:0:25de"
+    ]
     assert [m.indicator for m in index.match_host("sub.host-1.example.net")] == ["sub.host-1.example.net"]
-    skipped = index.not_checked[0]
-    assert skipped == {"domain-name:value (a public suffix)": 1, "ipv4-addr:value (a network too wide)": 1}
+    assert index.not_checked[0] == {
+        "domain-name:value (a public suffix)": 1,
+        "ipv4-addr:value (a network too wide)": 1,
+        "ipv4-addr:value (a private or reserved address)": 3,
+    }
 
 
 def test_patterns_are_read_into_exact_comparisons() -> None:
@@ -250,7 +261,8 @@ def test_patterns_are_read_into_exact_comparisons() -> None:
         ("[a:b != 'x']", "exact values"),
         ("[a:b = t'2020-01-01T00:00:00Z']", "quoted text"),
         ("(" * 40 + "[a:b = 'x']" + ")" * 40, "nested deeper"),
-        ("[" + " AND ".join(f"(a:b = '{i}' OR a:b = 'y{i}')" for i in range(13)) + "]", "alternatives"),
+        ("[" + " AND ".join(f"(a:b = '{i}' OR a:b = 'y{i}')" for i in range(13)) + "]", "once expanded"),
+        ("[" + " AND ".join(f"a:b='{i % 10}'" for i in range(17_000)) + "]", "comparisons once expanded"),
         ("[a:b = 'x'", "ends early"),
     ):
         with pytest.raises(PatternError, match=why):
@@ -274,9 +286,14 @@ def test_combined_and_unobservable_indicators(tmp_path: Path) -> None:
     assert index.not_checked[0] == {"file:path": 1, "process:name": 1, "file:name": 1}
     from techvet.iocs import installed_index
 
-    tools = _tools(techvet.scan(app, indicators=installed_index().merged(index)))
-    assert [i["kind"] for i in tools["Extra"].extra["indicators"]] == ["app_id"]  # the one whose parts all hold
-    assert tools["Extra"].extra["matched"] == 1
+    found = _tools(techvet.scan(app, indicators=installed_index().merged(index)))["Extra"]
+    assert [i["kind"] for i in found.extra["indicators"]] == ["combined"]  # the one whose parts all hold
+    assert found.extra["matched"] == 1 and found.confidence == "certain"
+    assert found.title == (
+        "Known spyware Extra: its application id org.techvet.fixture.signed and signing certificate SHA-1 "
+        f"{FIXTURE_KEY_SHA1} are, together, one of that tool's indicators"
+    )
+    assert [e.file for e in found.evidence] == ["AndroidManifest.xml", "signature"]  # where each fact shows
 
 
 def test_a_dex_inside_the_app_is_matched_by_its_digest(tmp_path: Path) -> None:
@@ -312,14 +329,14 @@ def test_a_capture_that_looks_up_or_contacts_a_listed_c2_is_flagged(tmp_path: Pa
 
 
 def test_a_users_bundle_adds_a_family_to_a_capture_for_one_run(tmp_path: Path) -> None:
-    capture = http_capture(tmp_path / "c.pcap", [("198.51.100.9", "collect.fixturespy.example", "/up")])
+    capture = http_capture(tmp_path / "c.pcap", [("47.252.23.9", "collect.fixturespy.example", "/up")])
     plain = _cli("traffic", str(capture), "-f", "json", "-q")
     assert [f for f in json.loads(plain.stdout)["findings"] if f["rule"] == "TV607"] == []
     run = _cli("traffic", str(capture), "-f", "json", "-q", "--iocs", str(BUNDLE), "--fail-on", "fail")
     assert run.returncode == 1, run.stderr
     tools = [f for f in json.loads(run.stdout)["findings"] if f["rule"] == "TV607"]
     assert [t["subject"] for t in tools] == ["FixtureSpy"]
-    assert {i["seen"] for i in tools[0]["extra"]["indicators"]} == {"collect.fixturespy.example", "198.51.100.9"}
+    assert {i["seen"] for i in tools[0]["extra"]["indicators"]} == {"collect.fixturespy.example", "47.252.23.9"}
 
 
 # --- reports -------------------------------------------------------------------------------------
@@ -415,7 +432,7 @@ def test_iocs_update_installs_good_sources_and_keeps_shrunken_or_failed_ones(
     updated = installed_index()
     assert updated.to_doc()["indicators"] == bundled.to_doc()["indicators"]  # same data, kept or fetched
     sources = {s["id"]: s for s in updated.sources}
-    assert sources["mvt-indicators"]["commit"] == "newest as of 2026-12-05"
+    assert sources["mvt-indicators"]["commit"] == "main as of 2026-12-05"
     assert sources["stalkerware-indicators"]["commit"] == bundled.sources[1]["commit"]
     again = update_iocs(_sources_served(broken="mvt-indicators", shrink="stalkerware-indicators"))
     assert again.updated == {} and again.folder is None and "connection refused" in again.kept["mvt-indicators"]
@@ -555,3 +572,185 @@ def test_the_largest_bundle_techvet_reads_stays_bounded_in_memory(tmp_path: Path
     over.write_text('{"type": "bundle", "id": "bundle--1", "objects": [' + ("{}," * MAX_CONTAINERS) + "{}]}")
     run, seconds, peak = run_cli_measured("iocs", "show", "--iocs", str(over))
     assert run.returncode == 2 and "JSON objects and lists" in run.stderr and peak < 300
+
+
+def test_a_sales_site_named_alone_warns_rather_than_blocks(tmp_path: Path) -> None:
+    """A stalkerware's sales site in an app's strings is weak evidence (an article or a security
+    app's block list names it too): high and tentative, so the default policy warns."""
+    import techvet
+    from techvet.iocs import installed_index
+    from tests.dex_builder import app_naming
+
+    index = installed_index()
+    site = next(
+        host for host, entries in sorted(index.tables["domain"].items())
+        if entries and all(e.role == "website" for e in entries) and "." in host
+    )  # fmt: skip
+    result = techvet.scan(app_naming(tmp_path / "site.apk", "org.techvet.article", [f"https://{site}/pricing"]))
+    (found,) = _tools(result).values()
+    assert found.severity.name == "HIGH" and found.confidence == "tentative" and "its sales site" in found.title
+    assert result.verdict is not None and result.verdict["verdict"] == "warn"
+    assert "APP-SURVEILLANCE-TOOL" not in {d["line"] for d in result.verdict["decided_by"]}
+
+
+def _raw_bundle(objects: list[Any]) -> bytes:
+    return json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode()
+
+
+def test_crafted_bundles_are_refused_or_read_never_crash() -> None:
+    """Shapes a hostile bundle may take: each is read (what is usable kept) or refused with
+    IndicatorFileError, never another exception, and fast."""
+    from techvet.iocs import IndicatorFileError
+    from techvet.iocs.stix import bundle_index
+
+    malware = {"type": "malware", "id": "malware--1", "name": "Evil\ud800\u2028name", "external_references": 5}
+    indicator = {"type": "indicator", "id": "indicator--1", "pattern": "[domain-name:value = 'c2.evil.example']"}
+    relation = {"type": "relationship", "id": "r--1", "relationship_type": "indicates",
+                "source_ref": "indicator--1", "target_ref": "malware--1"}  # fmt: skip
+    wide = "[" + " OR ".join(f"domain-name:value = 'h{i}.evil.example'" for i in range(4000)) + "]"
+    cases: dict[str, list[Any]] = {
+        "names with surrogates, references not a list": [malware, indicator, relation],
+        "report refs not a list": [{"type": "report", "id": "report--1", "object_refs": 5}, indicator],
+        "a family with no name": [
+            {"type": "malware", "id": "malware--\ud800x"},
+            indicator,
+            {**relation, "target_ref": "malware--\ud800x"},
+        ],
+        "revoked": [{**indicator, "revoked": True}],
+        "unsupported operator on a phone's process": [{**indicator, "pattern": "[process:name MATCHES '^(a+)+$']"}],
+        "4000 values x 60 families": [
+            *({"type": "malware", "id": f"malware--{n}", "name": f"F{n}"} for n in range(60)),
+            {**indicator, "pattern": wide},
+            *({**relation, "id": f"r--{n}", "target_ref": f"malware--{n}"} for n in range(60)),
+        ],
+        "one family indicated 1,000 times": [malware, {**indicator, "pattern": wide}, *([relation] * 1000)],
+    }
+    outcomes = {}
+    for name, objects in cases.items():
+        started = time.monotonic()
+        try:
+            index = bundle_index(_raw_bundle(objects), "x.stix2")
+            outcomes[name] = f"read {index.size()}"
+            for family in index.families:
+                family.name.encode("utf-8")  # what reports write must be writable
+        except IndicatorFileError as exc:
+            outcomes[name] = f"refused: {exc}"
+        assert time.monotonic() - started < 10, name
+    assert outcomes["names with surrogates, references not a list"] == "read 1"
+    assert outcomes["report refs not a list"] == "read 1" and outcomes["a family with no name"] == "read 1"
+    assert outcomes["revoked"] == "read 0" and outcomes["unsupported operator on a phone's process"] == "read 0"
+    assert "more than 200000 indicator values" in outcomes["4000 values x 60 families"]
+    assert outcomes["one family indicated 1,000 times"] == "read 4000"  # one family, however often it is named
+
+
+def test_crafted_yaml_lists_are_refused(tmp_path: Path) -> None:
+    from techvet.iocs import IndicatorFileError, IndicatorIndex
+    from techvet.iocs.echap import echap_index
+
+    bomb = (
+        "p: &pk ["
+        + ", ".join(f"com.x{i}" for i in range(100))
+        + "]\nlist:\n"
+        + "".join(f"- name: N{i}\n  packages: *pk\n" for i in range(2000))
+    )
+    for data, why in (
+        (bomb.encode(), "aliases"),
+        (b"- name: x\n  packages: [2020-13-45]\n", "not readable YAML"),
+        (b"- name: x\n  packages: [" + b"9" * 5000 + b"]\n", "not readable YAML"),
+        (b"[1, 2]", "not a list of products"),
+        (b"\xff\xfe", "not readable YAML"),
+    ):
+        with pytest.raises(IndicatorFileError, match=why):
+            echap_index(data, "ioc.yaml", IndicatorIndex(), "s", "l", "2026-12-04", "https://example.org")
+    index = echap_index(b"- name: X\n  packages: [true, com.ok, 7]\n", "ioc.yaml", IndicatorIndex(), "s", "l", "d", "h")
+    assert sorted(index.tables["app_id"]) == ["7", "com.ok"]  # YAML's true is no application id
+
+
+def test_a_name_resolved_then_contacted_reads_as_contacted(tmp_path: Path) -> None:
+    import dpkt
+
+    import techvet
+
+    dns = dns_capture(tmp_path / "dns.pcap", ["efence.demo.tzsafe.com"], {"efence.demo.tzsafe.com": "47.112.137.198"})
+    http = http_capture(tmp_path / "http.pcap", [("47.112.137.198", "efence.demo.tzsafe.com", "/upload")])
+    both = tmp_path / "both.pcap"
+    with both.open("wb") as out:
+        writer = dpkt.pcap.Writer(out)
+        for part in (dns, http):
+            for ts, packet in dpkt.pcap.Reader(part.open("rb")):
+                writer.writepkt(packet, ts=ts)
+    found = _tools(techvet.traffic(both))["EagleMsgSpy"]
+    assert "it contacts efence.demo.tzsafe.com" in found.title
+    assert found.evidence[0].detail.startswith("flow ")  # the flow, before the lookup that preceded it
+
+
+def _synthetic_sources(tmp_path: Path, alpha_hosts: int, beta_packages: int) -> tuple[dict[str, Any], Any]:
+    """Two made-up sources (a STIX repository and an Echap-style list) and a download function
+    serving them from ``tmp_path``: the update's rules, without ../shared or the network."""
+    alpha = _bundle(tmp_path, [f"[domain-name:value = 'h{i}.alpha-c2.example']" for i in range(alpha_hosts)], "Alpha")
+    beta = tmp_path / "ioc.yaml"
+    beta.write_text("- name: Beta\n  packages: [" + ", ".join(f"com.beta.p{i}" for i in range(beta_packages)) + "]\n")
+    config = {
+        "sources": {
+            "alpha": {"title": "A", "home": "https://example.org/alpha", "raw": "https://example.org/alpha/",
+                      "branch": "main", "commit": "1" * 40, "date": "2026-01-01", "licence": "MIT",
+                      "notice": "MVT-INDICATORS-LICENSE.txt", "format": "stix", "files": ["extra.stix2"]},
+            "beta": {"title": "B", "home": "https://example.org/beta", "raw": "https://example.org/beta/",
+                     "branch": "master", "commit": "2" * 40, "date": "2026-01-01", "licence": "CC-BY-4.0",
+                     "notice": "ECHAP-STALKERWARE-LICENSE.md", "format": "echap", "files": ["ioc.yaml"]},
+        }
+    }  # fmt: skip
+    files = {"https://example.org/alpha/extra.stix2": alpha, "https://example.org/beta/ioc.yaml": beta}
+
+    def download(url: str) -> bytes:
+        if url not in files:
+            raise OSError(f"404 {url}")
+        return files[url].read_bytes()
+
+    return config, download
+
+
+def test_an_update_keeps_what_shrank_repairs_a_damaged_copy_and_yields_to_a_newer_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from techvet.iocs import installed_index
+    from techvet.iocs.installed import INDEX_FILE, bundled_folder, index_folder
+    from techvet.iocs.update import update_iocs
+    from techvet.knowledge import indicators_dir
+
+    monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path / "data"))
+    config, download = _synthetic_sources(tmp_path, alpha_hosts=10, beta_packages=6)
+    first = update_iocs(download, date(2026, 12, 5), config)
+    assert first.updated == {"alpha": (0, 10), "beta": (0, 6)} and first.folder is not None
+    index = installed_index()
+    assert {f.name for f in index.families} == {"Alpha", "Beta"} and index_folder() == first.folder.resolve()
+    assert [m.entry.role for m in index.match_host("x.h3.alpha-c2.example")] == [""]
+    # a source that now gives under half its indicators keeps them; the other is updated
+    config, download = _synthetic_sources(tmp_path, alpha_hosts=4, beta_packages=7)
+    second = update_iocs(download, date(2026, 12, 6), config)
+    assert "the new copy has 4 indicators against 10 in use" in second.kept["alpha"] and second.updated == {
+        "beta": (6, 7)
+    }
+    index = installed_index()
+    assert len(index.tables["domain"]) == 10 and len(index.tables["app_id"]) == 7
+    assert (
+        "beta fetched; alpha kept as installed before"
+        in _cli("iocs", "show", env={"TECHVET_DATA_DIR": str(tmp_path / "data")}).stdout
+    )
+    # a source whose download fails keeps its indicators; nothing is installed when none passed
+    third = update_iocs(lambda url: (_ for _ in ()).throw(TypeError("a broken source")), date(2026, 12, 7), config)
+    assert third.folder is None and "TypeError: a broken source" in third.kept["alpha"]
+    assert index_folder() == second.folder.resolve()  # type: ignore[union-attr]
+    assert len(list(indicators_dir().glob("index-*"))) == 2  # this index and the one before it
+    # a damaged installed copy: scans refuse it with one line, and an update replaces it
+    (index_folder() / INDEX_FILE).write_text('{"source": "x", "as_of": "2026-12-08", "families": 5}')
+    run = _cli("scan", str(fixture_app("clean_app.apk")), "-q", env={"TECHVET_DATA_DIR": str(tmp_path / "data")})
+    assert run.returncode == 2 and "not an indicator index" in run.stderr and len(run.stderr.splitlines()) == 1
+    config, download = _synthetic_sources(tmp_path, alpha_hosts=10, beta_packages=7)
+    fourth = update_iocs(download, date(2026, 12, 9), config)
+    assert fourth.folder is not None and set(fourth.updated) == {"alpha", "beta"}
+    # a release whose bundled index is newer than the installed copy wins over it
+    fifth = update_iocs(download, date(2020, 1, 1), config)
+    assert fifth.folder is not None and index_folder() == bundled_folder()

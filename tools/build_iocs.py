@@ -37,8 +37,7 @@ def main() -> int:
         **index.to_doc(),
     }
     Path(args.out).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    total = sum(len(entries) for table in index.tables.values() for entries in table.values())
-    print(f"{args.out}: {len(index.families)} families, {total} indicators", file=sys.stderr)
+    print(f"{args.out}: {len(index.families)} families, {index.size()} indicators", file=sys.stderr)
     return 0
 
 

@@ -62,6 +62,7 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "app-policy": (".yaml", ("apppolicy*.yaml", "policy*.yaml")),
     "fleet-policy": (".yaml", ("policy*.yaml",)),
     "stix": (".stix2", ("iocs/*.stix2", "*.stix2")),
+    "echap": (".yaml", ("iocs/*.yaml",)),
 }
 
 
@@ -84,6 +85,8 @@ _READER_MODULES = (
     "techvet.verdict",
     "techvet.iocs.stix",
     "techvet.iocs.pattern",
+    "techvet.iocs.echap",
+    "techvet.iocs.values",
 )
 
 
@@ -163,6 +166,14 @@ def _stix(path: str) -> None:
     list(index.match_values("app_id", ["com.example"]))
 
 
+def _echap(data: bytes) -> None:
+    """A stalkerware list in Echap's ioc.yaml shape (what ``techvet iocs update`` downloads)."""
+    from techvet.iocs import IndicatorIndex
+    from techvet.iocs.echap import echap_index
+
+    echap_index(data, "ioc.yaml", IndicatorIndex(), "fuzz", "CC-BY-4.0", "2026-12-04", "https://example.org")
+
+
 def _zip(data: bytes) -> None:
     """The archive reader alone: the directory, then every entry within its budget. The apk target
     runs a whole scan per input (a few a second); this one reaches the zip code thousands of times
@@ -218,7 +229,7 @@ def entry(target: str) -> Callable[[bytes], None]:
     }
     if target in by_path:
         return _via_file(suffix, by_path[target])
-    return {"axml": _axml, "arsc": _arsc, "zip": _zip, "signing": _signing}[target]
+    return {"axml": _axml, "arsc": _arsc, "zip": _zip, "signing": _signing, "echap": _echap}[target]
 
 
 def seeds(target: str, reproducers: bool = True) -> list[Path]:
@@ -263,6 +274,12 @@ def _built_in_seeds(target: str, folder: Path) -> None:
         import json
 
         samples.append(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode())
+    if target == "echap":
+        samples.append(
+            b"- name: Seed\n  names: [Seed, SeedPro]\n  type: stalkerware\n  packages: [com.seed.app]\n"
+            b"  certificates: [" + b"A" * 40 + b"]\n  websites: [seed.example.org]\n"
+            b"  c2:\n    ips: [47.252.23.40]\n    domains: [c2.seed.example.org]\n"
+        )
     if target == "json-table":
         samples.append(b'{"devices": [{"make": "DJI", "model": "Mavic 3", "serial": "1ZNBJ"}]}')
     for n, data in enumerate(samples):

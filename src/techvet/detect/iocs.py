@@ -14,8 +14,9 @@ from dataclasses import replace
 
 from techvet.app.reader import App
 from techvet.detect._common import finding
-from techvet.findings import Evidence, Finding
+from techvet.findings import Evidence, Finding, Severity
 from techvet.iocs import IndicatorIndex, Match
+from techvet.iocs.index import is_address
 from techvet.knowledge import Knowledge
 
 MAX_SHOWN = 8  # indicators listed per finding; the count says how many matched
@@ -25,38 +26,59 @@ _IDENTITY = ("app_id", "cert_sha1", "cert_sha256", "file_sha256")
 def app_findings(app: App, findings: list[Finding], index: IndicatorIndex, kb: Knowledge) -> list[Finding]:
     """TV607 for each family an app matches: by package, certificate, file digest or named host."""
     seen: list[tuple[Match, tuple[Evidence, ...]]] = []
-    facts: dict[str, set[str]] = {k: set() for k in (*_IDENTITY, "domain", "ip")}
+    where: dict[tuple[str, str], tuple[Evidence, ...]] = {}  # each fact of the app, and where it shows
+
+    def fact(kind: str, value: str, evidence: tuple[Evidence, ...]) -> None:
+        where.setdefault((kind, value), evidence)
+
     if app.package:
-        facts["app_id"].add(app.package)
-        where = (Evidence("AndroidManifest.xml", f"package {app.package}"),)
-        seen += [(m, where) for m in index.match_values("app_id", [app.package])]
+        fact("app_id", app.package, (Evidence("AndroidManifest.xml", f"package {app.package}"),))
     for cert in app.certificates:
-        where = (
+        signer = (
             Evidence("signature", f"signing certificate {cert.subject}, SHA-1 {cert.sha1}, SHA-256 {cert.sha256}"),
         )
-        for kind, value in (("cert_sha1", cert.sha1), ("cert_sha256", cert.sha256)):
-            facts[kind].add(value)
-            seen += [(m, where) for m in index.match_values(kind, [value])]
+        fact("cert_sha1", cert.sha1, signer)
+        fact("cert_sha256", cert.sha256, signer)
     for entry, digest in [(os.path.basename(app.path), app.sha256), *app.digests.items()]:
-        facts["file_sha256"].add(digest)
-        where = (Evidence(entry, f"SHA-256 {digest}"),)
-        seen += [(m, where) for m in index.match_values("file_sha256", [digest])]
+        fact("file_sha256", digest, (Evidence(entry, f"SHA-256 {digest}"),))
+    for (kind, value), evidence in list(where.items()):
+        seen += [(m, evidence) for m in index.match_values(kind, [value])]
     for f in findings:
         host = f.extra.get("host") if f.rule in ("TV401", "TV402") else None
-        if not isinstance(host, str):
-            continue
-        facts["domain" if not host[-1:].isdigit() else "ip"].add(host)
-        seen += [(m, f.evidence[:2]) for m in index.match_host(host)]
-    seen += [(m, ()) for m in index.match_together(facts)]
+        if isinstance(host, str) and host:
+            host = host.lower()
+            fact("ip" if is_address(host) else "domain", host, f.evidence[:2])
+            seen += [(m, f.evidence[:2]) for m in index.match_host(host)]
+    seen += _together(index, where)
     return _by_family(seen, index, kb, None)
 
 
-def capture_findings(contacted: dict[str, list[Evidence]], index: IndicatorIndex, kb: Knowledge) -> list[Finding]:
+def capture_findings(
+    contacted: dict[str, list[Evidence]], looked_up: set[str], index: IndicatorIndex, kb: Knowledge
+) -> list[Finding]:
     """TV607 for each family whose hosts or addresses a capture shows: ``contacted`` maps each name
-    looked up, named in TLS or HTTP, and each address contacted, to where the capture shows it."""
-    seen = [(m, tuple(evidence[:2])) for name, evidence in contacted.items() for m in index.match_host(name)]
-    looked_up = {name for name, ev in contacted.items() if all(e.detail.startswith("DNS") for e in ev)}
-    return _by_family(seen, index, kb, looked_up)
+    looked up, named in TLS or HTTP, and each address contacted, to where the capture shows it;
+    ``looked_up``: the names it shows only asked of DNS, never contacted."""
+    where = {("ip" if is_address(name) else "domain", name): tuple(ev[:2]) for name, ev in contacted.items()}
+    seen = [(m, ev) for (_, name), ev in where.items() for m in index.match_host(name)]
+    return _by_family([*seen, *_together(index, where)], index, kb, looked_up)
+
+
+def _together(
+    index: IndicatorIndex, where: dict[tuple[str, str], tuple[Evidence, ...]]
+) -> list[tuple[Match, tuple[Evidence, ...]]]:
+    """Combined indicators (``[a AND b]``) whose every fact the app or capture shows, with the
+    evidence of each fact."""
+    facts: dict[str, set[str]] = {}
+    for kind, value in where:
+        facts.setdefault(kind, set()).add(value)
+    out = []
+    for match, comparisons in index.match_together(facts):
+        evidence: list[Evidence] = []
+        for comparison in comparisons:
+            evidence += [e for e in where.get(comparison, ()) if e not in evidence]
+        out.append((match, tuple(evidence)))
+    return out
 
 
 def _by_family(
@@ -108,8 +130,11 @@ def _by_family(
             ],
             matched=len(unique),
         )
-        # the family's own reports beside the rule's references, for SARIF and the HTML page
-        out.append(replace(found, refs=(*family.refs[:3], *found.refs)))
+        # the family's own reports beside the rule's references, for SARIF and the HTML page; a
+        # sales site named alone is weaker (an article, a security app's block list names it too):
+        # high, which the default policy warns of rather than blocks
+        severity = Severity.HIGH if weakest else found.severity
+        out.append(replace(found, refs=(*family.refs[:3], *found.refs), severity=severity))
     return out
 
 
@@ -117,9 +142,11 @@ _ORDER = {"c2": 0, "distribution": 1, "": 2, "website": 3}
 
 
 def _strength(match: Match) -> tuple[bool, int, bool]:
-    """Strongest first: what the app is (package, signer, file), then C2 over download and sales
-    hosts, a name before an address (a reader recognises it)."""
-    return match.kind not in _IDENTITY, _ORDER.get(match.entry.role, 9), match.kind == "ip"
+    """Strongest first: what the app is (package, signer, file, or several facts together), then
+    C2 over download and sales hosts, a name before an address (a reader recognises it)."""
+    return match.kind not in (*_IDENTITY, "combined"), _ORDER.get(match.entry.role, 9), match.kind == "ip"
+
+
 _ROLE_WORDS = {
     "c2": "one of its command servers",
     "distribution": "where it is downloaded",
@@ -129,7 +156,9 @@ _ROLE_WORDS = {
 
 def _title(name: str, kind: str, first: Match, count: int, looked_up: set[str] | None) -> str:
     """One line a non-specialist understands: which tool, and the strongest thing that matched."""
-    if first.kind == "app_id":
+    if first.kind == "combined":
+        how = f"its {first.value} are, together, one of that tool's indicators"
+    elif first.kind == "app_id":
         how = f"its package name {first.value} is one of that tool's apps"
     elif first.kind in ("cert_sha1", "cert_sha256"):
         how = "it is signed with that tool's signing certificate"

@@ -12,7 +12,8 @@ from typing import Any
 
 from techvet.iocs.echap import echap_index
 from techvet.iocs.index import IndicatorIndex
-from techvet.iocs.stix import BundleError, bundle_index
+from techvet.iocs.stix import bundle_index
+from techvet.iocs.values import IndicatorFileError, read_yaml, texts
 
 Fetch = Callable[[str, str], bytes]
 PROVENANCE = ("title", "home", "commit", "date", "licence", "notice")
@@ -21,7 +22,7 @@ PROVENANCE = ("title", "home", "commit", "date", "licence", "notice")
 def build_index(config: dict[str, Any], fetch: Fetch, commits: dict[str, str] | None = None) -> IndicatorIndex:
     """Every source of ``config`` (ioc_sources.yaml) read through ``fetch`` into one index.
     ``commits``: the version actually read of a source, when it is not the configured one (an
-    update reads the newest). Raises :class:`BundleError` naming the file that is not readable."""
+    update reads the newest). Raises :class:`IndicatorFileError` naming the file that is not readable."""
     index = IndicatorIndex()
     for source_id, source in config["sources"].items():
         commit = (commits or {}).get(source_id, source["commit"])
@@ -33,28 +34,29 @@ def build_index(config: dict[str, Any], fetch: Fetch, commits: dict[str, str] | 
             continue
         reports = _reports(fetch(source_id, source["list"]), source, source_id) if source.get("list") else {}
         for name in source["files"]:
-            refs = reports.get(name) or (f"{home}/blob/{commit}/{name}",)
+            refs = reports.get(name) or (f"{home}/blob/{_version(commit, source)}/{name}",)
             bundle_index(fetch(source_id, name), f"{source_id}/{name}", index, source_id, licence, refs, date)
     return index
 
 
+def _version(commit: str, source: dict[str, Any]) -> str:
+    """What a link into the source's repository names: the commit read, else its branch."""
+    return commit if len(commit) == 40 and all(c in "0123456789abcdef" for c in commit) else str(source["branch"])
+
+
 def _reports(data: bytes, source: dict[str, Any], source_id: str) -> dict[str, tuple[str, ...]]:
     """MVT's indicators.yaml: per bundle of this repository, the reports that document it."""
-    import yaml
-
-    try:
-        doc = yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        entries = doc["indicators"]
-    except (UnicodeDecodeError, yaml.YAMLError, KeyError, TypeError) as exc:
-        raise BundleError(f"{source_id}/{source['list']}: not readable ({type(exc).__name__})") from None
+    doc = read_yaml(data, f"{source_id}/{source['list']}")
+    if not isinstance(doc, dict):
+        raise IndicatorFileError(f"{source_id}/{source['list']}: not a list of indicator files")
     home = str(source["home"]).removeprefix("https://github.com/")
     out: dict[str, tuple[str, ...]] = {}
-    for entry in entries if isinstance(entries, list) else []:
+    for entry in texts(doc.get("indicators")):
         github = entry.get("github") if isinstance(entry, dict) else None
         if not isinstance(github, dict) or f"{github.get('owner')}/{github.get('repo')}" != home:
             continue
-        refs = [str(r) for r in entry.get("references") or [] if str(r).startswith("https://")]
-        out[str(github.get("path"))] = tuple(refs)
+        refs = [r for r in texts(entry.get("references")) if isinstance(r, str) and r.startswith("https://")]
+        out[str(github.get("path"))] = tuple(refs[:8])
     return out
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from techvet.iocs.index import KINDS, IndicatorIndex
+if TYPE_CHECKING:
+    from techvet.iocs.index import IndicatorIndex
 
 _SHORT = {
     "app_id": "apps",
-    "cert_sha1": "certs",
-    "cert_sha256": "certs",
+    "cert_sha1": "cert SHA-1s",
+    "cert_sha256": "cert SHA-256s",
     "file_sha256": "files",
     "domain": "hosts",
     "ip": "ips",
@@ -44,12 +45,14 @@ def chosen_index(paths: list[str]) -> IndicatorIndex | None:
     from techvet.iocs.installed import installed_index, with_bundles
 
     if not paths:
-        installed_index()
+        installed_index()  # read now for its errors; the workers read it themselves
         return None
     return with_bundles(paths)
 
 
 def family_rows(index: IndicatorIndex) -> list[dict[str, Any]]:
+    from techvet.iocs.index import KINDS
+
     counts = index.counts()
     rows = []
     for n, family in enumerate(index.families):
@@ -70,10 +73,11 @@ def family_rows(index: IndicatorIndex) -> list[dict[str, Any]]:
 
 
 def show(args: argparse.Namespace) -> int:
-    from techvet.iocs.installed import index_folder, installed_document
+    from techvet.iocs.index import KINDS
+    from techvet.iocs.installed import index_folder, installed_document, installed_index
     from techvet.report import opened_output
 
-    index = chosen_index(args.iocs) or _in_use()
+    index = chosen_index(args.iocs) or installed_index()
     doc = installed_document()
     rows = family_rows(index)
     with opened_output(args.output) as out:
@@ -114,12 +118,6 @@ def show(args: argparse.Namespace) -> int:
             "addresses, profiles), and values that would match unrelated apps; -v adds each family's reports.\n"
         )
     return 0
-
-
-def _in_use() -> IndicatorIndex:
-    from techvet.iocs.installed import installed_index
-
-    return installed_index()
 
 
 def update(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from techvet.iocs.index import Entry, Family, IndicatorIndex
-from techvet.iocs.stix import BundleError, clean_text, normalised, skipped_because
+from techvet.iocs.values import MAX_ENTRIES, IndicatorFileError, Unusable, clean_text, normalised, read_yaml, texts
 
 MAX_ECHAP_BYTES = 8 << 20  # ioc.yaml is about 100 KB
 
@@ -25,18 +25,16 @@ def echap_index(
     data: bytes, shown: str, index: IndicatorIndex, source: str, licence: str, date: str, home: str
 ) -> IndicatorIndex:
     """The products of ``ioc.yaml`` (its bytes; ``shown``: what errors call it), added to ``index``."""
-    import yaml
-
     if len(data) > MAX_ECHAP_BYTES:
-        raise BundleError(f"{shown}: over {MAX_ECHAP_BYTES >> 20} MiB")
-    try:
-        doc = yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
-        raise BundleError(f"{shown}: not readable YAML ({type(exc).__name__})") from None
+        raise IndicatorFileError(f"{shown}: over {MAX_ECHAP_BYTES >> 20} MiB")
+    doc = read_yaml(data, shown)
     if not isinstance(doc, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in doc):
-        raise BundleError(f"{shown}: not a list of products with names (Echap's ioc.yaml)")
+        raise IndicatorFileError(f"{shown}: not a list of products with names (Echap's ioc.yaml)")
+    limit = index.size() + MAX_ENTRIES
     for product in doc:
         _add_product(product, shown, index, source, licence, date, home)
+        if index.size() > limit:
+            raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
     return index
 
 
@@ -65,15 +63,16 @@ def _add_product(
                 continue
             try:
                 index.add(kind_of, normalised(kind_of, value), Entry(family, where, role))
-            except ValueError as exc:
-                index.skip(family, f"{kind_of} ({skipped_because(exc)})")
+            except Unusable as exc:
+                index.skip(family, f"{kind_of} ({exc.reason})")
     for key in ("certificate_organizations", "certificate_cname_re"):
         for _ in _texts(product.get(key)):
             index.skip(family, key.replace("_re", " pattern").replace("_", " "))
 
 
 def _texts(value: Any) -> list[str]:
-    return [str(v) for v in value if isinstance(v, str | int)] if isinstance(value, list) else []
+    """The values of a list of text (or numbers, as YAML reads some ids); anything else is none."""
+    return [str(v) for v in texts(value) if isinstance(v, str | int) and not isinstance(v, bool)]
 
 
 __all__ = ["echap_index"]

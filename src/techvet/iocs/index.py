@@ -22,6 +22,7 @@ from typing import Any
 # what an indicator is about, and the facts of an app or a capture it is compared with
 KINDS = ("app_id", "cert_sha1", "cert_sha256", "file_sha256", "domain", "ip")
 KIND_NAMES = {
+    "combined": "facts",
     "app_id": "application id",
     "cert_sha1": "signing certificate SHA-1",
     "cert_sha256": "signing certificate SHA-256",
@@ -61,7 +62,7 @@ class Entry:
 class Match:
     """A fact of an app or capture found among the indicators."""
 
-    kind: str  # one of KINDS
+    kind: str  # one of KINDS, or "combined" (several facts together)
     value: str  # the fact as seen (a host, a digest ...)
     indicator: str  # the indicator's value it matched (a parent domain of the host, a network ...)
     entry: Entry
@@ -69,36 +70,49 @@ class Match:
 
 @dataclass
 class IndicatorIndex:
+    """Families, and per kind of fact a table from each indicator value to its entries; networks
+    (CIDR indicators) and combined indicators (``[a AND b]``) in short lists beside them; per
+    family, what its sources gave that techvet does not check; and each source's provenance."""
+
     families: list[Family] = field(default_factory=list)
     tables: dict[str, dict[str, list[Entry]]] = field(default_factory=lambda: {k: {} for k in KINDS})
     networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Entry]] = field(default_factory=list)
     together: list[tuple[tuple[tuple[str, str], ...], Entry]] = field(default_factory=list)  # all must match
     not_checked: dict[int, dict[str, int]] = field(default_factory=dict)  # family -> observable -> count
     sources: list[dict[str, str]] = field(default_factory=list)  # provenance of each source
+    _numbers: dict[tuple[str, str], int] = field(default_factory=dict, repr=False, compare=False)
 
     # --- building -------------------------------------------------------------------------------
 
     def family(self, family: Family) -> int:
         """The family's number, adding it when new (one per name and source)."""
-        for n, known in enumerate(self.families):
-            if known.name == family.name and known.source == family.source:
-                return n
-        self.families.append(family)
-        return len(self.families) - 1
+        key = (family.name, family.source)
+        if not self._numbers and self.families:  # families given to the constructor
+            self._numbers.update({(f.name, f.source): n for n, f in enumerate(self.families)})
+        if key not in self._numbers:
+            self.families.append(family)
+            self._numbers[key] = len(self.families) - 1
+        return self._numbers[key]
 
     def add(self, kind: str, value: str, entry: Entry) -> None:
+        """One indicator value (as techvet.iocs.values.normalised gives it: a network only as CIDR)."""
         if kind == "ip" and "/" in value:
-            network = ipaddress.ip_network(value, strict=False)
-            if network.num_addresses == 1:
-                value = str(network.network_address)
-            else:
-                self.networks.append((network, entry))
-                return
-        self.tables[kind].setdefault(value, []).append(entry)
+            self.networks.append((ipaddress.ip_network(value), entry))
+        else:
+            self.tables[kind].setdefault(value, []).append(entry)
 
-    def skip(self, family: int, observable: str) -> None:
+    def skip(self, family: int, observable: str, count: int = 1) -> None:
+        """Count an indicator left out, under what it was about (and why, when that is the value)."""
         counts = self.not_checked.setdefault(family, {})
-        counts[observable] = counts.get(observable, 0) + 1
+        counts[observable] = counts.get(observable, 0) + count
+
+    def size(self) -> int:
+        """How many indicator entries the index holds (a value of several families counts for each)."""
+        return (
+            sum(len(entries) for table in self.tables.values() for entries in table.values())
+            + len(self.networks)
+            + len(self.together)
+        )
 
     def merged(self, other: IndicatorIndex) -> IndicatorIndex:
         """This index and ``other`` together (a user's bundles for one run); neither is changed."""
@@ -115,8 +129,7 @@ class IndicatorIndex:
         out.together += [(facts, moved(e)) for facts, e in other.together]
         for n, counts in other.not_checked.items():
             for observable, count in counts.items():
-                for _ in range(count):
-                    out.skip(renumber[n], observable)
+                out.skip(renumber[n], observable, count)
         out.sources += [s for s in other.sources if s not in out.sources]
         return out
 
@@ -146,7 +159,7 @@ class IndicatorIndex:
     def match_host(self, host: str) -> Iterator[Match]:
         """Indicators naming ``host`` or one of its parent domains; an address is looked up as one."""
         host = host.lower().rstrip(".")
-        if _is_address(host):
+        if is_address(host):
             yield from self.match_address(host)
             return
         domains = self.tables["domain"]
@@ -168,12 +181,13 @@ class IndicatorIndex:
             if ip.version == network.version and ip in network:
                 yield Match("ip", shown, str(network), entry)
 
-    def match_together(self, facts: dict[str, set[str]]) -> Iterator[Match]:
-        """Indicators whose comparisons must all hold (``[a AND b]``): each one held by ``facts``."""
+    def match_together(self, facts: dict[str, set[str]]) -> Iterator[tuple[Match, tuple[tuple[str, str], ...]]]:
+        """Combined indicators (``[a AND b]``) whose every comparison ``facts`` hold, each with its
+        comparisons; the match's kind is ``combined`` and its value names every fact."""
         for comparisons, entry in self.together:
             if all(value in facts.get(kind, ()) for kind, value in comparisons):
                 shown = " and ".join(f"{KIND_NAMES[k]} {v}" for k, v in comparisons)
-                yield Match(comparisons[0][0], shown, shown, entry)
+                yield Match("combined", shown, shown, entry), comparisons
 
     # --- counting and (de)serialising -----------------------------------------------------------
 
@@ -262,8 +276,13 @@ class IndicatorIndex:
         return cls(families, tables, networks, together, not_checked, sources)
 
 
-def _is_address(host: str) -> bool:
-    return host[-1:].isdigit() and host.replace(".", "").isdigit() or ":" in host
+def is_address(text: str) -> bool:
+    """Whether a host as found (in code, a capture) is an IP address rather than a name."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
-__all__ = ["KINDS", "KIND_NAMES", "Entry", "Family", "BadIndexError", "IndicatorIndex", "Match"]
+__all__ = ["KINDS", "KIND_NAMES", "BadIndexError", "Entry", "Family", "IndicatorIndex", "Match", "is_address"]

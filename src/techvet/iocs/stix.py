@@ -26,10 +26,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from techvet.errors import InputError
 from techvet.iocs.index import Entry, Family, IndicatorIndex
 from techvet.iocs.pattern import PatternError, parse_pattern
-from techvet.iocs.shared import shared_address, shared_host
+from techvet.iocs.values import MAX_ENTRIES, IndicatorFileError, Unusable, clean_text, normalised, texts
 
 MAX_BUNDLE_BYTES = 16 << 20  # MVT's largest public bundles are a few MB
 MAX_OBJECTS = 200_000
@@ -37,8 +36,6 @@ MAX_OBJECTS = 200_000
 # string counts too: the bound only errs towards refusing). Python holds each as 60-200 bytes, so
 # 16 MiB of "{}," would take over 300 MB once read; MVT's bundles have 3-4 per STIX object.
 MAX_CONTAINERS = 250_000
-MAX_NETWORK_ADDRESSES = 1 << 16  # a /16: a network wider than that is not one actor's
-MAX_TEXT = 300  # what is kept of a family's name or description
 
 _OBSERVABLES = {
     "app:id": "app_id",
@@ -50,86 +47,28 @@ _OBSERVABLES = {
 }
 _FILE_SHA256 = re.compile(r"^file:hashes\.'?(sha-?256)'?$", re.IGNORECASE)
 _FAMILY_TYPES = ("malware", "tool", "intrusion-set", "threat-actor", "campaign")
-_HEX = {"cert_sha1": 40, "cert_sha256": 64, "file_sha256": 64}
-_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$")
-_APP_ID = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
-class BundleError(InputError):
-    """An indicator file techvet does not read: the message is the one line the user sees."""
-
-
-def clean_text(value: Any, limit: int = MAX_TEXT) -> str:
-    """A name or description for reports: text, on one line, at most ``limit`` characters."""
-    text = _CONTROL.sub(" ", value).strip() if isinstance(value, str) else ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def normalised(kind: str, value: str) -> str:
-    """``value`` as the index keeps it (lower-case digests and hosts, a canonical address), or
-    ValueError saying why it is not a value of ``kind`` or would match unrelated apps."""
-    if kind in _HEX:
-        digest = value.strip().lower().replace(":", "")
-        if len(digest) != _HEX[kind] or not all(c in "0123456789abcdef" for c in digest):
-            raise ValueError(f"{value[:80]!r} is not a {_HEX[kind] * 4}-bit hex digest")
-        return digest
-    if kind == "app_id":
-        if len(value) > 255 or not _APP_ID.match(value):
-            raise ValueError(f"{value[:80]!r} is not an application id")
-        return value
-    if kind == "ip":
-        import ipaddress
-
-        network = ipaddress.ip_network(value.strip(), strict=False)
-        if network.num_addresses > MAX_NETWORK_ADDRESSES:
-            raise ValueError(
-                f"{value} is a network of {network.num_addresses} addresses: it would match unrelated servers"
-            )
-        address = str(network.network_address)
-        shared = shared_address(address)
-        if shared:
-            raise ValueError(f"{address} is on {shared}, a shared service")
-        return address if network.num_addresses == 1 else str(network)
-    domain = value.strip().lower().rstrip(".")
-    if not _DOMAIN.match(domain):
-        raise ValueError(f"{value[:80]!r} is not a host name")
-    from techvet.place.attribution import registrable_domain
-
-    if registrable_domain(domain) is None:
-        raise ValueError(f"{domain} is a public suffix: it would match every site under it")
-    shared = shared_host(domain)
-    if shared:
-        raise ValueError(f"{shared}, a shared service")
-    return domain
-
-
-def skipped_because(exc: ValueError) -> str:
-    """Why a value is left out, in a few words (what ``techvet iocs show`` counts it under)."""
-    text = str(exc)
-    for marker, why in (
-        ("public suffix", "a public suffix"),
-        ("network of", "a network too wide"),
-        ("shared service", "a shared service"),
-        ("digest", "not a digest"),
-    ):
-        if marker in text:
-            return why
-    return "not a host name" if "host name" in text else "not a valid value"
+def observed(path: str) -> str | None:
+    """The kind of fact an object path is compared with (techvet.iocs.index.KINDS), or None for a
+    path no app or capture shows (a file path on a phone, a process, an e-mail address)."""
+    return _OBSERVABLES.get(path) or ("file_sha256" if _FILE_SHA256.match(path) else None)
 
 
 def read_bundle(path: str, index: IndicatorIndex | None = None, source: str | None = None) -> IndicatorIndex:
     """The indicators of the STIX 2.1 bundle at ``path``, added to ``index`` (a new one when None).
-    ``source`` names where they come from (default: the file's name). Raises :class:`BundleError`."""
+    ``source`` names where they come from (default: the file's name). Raises :class:`IndicatorFileError`."""
     shown = path
     try:
         size = os.path.getsize(path)
     except OSError as exc:
-        raise BundleError(f"{shown}: cannot read ({exc.strerror})") from None
+        raise IndicatorFileError(f"{shown}: cannot read ({exc.strerror})") from None
     if not Path(path).is_file():
-        raise BundleError(f"{shown}: not a file")
+        raise IndicatorFileError(f"{shown}: not a file")
     if size > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{shown}: {size >> 20} MiB, over the {MAX_BUNDLE_BYTES >> 20} MiB an indicator file may be")
+        raise IndicatorFileError(
+            f"{shown}: {size >> 20} MiB, over the {MAX_BUNDLE_BYTES >> 20} MiB an indicator file may be"
+        )
     with open(path, "rb") as handle:
         data = handle.read(MAX_BUNDLE_BYTES + 1)
     return bundle_index(data, shown, index, source or Path(path).name)
@@ -149,26 +88,31 @@ def bundle_index(
     source's own list of bundles)."""
     index = index if index is not None else IndicatorIndex()
     if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"{shown}: over the {MAX_BUNDLE_BYTES >> 20} MiB an indicator file may be")
+        raise IndicatorFileError(f"{shown}: over the {MAX_BUNDLE_BYTES >> 20} MiB an indicator file may be")
     containers = data.count(b"{") + data.count(b"[")
     if containers > MAX_CONTAINERS:
-        raise BundleError(f"{shown}: {containers} JSON objects and lists, over the {MAX_CONTAINERS} a bundle may hold")
+        raise IndicatorFileError(
+            f"{shown}: {containers} JSON objects and lists, over the {MAX_CONTAINERS} a bundle may hold"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BundleError(f"{shown}: not UTF-8 text at byte {exc.start} (a STIX bundle is JSON)") from None
+        raise IndicatorFileError(f"{shown}: not UTF-8 text at byte {exc.start} (a STIX bundle is JSON)") from None
     try:
         doc = json.loads(text)
     except RecursionError:
-        raise BundleError(f"{shown}: nested too deep to be a STIX bundle") from None
+        raise IndicatorFileError(f"{shown}: nested too deep to be a STIX bundle") from None
     except ValueError as exc:
-        raise BundleError(f"{shown}: not JSON ({str(exc).splitlines()[0][:120]})") from None
+        raise IndicatorFileError(f"{shown}: not JSON ({str(exc).splitlines()[0][:120]})") from None
     if not isinstance(doc, dict) or doc.get("type") != "bundle" or not isinstance(doc.get("objects"), list):
-        raise BundleError(f"{shown}: not a STIX 2.1 bundle (a JSON object with type 'bundle' and its objects)")
+        raise IndicatorFileError(f"{shown}: not a STIX 2.1 bundle (a JSON object with type 'bundle' and its objects)")
     objects = doc["objects"]
     if len(objects) > MAX_OBJECTS:
-        raise BundleError(f"{shown}: {len(objects)} objects, over the {MAX_OBJECTS} an indicator file may hold")
+        raise IndicatorFileError(f"{shown}: {len(objects)} objects, over the {MAX_OBJECTS} an indicator file may hold")
+    before = index.size()
     _add_objects(objects, shown, index, source or shown, licence, refs, default_date)
+    if index.size() - before > MAX_ENTRIES:  # checked again as entries are added (_add_alternative)
+        raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
     return index
 
 
@@ -186,7 +130,7 @@ def _add_objects(
     targets: dict[str, list[str]] = {}  # indicator id -> family object ids
     for obj in objects:
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
-            raise BundleError(f"{shown}: an object without a type and an id (not a STIX 2.1 bundle)")
+            raise IndicatorFileError(f"{shown}: an object without a type and an id (not a STIX 2.1 bundle)")
         kind = obj["type"]
         if kind in _FAMILY_TYPES or kind == "report":
             by_id[obj["id"]] = obj
@@ -200,9 +144,9 @@ def _add_objects(
     for obj in by_id.values():
         if obj["type"] == "report":
             urls = _urls(obj)
-            for ref in obj.get("object_refs") or []:
-                if isinstance(ref, str):
-                    reports.setdefault(ref, []).extend(urls)
+            for ref in texts(obj.get("object_refs")):
+                if isinstance(ref, str) and len(reports.setdefault(ref, [])) < 8:
+                    reports[ref].extend(urls)
     families: dict[str, int] = {}
 
     def family_of(object_id: str | None) -> int:
@@ -213,12 +157,12 @@ def _add_objects(
         if obj is None or obj["type"] == "report":
             family = Family(f"indicators of {Path(shown).name}", "", "", source, licence, default_date, refs)
         else:
-            types = obj.get("malware_types") or obj.get("tool_types") or []
-            kind = clean_text(types[0], 40) if isinstance(types, list) and types else "surveillance tool"
+            types = texts(obj.get("malware_types") or obj.get("tool_types"))
+            kind = (clean_text(types[0], 40) if types else "") or "surveillance tool"
             when = obj.get("modified") or obj.get("created") or default_date
             found = tuple(dict.fromkeys([*refs, *_urls(obj), *reports.get(obj["id"], [])]))
             family = Family(
-                clean_text(obj.get("name")) or obj["id"],
+                clean_text(obj.get("name")) or clean_text(obj["id"], 120),
                 kind,
                 clean_text(obj.get("description"), 500),
                 source,
@@ -229,45 +173,52 @@ def _add_objects(
         families[key] = index.family(family)
         return families[key]
 
+    limit = index.size() + MAX_ENTRIES
     for obj in indicators:
         ident = clean_text(obj["id"], 120)
+        if obj.get("revoked") is True:  # withdrawn by its publisher: no longer an indicator
+            continue
         pattern = obj.get("pattern")
         if obj.get("pattern_type", "stix") != "stix":
             kind = clean_text(obj.get("pattern_type"), 40)
-            raise BundleError(f"{shown}: indicator {ident}: a {kind} pattern (techvet reads STIX patterns)")
+            raise IndicatorFileError(f"{shown}: indicator {ident}: a {kind} pattern (techvet reads STIX patterns)")
         if not isinstance(pattern, str):
-            raise BundleError(f"{shown}: indicator {ident}: no pattern")
+            raise IndicatorFileError(f"{shown}: indicator {ident}: no pattern")
+        owners: list[str | None] = list(
+            dict.fromkeys(t for t in targets.get(obj["id"], []) if t in by_id and by_id[t]["type"] != "report")
+        )
         try:
             alternatives = parse_pattern(pattern)
         except PatternError as exc:
-            raise BundleError(f"{shown}: indicator {ident}: {exc}") from None
-        owners: list[str | None] = [
-            t for t in targets.get(obj["id"], []) if t in by_id and by_id[t]["type"] != "report"
-        ]
+            if exc.path is None or observed(exc.path):  # about what techvet sees: refused, never half-read
+                raise IndicatorFileError(f"{shown}: indicator {ident}: {exc}") from None
+            for owner in owners or [None]:  # about a phone's files or processes: counted, not checked
+                index.skip(family_of(owner), exc.path.replace("'", ""))
+            continue
         for owner in owners or [None]:  # an indicator no relationship ties to a family: the file's
             family = family_of(owner)
             entry = Entry(family, ident, "")
             for comparisons in alternatives:
-                _add_alternative(index, family, entry, comparisons, shown, ident)
+                _add_alternative(index, family, entry, comparisons)
+            if index.size() > limit:
+                raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
 
 
-def _add_alternative(
-    index: IndicatorIndex, family: int, entry: Entry, comparisons: list[tuple[str, str]], shown: str, ident: str
-) -> None:
+def _add_alternative(index: IndicatorIndex, family: int, entry: Entry, comparisons: list[tuple[str, str]]) -> None:
     facts = []
     if any(_FILE_SHA256.match(path) for path, _ in comparisons):
         # a file's digest names it whatever it is called or however its size is given (MISP's
         # exports pair them): its other properties add nothing techvet could miss
         comparisons = [(p, v) for p, v in comparisons if not p.startswith("file:") or _FILE_SHA256.match(p)]
     for path, value in comparisons:
-        kind = _OBSERVABLES.get(path) or ("file_sha256" if _FILE_SHA256.match(path) else None)
+        kind = observed(path)
         if kind is None:
             index.skip(family, path.replace("'", ""))
             return  # a conjunction with a fact techvet never sees can never be confirmed
         try:
             facts.append((kind, normalised(kind, value)))
-        except ValueError as exc:  # matches nothing as written (a URL for a host) or everything (a suffix)
-            index.skip(family, f"{path} ({skipped_because(exc)})")
+        except Unusable as exc:  # matches nothing as written (a URL for a host) or everything (a suffix)
+            index.skip(family, f"{path.replace(chr(39), '')} ({exc.reason})")
             return
     if len(facts) == 1:
         index.add(*facts[0], entry)
@@ -276,7 +227,7 @@ def _add_alternative(
 
 
 def _urls(obj: dict[str, Any]) -> list[str]:
-    refs = obj.get("external_references") or []
+    refs = texts(obj.get("external_references"))[:64]
     return [
         clean_text(r["url"], 500)
         for r in refs
@@ -284,4 +235,4 @@ def _urls(obj: dict[str, Any]) -> list[str]:
     ][:8]
 
 
-__all__ = ["MAX_BUNDLE_BYTES", "BundleError", "bundle_index", "clean_text", "normalised", "read_bundle"]
+__all__ = ["MAX_BUNDLE_BYTES", "IndicatorFileError", "bundle_index", "observed", "read_bundle"]

@@ -20,12 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from techvet.errors import InputError, TechvetError
+from techvet.errors import KnowledgeError, TechvetError
 from techvet.iocs.build import build_index
 from techvet.iocs.index import IndicatorIndex
-from techvet.iocs.installed import INDEX_FILE, installed_document, installed_index, iocs_dir
-from techvet.knowledge import DATA_DIR, _read
+from techvet.iocs.installed import INDEX_FILE, bundled_index, installed_index
+from techvet.knowledge import DATA_DIR, _read, indicators_dir
 
 MIN_SHARE = 0.5  # a source giving under half the indicators in use is taken for a broken download
 
@@ -45,15 +46,23 @@ def _download(url: str) -> bytes:
     return fetch_url(url)
 
 
-def update_iocs(download: Download = _download, today: date | None = None) -> IocUpdate:
-    """Fetch every source of ioc_sources.yaml; install the index when at least one source passed."""
+def update_iocs(
+    download: Download = _download, today: date | None = None, config: dict[str, Any] | None = None
+) -> IocUpdate:
+    """Fetch every source of ``config`` (ioc_sources.yaml); install an index when one passed."""
     today = today or date.today()
-    config = _read(DATA_DIR, "ioc_sources.yaml")
-    current = installed_index()
+    config = config or _read(DATA_DIR, "ioc_sources.yaml")
+    bundled = bundled_index()
+    try:
+        current = installed_index()
+    except KnowledgeError:  # a damaged installed copy: the update replaces it, measured on the bundled one
+        current = bundled
     report = IocUpdate()
     fresh: dict[str, IndicatorIndex] = {}
     for source_id, source in config["sources"].items():
-        before = _count(current.only({source_id}))
+        # measured against the larger of the bundled and the installed copy: updates that each
+        # lose a little cannot wear the index down
+        before = max(current.only({source_id}).size(), bundled.only({source_id}).size())
         one = {"sources": {source_id: {**source, "date": today.isoformat()}}}  # what has no date of its own
         raw = str(source["raw"])
 
@@ -61,11 +70,11 @@ def update_iocs(download: Download = _download, today: date | None = None) -> Io
             return download(raw + name)
 
         try:
-            built = build_index(one, fetch, {source_id: f"newest as of {today.isoformat()}"})
-        except (OSError, ValueError, TechvetError) as exc:
+            built = build_index(one, fetch, {source_id: f"{source['branch']} as of {today.isoformat()}"})
+        except Exception as exc:  # noqa: BLE001 - whatever one source's download does, the others go on
             report.kept[source_id] = f"{_reason(exc)}: kept the {before} indicators in use"
             continue
-        now = _count(built)
+        now = built.size()
         if now < MIN_SHARE * before:
             report.kept[source_id] = f"the new copy has {now} indicators against {before} in use: kept the copy in use"
             continue
@@ -76,9 +85,10 @@ def update_iocs(download: Download = _download, today: date | None = None) -> Io
     index = IndicatorIndex()
     for source_id in config["sources"]:  # in the configured order, as the bundled index is built
         index = index.merged(fresh.get(source_id) or current.only({source_id}))
+    kept = sorted(set(config["sources"]) - set(report.updated))
     doc = {
-        "source": f"techvet iocs update of {today.isoformat()} ({', '.join(sorted(report.updated))} fetched) "
-        f"over {installed_document()['source']}",
+        "source": f"techvet iocs update of {today.isoformat()}: {', '.join(sorted(report.updated))} fetched"
+        + (f"; {', '.join(kept)} kept as installed before" if kept else ""),
         "as_of": today.isoformat(),
         **index.to_doc(),
     }
@@ -86,12 +96,8 @@ def update_iocs(download: Download = _download, today: date | None = None) -> Io
     return report
 
 
-def _count(index: IndicatorIndex) -> int:
-    return sum(len(entries) for table in index.tables.values() for entries in table.values()) + len(index.networks)
-
-
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, InputError | TechvetError):
+    if isinstance(exc, TechvetError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -99,7 +105,7 @@ def _reason(exc: Exception) -> str:
 def _install(doc: dict[str, object]) -> Path:
     """Write the index into a new folder, then point ``current`` at it in one rename; keep the
     index before it (for a look back) and remove older ones."""
-    root = iocs_dir()
+    root = indicators_dir()
     root.mkdir(parents=True, exist_ok=True)
     previous = (root / "current").resolve() if (root / "current").is_symlink() else None
     folder = Path(tempfile.mkdtemp(prefix=f"index-{time.strftime('%Y%m%dT%H%M%S')}-", dir=root))

@@ -18,12 +18,11 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from techvet.detect._common import finding
 from techvet.errors import NothingToAnalyseError
 from techvet.findings import Evidence, Finding
-from techvet.iocs import IndicatorIndex
 from techvet.knowledge import Knowledge, _read, load
 from techvet.place import ADDRESS_KEYS, NAME_KEYS, PLACE_KEYS
 from techvet.traffic.fields import when as utc_time
@@ -38,6 +37,9 @@ from techvet.traffic.streams import (
     parse_client_hello,
     parse_server_hello,
 )
+
+if TYPE_CHECKING:
+    from techvet.iocs import IndicatorIndex
 
 MAX_FLOWS = 200_000  # a capture with more distinct flows is summarised up to here, with a warning
 MAX_DATAGRAMS, MAX_DATAGRAM = 4, 1600  # what is kept of a UDP flow: enough for a QUIC ClientHello
@@ -137,7 +139,10 @@ def _finish(
     result.findings = _findings(result, kb) + _personal_findings(result, kb, device)
     result.destinations = _destinations(result, kb)
     result.findings += destination_findings(result.destinations, kb)  # listed owners, as in scans
-    result.findings += capture_findings(_contacted(result), indicators or installed_index(), kb)
+    try:  # as a detector in a scan: a failure is said, and the rest of the capture still reported
+        result.findings += capture_findings(*_contacted(result), indicators or installed_index(), kb)
+    except Exception as exc:  # noqa: BLE001 - one failing match must not lose the capture's report
+        result.stats.warnings.append(f"known surveillance tools not checked: {type(exc).__name__}: {exc}")
     result.findings.sort(key=lambda f: (-f.severity, f.rule, f.subject or ""))
     by_host: dict[str, list[dict[str, Any]]] = {}
     for row in result.destinations:
@@ -156,33 +161,37 @@ def _finish(
     return result
 
 
-def _contacted(result: TrafficResult) -> dict[str, list[Evidence]]:
-    """Every name the capture shows looked up (DNS), named (TLS SNI, HTTP Host) or answered for,
-    and every address contacted, with where it shows it: what known tools' indicators are
-    compared with."""
-    out: dict[str, list[Evidence]] = {}
+def _contacted(result: TrafficResult) -> tuple[dict[str, list[Evidence]], set[str]]:
+    """Every name the capture shows named (TLS SNI, HTTP Host), looked up or answered for (DNS), and
+    every address contacted, with where it shows it (a flow first: it says more than the lookup);
+    and the names only looked up, never seen in a flow. What known tools' indicators meet."""
+    flows: dict[str, list[Evidence]] = {}
+    lookups: dict[str, list[Evidence]] = {}
 
-    def seen(name: str | None, detail: str) -> None:
+    def seen(bucket: dict[str, list[Evidence]], name: str | None, detail: str) -> None:
         if name:
-            bucket = out.setdefault(name.lower().rstrip("."), [])
-            if len(bucket) < 2:
-                bucket.append(Evidence(result.path, detail))
+            kept = bucket.setdefault(name.lower().rstrip("."), [])
+            if len(kept) < 2:
+                kept.append(Evidence(result.path, detail))
 
-    for name, flow_id in result.dns_asked.items():
-        seen(name, f"DNS query for {name}" + (f" (flow {flow_id})" if flow_id else ""))
-    for address, names in result.dns.items():
-        for name in names:
-            seen(name, f"DNS answer: {name} is {address}")
     for flow in result.flows:
         where = f"flow {flow.id} {flow.client}:{flow.client_port} -> {flow.server}:{flow.server_port}"
-        seen(flow.server, f"{where}: contacted")
-        seen(flow.sni, f"{where}: TLS server name {flow.sni}")
+        seen(flows, flow.server, f"{where}: contacted")
+        seen(flows, flow.sni, f"{where}: TLS server name {flow.sni}")
         if flow.host and flow.host_from != "dns":
-            seen(flow.host, f"{where}: {flow.host_from or 'host'} {flow.host}")
+            seen(flows, flow.host, f"{where}: {flow.host_from or 'host'} {flow.host}")
         for request in flow.requests[:50]:
             host = (request.get("host") or "").split(":")[0]
-            seen(host, f"{where}: {request.get('method', 'request')} to {host}")
-    return out
+            seen(flows, host, f"{where}: {request.get('method', 'request')} to {host}")
+        if flow.host and flow.host_from == "dns":  # contacted by the address its name resolved to
+            seen(flows, flow.host, f"{where}: {flow.host} (named by the capture's DNS answer)")
+    for name, flow_id in result.dns_asked.items():
+        seen(lookups, name, f"DNS query for {name}" + (f" (flow {flow_id})" if flow_id else ""))
+    for address, names in result.dns.items():
+        for name in names:
+            seen(lookups, name, f"DNS answer: {name} is {address}")
+    contacted = {name: [*flows.get(name, []), *lookups.get(name, [])][:2] for name in {*flows, *lookups}}
+    return contacted, set(lookups) - set(flows)
 
 
 @lru_cache(maxsize=8)
