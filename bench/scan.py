@@ -165,8 +165,9 @@ def indicator_cost(apps: list[Path], peers: Path, rounds: int = 3) -> None:
     """Issue 17's two figures. The index's load time in a fresh process (imports excluded), against
     the ``stix2`` library parsing the MVT bundles it is built from (the STIX part only: stix2 does
     not read Echap's YAML), best of five each. And what matching costs a scan: per app, the time of
-    the TV607 detector plus hashing the app's DEX and nested archives (the reader does it for the
-    detector), against the whole scan, best of ``rounds``."""
+    the TV607 detector plus hashing the payload DEX the reader hashes for it (the nested archives'
+    digests are not timed: they are a few small files), against the whole scan, best of ``rounds``.
+    It also times hashing every DEX, the app's own code too: the choice the reader does not make."""
     import hashlib
 
     from techvet.app.reader import read_app
@@ -194,9 +195,9 @@ def indicator_cost(apps: list[Path], peers: Path, rounds: int = 3) -> None:
         line += " (stix2 not installed in .venv-bench/stix2, or ../shared absent: no peer)"
     print(line + " (limit 50 ms)")
     kb = load()
-    shares, spent, scanned = [], 0.0, 0.0
+    shares, spent, scanned, every_dex = [], 0.0, 0.0, 0.0
     for path in apps:
-        best_scan = best_match = float("inf")
+        best_scan = best_match = best_all = float("inf")
         for _ in range(rounds):
             t = time.perf_counter()
             app = read_app(path)
@@ -204,15 +205,21 @@ def indicator_cost(apps: list[Path], peers: Path, rounds: int = 3) -> None:
             whole = time.perf_counter() - t
             t = time.perf_counter()
             for dex in app.code.dexes:  # what the reader spends on digests, done again to time it
-                hashlib.sha256(dex.data).hexdigest()
+                if dex.name in app.digests:
+                    hashlib.sha256(dex.data).hexdigest()
             app_findings(app, result.findings, index, kb)
             match = time.perf_counter() - t
-            best_scan, best_match = min(best_scan, whole), min(best_match, match)
+            t = time.perf_counter()
+            for dex in app.code.dexes:  # the app's own classesN.dex too: the choice not made
+                hashlib.sha256(dex.data).hexdigest()
+            every = time.perf_counter() - t
+            best_scan, best_match, best_all = min(best_scan, whole), min(best_match, match), min(best_all, every)
         shares.append(best_match / best_scan)
-        spent, scanned = spent + best_match, scanned + best_scan
+        spent, scanned, every_dex = spent + best_match, scanned + best_scan, every_dex + best_all
     median, most, together = statistics.median(shares), max(shares), spent / scanned
-    print(f"matching (TV607 detector + DEX digests) over {len(apps)} apps: median {100 * median:.2f}% of scan time,")
+    print(f"matching (TV607 detector + payload DEX digests), {len(apps)} apps: median {100 * median:.2f}% of a scan,")
     print(f"  max {100 * most:.2f}%, all apps together {100 * together:.2f}% (limit 5%)")
+    print(f"  hashing every DEX, the app's own classesN.dex too, would take {100 * every_dex / scanned:.2f}% more")
 
 
 def main() -> int:

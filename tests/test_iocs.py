@@ -296,16 +296,31 @@ def test_combined_and_unobservable_indicators(tmp_path: Path) -> None:
     assert [e.file for e in found.evidence] == ["AndroidManifest.xml", "signature"]  # where each fact shows
 
 
-def test_a_dex_inside_the_app_is_matched_by_its_digest(tmp_path: Path) -> None:
-    import techvet
-    from techvet.app.reader import read_app
-    from techvet.iocs import installed_index, read_bundle
+def test_a_payload_dex_and_a_nested_apk_are_matched_by_their_digests(tmp_path: Path) -> None:
+    """A known tool's DEX or APK carried inside another app keeps its file digest. The app's own
+    classesN.dex is not hashed (indicators name samples, matched by the app's digest, and payloads)."""
+    import hashlib
+    import zipfile
 
-    app = read_app(fixture_app("clean_app.apk"))
-    digest = app.digests["classes.dex"]
-    index = installed_index().merged(read_bundle(str(_bundle(tmp_path, [f"[file:hashes.'SHA-256' = '{digest}']"]))))
-    found = _tools(techvet.scan(fixture_app("clean_app.apk"), indicators=index))["Extra"]
-    assert found.evidence[0].file == "classes.dex" and found.confidence == "certain"
+    import techvet
+    from techvet.iocs import installed_index, read_bundle
+    from tests.dex_builder import app_naming, strings_dex
+
+    payload = strings_dex(["https://payload.example.org/cmd"])
+    carrier = app_naming(tmp_path / "carrier.apk", "org.techvet.carrier", ["hello"])
+    inner = fixture_app("clean_app.apk").read_bytes()
+    with zipfile.ZipFile(carrier, "a") as apk:
+        apk.writestr("assets/module.bin", payload)
+        apk.writestr("assets/update.apk", inner)
+    wanted = {hashlib.sha256(payload).hexdigest(), hashlib.sha256(inner).hexdigest()}
+    patterns = [f"[file:hashes.'SHA-256' = '{d}']" for d in sorted(wanted)]
+    index = installed_index().merged(read_bundle(str(_bundle(tmp_path, patterns))))
+    found = _tools(techvet.scan(carrier, indicators=index))["Extra"]
+    assert {e.file for e in found.evidence} == {"assets/module.bin", "assets/update.apk"}
+    assert {i["seen"] for i in found.extra["indicators"]} == wanted and found.confidence == "certain"
+    from techvet.app.reader import read_app
+
+    assert "classes.dex" not in read_app(carrier).digests  # the app's own code
 
 
 # --- matching captures ---------------------------------------------------------------------------
