@@ -733,11 +733,13 @@ def test_an_update_keeps_what_shrank_repairs_a_damaged_copy_and_yields_to_a_newe
     from techvet.iocs import installed_index
     from techvet.iocs.installed import INDEX_FILE, bundled_folder, index_folder
     from techvet.iocs.update import update_iocs
-    from techvet.knowledge import indicators_dir
+    from techvet.knowledge import identity, indicators_dir
 
     monkeypatch.setenv("TECHVET_DATA_DIR", str(tmp_path / "data"))
     config, download = _synthetic_sources(tmp_path, alpha_hosts=10, beta_packages=6)
+    known = identity()
     first = update_iocs(download, date(2026, 12, 5), config)
+    assert identity() != known  # what the service compares to scan its stored apps again
     assert first.updated == {"alpha": (0, 10), "beta": (0, 6)} and first.folder is not None
     index = installed_index()
     assert {f.name for f in index.families} == {"Alpha", "Beta"} and index_folder() == first.folder.resolve()
