@@ -771,3 +771,17 @@ def test_an_update_keeps_what_shrank_repairs_a_damaged_copy_and_yields_to_a_newe
     # a release whose bundled index is newer than the installed copy wins over it
     fifth = update_iocs(download, date(2020, 1, 1), config)
     assert fifth.folder is not None and index_folder() == bundled_folder()
+
+
+def test_a_large_bundle_reads_in_linear_time() -> None:
+    """50,000 host indicators (5 MB): every check on them is per value, none per index size."""
+    from techvet.iocs.stix import bundle_index
+
+    objects: list[Any] = [{"type": "malware", "id": "malware--1", "name": "Big"}]
+    objects += [
+        {"type": "indicator", "id": f"indicator--{i}", "pattern": f"[domain-name:value='h{i}.big-c2.example']"}
+        for i in range(50_000)
+    ]
+    started = time.monotonic()
+    index = bundle_index(_raw_bundle(objects), "big.stix2")
+    assert index.size() == 50_000 and time.monotonic() - started < 15

@@ -30,17 +30,18 @@ def echap_index(
     doc = read_yaml(data, shown)
     if not isinstance(doc, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str) for e in doc):
         raise IndicatorFileError(f"{shown}: not a list of products with names (Echap's ioc.yaml)")
-    limit = index.size() + MAX_ENTRIES
+    added = 0
     for product in doc:
-        _add_product(product, shown, index, source, licence, date, home)
-        if index.size() > limit:
+        added += _add_product(product, shown, index, source, licence, date, home)
+        if added > MAX_ENTRIES:
             raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
     return index
 
 
 def _add_product(
     product: dict[str, Any], shown: str, index: IndicatorIndex, source: str, licence: str, date: str, home: str
-) -> None:
+) -> int:
+    """Add one product's indicators; how many entries it added."""
     name = clean_text(product["name"])
     others = [clean_text(n, 60) for n in _texts(product.get("names")) if n != product["name"]]
     about = f"Commercial stalkerware, also sold as {', '.join(others[:12])}" if others else "Commercial stalkerware"
@@ -55,6 +56,7 @@ def _add_product(
         ("domain", "c2", _texts(c2.get("domains"))),
         ("ip", "c2", _texts(c2.get("ips")) + _texts(c2.get("ip"))),
     ]
+    added = 0
     for kind_of, role, values in groups:
         for value in values:
             where = f"{shown}#{name}/{role or kind_of}"
@@ -63,11 +65,13 @@ def _add_product(
                 continue
             try:
                 index.add(kind_of, normalised(kind_of, value), Entry(family, where, role))
+                added += 1
             except Unusable as exc:
                 index.skip(family, f"{kind_of} ({exc.reason})")
     for key in ("certificate_organizations", "certificate_cname_re"):
         for _ in _texts(product.get(key)):
             index.skip(family, key.replace("_re", " pattern").replace("_", " "))
+    return added
 
 
 def _texts(value: Any) -> list[str]:

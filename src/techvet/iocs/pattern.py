@@ -48,6 +48,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
+_ONE_COMPARISON = re.compile(r"^\s*\[\s*([a-z0-9][a-z0-9_-]*:[A-Za-z0-9_.'-]+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*\]\s*$")
 _UNSUPPORTED_WORDS = {
     "LIKE": "LIKE (a wildcard match)",
     "MATCHES": "MATCHES (a regular expression)",
@@ -189,6 +190,9 @@ def parse_pattern(text: str) -> Alternatives:
     :class:`PatternError` for a pattern techvet cannot evaluate exactly or that is over a bound."""
     if len(text) > MAX_PATTERN:
         raise PatternError(f"over {MAX_PATTERN >> 10} KiB")
+    simple = _ONE_COMPARISON.match(text)
+    if simple:  # [domain-name:value = 'x'], nearly every pattern of a real bundle: one match, no parse
+        return [[(simple.group(1), re.sub(r"\\(.)", r"\1", simple.group(2)))]]
     parser = _Parser(_tokens(text))
     result = parser.either(False)
     rest = parser.peek()

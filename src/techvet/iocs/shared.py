@@ -19,12 +19,10 @@ from functools import lru_cache
 from techvet.knowledge import DATA_DIR, _read, load
 
 
-def shared_host(domain: str) -> str | None:
-    """Why ``domain`` names a shared service, or None: it is under a service embedded in many apps
-    (ioc_sources.yaml ``shared_domains``), or it is exactly a company's or an SDK's own domain."""
-    from techvet.place.attribution import registrable_domain
-
-    registrable = registrable_domain(domain) or ""
+def shared_host(domain: str, registrable: str) -> str | None:
+    """Why ``domain`` (under ``registrable``, its registrable domain) names a shared service, or
+    None: it is under a service embedded in many apps (ioc_sources.yaml ``shared_domains``), or it
+    is exactly a company's or an SDK's own domain."""
     embedded = _shared_domains().get(registrable)
     if embedded:
         return f"{domain} is a host of {embedded}"

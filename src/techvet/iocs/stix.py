@@ -109,10 +109,7 @@ def bundle_index(
     objects = doc["objects"]
     if len(objects) > MAX_OBJECTS:
         raise IndicatorFileError(f"{shown}: {len(objects)} objects, over the {MAX_OBJECTS} an indicator file may hold")
-    before = index.size()
     _add_objects(objects, shown, index, source or shown, licence, refs, default_date)
-    if index.size() - before > MAX_ENTRIES:  # checked again as entries are added (_add_alternative)
-        raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
     return index
 
 
@@ -173,7 +170,7 @@ def _add_objects(
         families[key] = index.family(family)
         return families[key]
 
-    limit = index.size() + MAX_ENTRIES
+    added = 0  # counted as they are added: one indicator may multiply far past its bytes
     for obj in indicators:
         ident = clean_text(obj["id"], 120)
         if obj.get("revoked") is True:  # withdrawn by its publisher: no longer an indicator
@@ -198,13 +195,13 @@ def _add_objects(
         for owner in owners or [None]:  # an indicator no relationship ties to a family: the file's
             family = family_of(owner)
             entry = Entry(family, ident, "")
-            for comparisons in alternatives:
-                _add_alternative(index, family, entry, comparisons)
-            if index.size() > limit:
+            added += sum(_add_alternative(index, family, entry, comparisons) for comparisons in alternatives)
+            if added > MAX_ENTRIES:
                 raise IndicatorFileError(f"{shown}: more than {MAX_ENTRIES} indicator values")
 
 
-def _add_alternative(index: IndicatorIndex, family: int, entry: Entry, comparisons: list[tuple[str, str]]) -> None:
+def _add_alternative(index: IndicatorIndex, family: int, entry: Entry, comparisons: list[tuple[str, str]]) -> int:
+    """Add one alternative of a pattern (its comparisons must all hold); how many entries it added."""
     facts = []
     if any(_FILE_SHA256.match(path) for path, _ in comparisons):
         # a file's digest names it whatever it is called or however its size is given (MISP's
@@ -214,16 +211,17 @@ def _add_alternative(index: IndicatorIndex, family: int, entry: Entry, compariso
         kind = observed(path)
         if kind is None:
             index.skip(family, path.replace("'", ""))
-            return  # a conjunction with a fact techvet never sees can never be confirmed
+            return 0  # a conjunction with a fact techvet never sees can never be confirmed
         try:
             facts.append((kind, normalised(kind, value)))
         except Unusable as exc:  # matches nothing as written (a URL for a host) or everything (a suffix)
             index.skip(family, f"{path.replace(chr(39), '')} ({exc.reason})")
-            return
+            return 0
     if len(facts) == 1:
         index.add(*facts[0], entry)
     else:
         index.together.append((tuple(facts), entry))
+    return 1
 
 
 def _urls(obj: dict[str, Any]) -> list[str]:

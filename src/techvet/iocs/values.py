@@ -88,9 +88,10 @@ def normalised(kind: str, value: str) -> str:
         raise Unusable("not a host name", f"{value[:80]!r} is not a host name")
     from techvet.place.attribution import registrable_domain
 
-    if registrable_domain(domain) is None:
+    registrable = registrable_domain(domain)
+    if registrable is None:
         raise Unusable("a public suffix", f"{domain} is a public suffix: it would match every site under it")
-    shared = shared_host(domain)
+    shared = shared_host(domain, registrable)
     if shared:
         raise Unusable("a shared service", shared)
     return domain
