@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
 from techvet.app.reader import APP_SUFFIXES, App, read_app
-from techvet.detect import DETECTORS, components, parties
+from techvet.detect import DETECTORS, components, iocs, parties
 from techvet.entry import make_callable
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
@@ -272,8 +272,7 @@ def scan_app(app: App, knowledge: Knowledge | None = None, indicators: Indicator
     except Exception as exc:  # noqa: BLE001 - as for every detector
         result.errors.append(f"detector parties failed: {type(exc).__name__}: {exc}")
     try:  # known surveillance tools: the app's identity and files, and the hosts found above
-        from techvet.detect import iocs
-        from techvet.iocs import installed_index
+        from techvet.iocs.installed import installed_index  # the index is read on first use
 
         result.findings.extend(iocs.app_findings(app, result.findings, indicators or installed_index(), kb))
     except Exception as exc:  # noqa: BLE001 - as for every detector

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -123,15 +122,11 @@ def show(args: argparse.Namespace) -> int:
 def update(args: argparse.Namespace) -> int:
     """Exit 0 when every source was refreshed, 2 when one kept its indicators in use (each says why)."""
     from techvet.iocs.update import update_iocs
+    from techvet.report import say_update
 
     report = update_iocs()
-    for source, (old, new) in report.updated.items():
-        print(f"{source:24} updated: {new} indicators (was {old})")
-    for source, why in report.kept.items():
-        print(f"techvet: {source}: not updated: {why}", file=sys.stderr)
-    if report.folder is not None:
-        print(f"index installed: {report.folder}")
-    return 2 if report.kept else 0
+    installed = f"index installed: {report.folder}" if report.folder is not None else None
+    return say_update(report.updated, report.kept, "indicators", installed)
 
 
 def run_iocs(args: argparse.Namespace) -> int:

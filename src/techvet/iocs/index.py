@@ -116,36 +116,36 @@ class IndicatorIndex:
 
     def merged(self, other: IndicatorIndex) -> IndicatorIndex:
         """This index and ``other`` together (a user's bundles for one run); neither is changed."""
-        out = IndicatorIndex.from_doc(self.to_doc())
-        renumber = {n: out.family(f) for n, f in enumerate(other.families)}
-
-        def moved(entry: Entry) -> Entry:
-            return Entry(renumber[entry.family], entry.id, entry.role)
-
-        for kind, table in other.tables.items():
-            for value, entries in table.items():
-                out.tables[kind].setdefault(value, []).extend(moved(e) for e in entries)
-        out.networks += [(net, moved(e)) for net, e in other.networks]
-        out.together += [(facts, moved(e)) for facts, e in other.together]
-        for n, counts in other.not_checked.items():
-            for observable, count in counts.items():
-                out.skip(renumber[n], observable, count)
+        out = IndicatorIndex(sources=list(self.sources))
+        out._take(self, {n: out.family(f) for n, f in enumerate(self.families)})
+        out._take(other, {n: out.family(f) for n, f in enumerate(other.families)})
         out.sources += [s for s in other.sources if s not in out.sources]
         return out
 
     def only(self, sources: set[str]) -> IndicatorIndex:
         """The families of ``sources`` and their indicators (an update keeps a source's in use)."""
         out = IndicatorIndex(sources=[s for s in self.sources if s.get("id") in sources])
-        kept = {n: out.family(f) for n, f in enumerate(self.families) if f.source in sources}
-        for kind, table in self.tables.items():
-            for value, entries in table.items():
-                for e in entries:
-                    if e.family in kept:
-                        out.tables[kind].setdefault(value, []).append(Entry(kept[e.family], e.id, e.role))
-        out.networks = [(net, Entry(kept[e.family], e.id, e.role)) for net, e in self.networks if e.family in kept]
-        out.together = [(f, Entry(kept[e.family], e.id, e.role)) for f, e in self.together if e.family in kept]
-        out.not_checked = {kept[n]: dict(c) for n, c in self.not_checked.items() if n in kept}
+        out._take(self, {n: out.family(f) for n, f in enumerate(self.families) if f.source in sources})
         return out
+
+    def _take(self, other: IndicatorIndex, renumber: dict[int, int]) -> None:
+        """Add ``other``'s entries of the families ``renumber`` maps (its number -> this index's)."""
+
+        def moved(entry: Entry) -> Entry:
+            return Entry(renumber[entry.family], entry.id, entry.role)
+
+        for kind, table in other.tables.items():
+            mine = self.tables[kind]
+            for value, entries in table.items():
+                kept = [moved(e) for e in entries if e.family in renumber]
+                if kept:
+                    mine.setdefault(value, []).extend(kept)
+        self.networks += [(net, moved(e)) for net, e in other.networks if e.family in renumber]
+        self.together += [(facts, moved(e)) for facts, e in other.together if e.family in renumber]
+        for n, counts in other.not_checked.items():
+            if n in renumber:
+                for observable, count in counts.items():
+                    self.skip(renumber[n], observable, count)
 
     # --- matching -------------------------------------------------------------------------------
 

@@ -12,10 +12,7 @@ the index every later run reads.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +24,7 @@ from techvet.iocs.build import build_index
 from techvet.iocs.index import IndicatorIndex
 from techvet.iocs.installed import INDEX_FILE, bundled_index, installed_index
 from techvet.knowledge import DATA_DIR, _read, indicators_dir
+from techvet.knowledge.installing import install_current
 
 MIN_SHARE = 0.5  # a source giving under half the indicators in use is taken for a broken download
 
@@ -92,7 +90,7 @@ def update_iocs(
         "as_of": today.isoformat(),
         **index.to_doc(),
     }
-    report.folder = _install(doc)
+    report.folder = _install(doc, config)
     return report
 
 
@@ -102,24 +100,16 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _install(doc: dict[str, object]) -> Path:
-    """Write the index into a new folder, then point ``current`` at it in one rename; keep the
-    index before it (for a look back) and remove older ones."""
-    root = indicators_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    previous = (root / "current").resolve() if (root / "current").is_symlink() else None
-    folder = Path(tempfile.mkdtemp(prefix=f"index-{time.strftime('%Y%m%dT%H%M%S')}-", dir=root))
-    (folder / INDEX_FILE).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
-    for notice in ("MVT-INDICATORS-LICENSE.txt", "ECHAP-STALKERWARE-LICENSE.md"):
-        shutil.copy(DATA_DIR / notice, folder / notice)  # the licences travel with the data
-    link = root / f".current-{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(folder.name)
-    os.replace(link, root / "current")
-    for old in root.glob("index-*"):
-        if old not in (folder, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    return folder
+def _install(doc: dict[str, object], config: dict[str, Any]) -> Path:
+    """Write the index, with the licence notice of each source beside it (the licences travel with
+    the data), into a new folder made current in one rename (techvet.knowledge.installing)."""
+
+    def write(folder: Path) -> None:
+        (folder / INDEX_FILE).write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n", "utf-8")
+        for source in config["sources"].values():
+            shutil.copy(DATA_DIR / str(source["notice"]), folder / str(source["notice"]))
+
+    return install_current(indicators_dir(), "index-", write)
 
 
 __all__ = ["IocUpdate", "update_iocs"]

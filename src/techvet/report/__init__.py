@@ -33,4 +33,18 @@ def write_report(text: str, output: str | None) -> None:
         raise TechvetError(f"{output}: cannot write ({exc.strerror})") from None
 
 
-__all__ = ["opened_output", "write_report"]
+def say_update(updated: dict[str, tuple[int, int]], kept: dict[str, str], unit: str, installed: str | None) -> int:
+    """What an update command says (``lists update``, ``iocs update``): each part refreshed with its
+    counts, each part that kept its copy in use with why (on standard error), what was installed.
+    The exit code: 2 when a part was kept, else 0."""
+    width = max([20, *map(len, updated)])
+    for name, (old, new) in updated.items():
+        print(f"{name:{width}} updated: {new} {unit} (was {old})")
+    for name, why in kept.items():
+        print(f"techvet: {name}: not updated: {why}", file=sys.stderr)
+    if installed is not None:
+        print(installed)
+    return 2 if kept else 0
+
+
+__all__ = ["opened_output", "say_update", "write_report"]

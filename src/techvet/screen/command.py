@@ -12,7 +12,7 @@ from typing import Any
 
 from techvet.errors import NothingToAnalyseError, UsageError
 from techvet.many import chosen_cluster
-from techvet.report import opened_output
+from techvet.report import opened_output, say_update
 from techvet.report.progress import Feedback
 from techvet.screen import DEFAULT_THRESHOLD
 from techvet.screen.batch import Rendered, render_row, screen_rows, summary, write_rendered
@@ -107,13 +107,8 @@ def update(args: argparse.Namespace | None = None) -> int:
     from techvet.screen.update import update_lists
 
     report = update_lists()
-    for list_id, (old, new) in report.updated.items():
-        print(f"{list_id:20} updated: {new} entries (was {old})")
-    for list_id, why in report.kept.items():
-        print(f"techvet: {list_id}: not updated: {why}", file=sys.stderr)
-    if report.snapshot is not None:
-        print(f"snapshot installed: {report.snapshot}")
-    return 2 if report.kept else 0
+    installed = f"snapshot installed: {report.snapshot}" if report.snapshot is not None else None
+    return say_update(report.updated, report.kept, "entries", installed)
 
 
 def show_lists(args: argparse.Namespace | None = None, today: date | None = None) -> int:

@@ -18,9 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -204,22 +202,9 @@ def installed_snapshot() -> str | None:
 
 def _install(doc: dict[str, Any], kb: Knowledge) -> Path:
     """Write the snapshot into a new folder, then point ``current`` at it in one rename."""
-    import shutil
-    import tempfile
+    from techvet.knowledge.installing import install_current
 
-    root = lists_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    previous = (root / "current").resolve() if (root / "current").is_symlink() else None
-    folder = Path(tempfile.mkdtemp(prefix=f"snapshot-{time.strftime('%Y%m%dT%H%M%S')}-", dir=root))
-    write_snapshot(folder, doc, kb.name_words)
-    link = root / f".current-{os.getpid()}"
-    link.unlink(missing_ok=True)
-    link.symlink_to(folder.name)
-    os.replace(link, root / "current")
-    for old in root.glob("snapshot-*"):  # keep the new snapshot and the one before it
-        if old not in (folder, previous):
-            shutil.rmtree(old, ignore_errors=True)
-    return folder
+    return install_current(lists_dir(), "snapshot-", lambda folder: write_snapshot(folder, doc, kb.name_words))
 
 
 # --- parsers: bytes of a source -> parties per list ------------------------------------------------

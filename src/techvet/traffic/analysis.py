@@ -178,13 +178,14 @@ def _contacted(result: TrafficResult) -> tuple[dict[str, list[Evidence]], set[st
         where = f"flow {flow.id} {flow.client}:{flow.client_port} -> {flow.server}:{flow.server_port}"
         seen(flows, flow.server, f"{where}: contacted")
         seen(flows, flow.sni, f"{where}: TLS server name {flow.sni}")
-        if flow.host and flow.host_from != "dns":
-            seen(flows, flow.host, f"{where}: {flow.host_from or 'host'} {flow.host}")
+        if flow.host:  # from SNI or HTTP, or from the DNS answer for the address it contacted
+            named = f"{flow.host_from or 'host'} {flow.host}"
+            if flow.host_from == "dns":
+                named = f"{flow.host} (named by the capture's DNS answer)"
+            seen(flows, flow.host, f"{where}: {named}")
         for request in flow.requests[:50]:
             host = (request.get("host") or "").split(":")[0]
             seen(flows, host, f"{where}: {request.get('method', 'request')} to {host}")
-        if flow.host and flow.host_from == "dns":  # contacted by the address its name resolved to
-            seen(flows, flow.host, f"{where}: {flow.host} (named by the capture's DNS answer)")
     for name, flow_id in result.dns_asked.items():
         seen(lookups, name, f"DNS query for {name}" + (f" (flow {flow_id})" if flow_id else ""))
     for address, names in result.dns.items():
