@@ -101,11 +101,10 @@ def render_one(
         text = buffer.getvalue() + "\n"
     summary = None
     if fmt == "html":
-        manifest = app.manifest if app else None
         summary = {
             "title": result.title,
             "package": package or "",
-            "version": manifest.version_name if manifest and manifest.version_name else "",
+            "version": (app.version_name if app else None) or "",
             "verdict": verdict["verdict"],
             "score": verdict["score"],
             "top": [f"{f.severity} {f.rule} {f.title}" for f in result.findings[:3]],

@@ -370,9 +370,10 @@ def _scan_targets(paths: list[str], column: str | None) -> tuple[Any, int | None
     how many there are (None when a list names them: it is not read twice)."""
     from itertools import chain
 
-    from techvet.app.reader import APP_SUFFIXES
     from techvet.errors import NothingToAnalyseError
+    from techvet.ios.reader import is_ios_app
     from techvet.many.sources import count, entries, is_list, is_url, walk
+    from techvet.reading import APP_SUFFIXES
 
     parts: list[Any] = []
     counts: list[int | None] = []  # apps each path names; None: a list's, not known before it is read
@@ -380,10 +381,12 @@ def _scan_targets(paths: list[str], column: str | None) -> tuple[Any, int | None
         if is_list(p):
             parts.append(entries(p, column))
             counts.append(None)
-        elif os.path.isdir(p):
+        elif os.path.isdir(p) and not is_ios_app(p):
             found = count(p, APP_SUFFIXES)
             if not found:
-                raise NothingToAnalyseError(f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex)")
+                raise NothingToAnalyseError(
+                    f"{p}: no apps in this folder (looked for .apk, .xapk, .apks, .apkm, .dex, .ipa)"
+                )
             parts.append(walk(p, APP_SUFFIXES))
             counts.append(found)
         elif is_url(p) or os.path.exists(p):

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
-from techvet.app.reader import APP_SUFFIXES, App, read_app
+from techvet.app.reader import App
 from techvet.detect import DETECTORS, components, iocs, parties
 from techvet.entry import make_callable
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
+from techvet.ios.reader import is_ios_app
 from techvet.knowledge import Knowledge, load
 from techvet.place import PLACE_KEYS
+from techvet.reading import APP_SUFFIXES, read_any
 
 if TYPE_CHECKING:
     from techvet.iocs import IndicatorIndex
+    from techvet.ios.reader import IosApp
     from techvet.verdict import AppPolicy
 
 
@@ -50,7 +53,7 @@ class ScanResult:
     def title(self) -> str:
         """What reports call the app: its label, else its package, else its file."""
         app = self.app
-        label = app.manifest.label if app and app.manifest else None
+        label = app.label if app else None
         return label or (app.package if app else None) or self.path
 
     @property
@@ -65,7 +68,7 @@ class ScanResult:
         app = self.app
         package = app.package if app else None
         certificates = [c.sha256 for c in app.certificates] if app else []
-        bare_dex = app is not None and app.manifest is None
+        bare_dex = app is not None and app.manifest is None and app.ios is None
         chosen = policy or AppPolicy.load()
         self.verdict = verdict_of(self.findings, package, certificates, self.errors, bare_dex, chosen)
         return self.verdict
@@ -128,12 +131,13 @@ class ScanResult:
             return out
         m = app.manifest
         out["app"] = {
+            "platform": app.platform,
             "sha256": app.sha256,
             "size": app.size,
-            "package": m.package if m else None,
-            "version_name": m.version_name if m else None,
+            "package": app.package,
+            "version_name": app.version_name,
             "version_code": m.version_code if m else None,
-            "label": m.label if m else None,
+            "label": app.label,
             "min_sdk": m.min_sdk if m else None,
             "target_sdk": m.target_sdk if m else None,
             "splits": app.splits,
@@ -181,6 +185,8 @@ class ScanResult:
             "native_libraries": [{"name": lib.name, "abi": lib.abi, "path": lib.path} for lib in app.native_libraries],
             "assets": len(app.assets),
         }
+        if app.ios is not None:
+            out["ios"] = ios_facts(app.ios)
         out["destinations"] = self.destinations()
         out["attribution"] = _attribution_note()
         out["sdks"] = self.sdks
@@ -219,6 +225,13 @@ def verdict_of(
     from techvet.verdict import decide
 
     unexamined = [*errors, BARE_DEX] if bare_dex else list(errors)
+    encrypted = [f for f in findings if f.rule == "TV508"]
+    if encrypted:  # FairPlay: the binary's code, names and strings were not readable
+        binaries = ", ".join(str(b) for b in encrypted[0].extra.get("binaries", ())[:4]) or "a binary"
+        unexamined.append(
+            f"encrypted by FairPlay ({binaries}): its code was not examined, so SDKs, capabilities and hosts cover "
+            "only what stays readable"
+        )
     packed = [f for f in findings if f.rule == "TV501"]
     if packed:  # what a packer hides is not in any finding: say so rather than judge the shell alone
         by = packed[0].title.removeprefix("Packed or protected with ") if packed[0].party else "a stub loader"
@@ -227,6 +240,53 @@ def verdict_of(
             "the package shows"
         )
     return decide(findings, package, certificates, policy, incomplete=unexamined).to_dict()
+
+
+def ios_facts(ios: IosApp) -> dict[str, Any]:
+    """The iOS part of a result (docs/json-schema.json, ``ios``): identity, profile, entitlements,
+    App Transport Security and each binary, without the long lists (classes, strings)."""
+    profile = ios.profile
+    ats = ios.info.get("NSAppTransportSecurity")
+    usage = {k: str(v)[:300] for k, v in ios.info.items() if k.endswith("UsageDescription") and isinstance(v, str)}
+    queried = ios.info.get("LSApplicationQueriesSchemes")
+    return {
+        "bundle_id": ios.bundle_id,
+        "build": ios.build,
+        "min_os": ios.min_os,
+        "sdk": ios.sdk,
+        "usage_descriptions": usage,
+        "app_transport_security": ats if isinstance(ats, dict) else None,
+        "url_schemes_queried": [x for x in queried if isinstance(x, str)][:200] if isinstance(queried, list) else [],
+        "profile": None
+        if profile is None
+        else {
+            "name": profile.name,
+            "team_id": profile.team_id,
+            "team_name": profile.team_name,
+            "app_id_name": profile.app_id_name,
+            "created": profile.created,
+            "expires": profile.expires,
+            "provisions_all_devices": profile.provisions_all_devices,
+            "devices": profile.devices,
+        },
+        "entitlements": sorted(ios.entitlements),
+        "bundles": ios.bundles,
+        "binaries": [
+            {
+                "path": b.path,
+                "role": b.role,
+                "name": b.name,
+                "archs": b.archs,
+                "encrypted": b.encrypted,
+                "min_os": b.min_os,
+                "libraries": b.libraries,
+                "classes": len(b.classes),
+                "swift_types": len(b.swift_types),
+                "strings": len(b.strings),
+            }
+            for b in ios.binaries
+        ],
+    }
 
 
 def _attribution_note() -> dict[str, Any]:
@@ -286,7 +346,7 @@ def scan(
 ) -> ScanResult:
     """Read and scan one app file. Raises :class:`techvet.errors.InputError` for bad input."""
     started = time.perf_counter()
-    app = read_app(path)
+    app = read_any(path)
     result = scan_app(app, knowledge, indicators)
     result.seconds = time.perf_counter() - started
     return result
@@ -317,7 +377,7 @@ def iter_scan(
     """Scan each path (folders expanded); an unreadable app yields a result with ``ok`` False."""
     kb = knowledge or load()
     for path in paths:
-        targets = find_apps(path) if os.path.isdir(path) else [path]
+        targets = find_apps(path) if os.path.isdir(path) and not is_ios_app(path) else [path]
         for target in targets:
             started = time.perf_counter()
             try:

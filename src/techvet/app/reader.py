@@ -16,7 +16,7 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from techvet.app.archive import Archive, ReadBudget
 from techvet.app.axml import parse_axml
@@ -27,6 +27,9 @@ from techvet.app.manifest import Manifest, read_manifest
 from techvet.app.netsec import NetworkSecurity, read_network_security
 from techvet.app.resources import ResourceTable
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
+
+if TYPE_CHECKING:
+    from techvet.ios.reader import IosApp
 
 MAX_NESTING = 3
 # Archives inside the app, and entries inside those, across the whole app. Real apps nest a few
@@ -58,7 +61,12 @@ class NativeLibrary:
 
 @dataclass
 class App:
-    """Everything techvet reads from one app. Detectors get this and the knowledge base."""
+    """Everything techvet reads from one app. Detectors get this and the knowledge base.
+
+    Both platforms give this shape (``platform`` says which): an iOS app (techvet.ios.reader) has
+    no manifest and no DEX code, and its own facts in ``ios``; identity (``package``, ``label``),
+    signers, entries and notes are where Android's are.
+    """
 
     path: str
     sha256: str
@@ -75,10 +83,28 @@ class App:
     notes: list[str] = field(default_factory=list)  # what could not be read, said plainly
     digests: dict[str, str] = field(default_factory=dict)  # SHA-256 of each nested archive and payload DEX
     cache: dict[str, object] = field(default_factory=dict, repr=False)  # detectors' shared lookups
+    platform: str = "android"
+    ios: IosApp | None = None
 
     @property
     def package(self) -> str | None:
+        """The app's id: Android's package name, iOS's bundle identifier."""
+        if self.ios is not None:
+            return self.ios.bundle_id
         return self.manifest.package if self.manifest else None
+
+    @property
+    def label(self) -> str | None:
+        """The name a person sees under the icon."""
+        if self.ios is not None:
+            return self.ios.name
+        return self.manifest.label if self.manifest else None
+
+    @property
+    def version_name(self) -> str | None:
+        if self.ios is not None:
+            return self.ios.version
+        return self.manifest.version_name if self.manifest else None
 
     @property
     def dex_names(self) -> list[str]:

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from techvet.app.reader import App
-from techvet.detect import antianalysis, capabilities, crypto, endpoints, manifest, sdks
+from techvet.detect import (
+    antianalysis,
+    capabilities,
+    crypto,
+    endpoints,
+    ios_behaviour,
+    ios_endpoints,
+    ios_sdks,
+    ios_settings,
+    manifest,
+    sdks,
+)
 from techvet.findings import Finding
 from techvet.knowledge import Knowledge
 
@@ -23,6 +34,11 @@ DETECTORS: dict[str, Detector] = {
     "antianalysis": antianalysis.detect,
     "crypto": crypto.detect,
     "endpoints": endpoints.detect,
+    # iOS only (each returns nothing for an Android app): the same findings from an .ipa's facts
+    "ios_settings": ios_settings.detect,
+    "ios_sdks": ios_sdks.detect,
+    "ios_behaviour": ios_behaviour.detect,
+    "ios_endpoints": ios_endpoints.detect,
 }
 
 __all__ = ["DETECTORS", "Detector"]

@@ -36,7 +36,7 @@ def host_of(url: str) -> tuple[str, str, str] | None:
     return m.group(1).lower(), host, m.group(3)
 
 
-def _excluded(host: str, path: str, kb: Knowledge) -> bool:
+def excluded(host: str, path: str, kb: Knowledge) -> bool:
     cfg = kb.endpoints
     if host in cfg.get("namespace_hosts", ()) or host in cfg.get("placeholder_hosts", ()):
         return True
@@ -81,13 +81,19 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
         start = whole.find(url)
         if start > 0 and _XML_IDENTIFIER.search(whole[:start]):
             continue
-        if _excluded(host, path, kb):
+        if excluded(host, path, kb):
             continue
         kind = "cleartext" if scheme == "http" else "named"
         _add_string_evidence(hosts.setdefault((kind, host), []), refs.get(whole, []), dex_name, url[:200], kb)
     for host, dex_name in bare_hosts(app, kb):
-        if not _excluded(host, "", kb):
+        if not excluded(host, "", kb):
             _add_string_evidence(hosts.setdefault(("named", host), []), refs.get(host, []), dex_name, host, kb)
+    return host_findings(hosts, kb)
+
+
+def host_findings(hosts: dict[tuple[str, str], list[Evidence]], kb: Knowledge) -> list[Finding]:
+    """TV401 for each cleartext host and TV402 for each other named host, attributed offline; one
+    function for every platform's strings. ``hosts`` maps ("cleartext" or "named", host) to evidence."""
     out = []
     cleartext, named = kb.rules["TV401"], kb.rules["TV402"]
     cleartext_hosts = {h for k, h in hosts if k == "cleartext"}

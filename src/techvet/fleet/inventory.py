@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from techvet.app.reader import APP_SUFFIXES
 from techvet.errors import TechvetError
 from techvet.fleet.decide import Device
 from techvet.fleet.policy import PARTS
+from techvet.reading import APP_SUFFIXES
 from techvet.tables import bad_text, clean, read_table, shown_header
 from techvet.tables import parse_columns as parse_table_columns
 

@@ -143,6 +143,7 @@ class Knowledge:
     native_libs: dict[str, dict[str, str]]  # library file name -> label, team, url (LibChecker)
     sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
     directory: Path = DATA_DIR
+    ios: dict[str, Any] = field(default_factory=dict)  # ios.yaml: what shows each rule in an iOS app
 
     @cached_property
     def packer_index(self) -> PackerIndex:
@@ -411,6 +412,7 @@ def _load(directory: Path) -> Knowledge:
         ("screening.yaml", "who is behind it"),
         ("traffic.yaml", "observed"),
         ("personal_data.yaml", "observed"),
+        ("ios.yaml", "capability"),
     ):
         doc = _read(directory, fname)
         docs[fname] = doc
@@ -458,6 +460,7 @@ def _load(directory: Path) -> Knowledge:
         native_libs=dict(natives.get("libraries", {})),
         directory=directory,
         sources=sources,
+        ios=docs["ios.yaml"],
     )
 
 

@@ -37,6 +37,19 @@ class Sdk:
     native_libs: tuple[str, ...] = ()
     source: str = ""
     components: tuple[str, ...] = ()  # manifest component classes that name this SDK (LibChecker)
+    ios: IosSignature | None = None  # how it shows in an iOS app (sdks.yaml's ios: section)
+
+
+@dataclass(frozen=True)
+class IosSignature:
+    """How an SDK shows in an iOS app: the binaries it ships, its Objective-C classes (exact names,
+    and prefixes long enough to be its vendor's alone) and the resource bundles it asks for."""
+
+    frameworks: tuple[str, ...]
+    classes: tuple[str, ...]
+    class_prefixes: tuple[str, ...]
+    bundles: tuple[str, ...]
+    source: str
 
 
 class SdkTables(NamedTuple):
@@ -72,6 +85,7 @@ def load_sdks(curated: dict[str, Any], exodus: dict[str, Any], catalogue: dict[s
     sdks: dict[str, Sdk] = {}
     by_prefix: dict[str, str] = {}
     specific = _add_curated(curated, sdks, by_prefix)
+    _add_ios(curated.get("ios") or {}, sdks)
     try:
         _add_exodus(exodus, catalogue.get("exodus_vendors", {}), specific, sdks, by_prefix)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -111,6 +125,30 @@ def _add_curated(doc: dict[str, Any], sdks: dict[str, Sdk], by_prefix: dict[str,
         if not s.get("catch_all"):
             specific.update(sdk.prefixes)
     return specific
+
+
+def _add_ios(doc: object, sdks: dict[str, Sdk]) -> None:
+    """The iOS section of sdks.yaml: one signature per catalogue SDK, each with its source."""
+    if not isinstance(doc, dict):
+        raise KnowledgeError("sdks.yaml: 'ios' must map SDK ids to their iOS signatures")
+    for sdk_id, entry in doc.items():
+        if sdk_id not in sdks:
+            raise KnowledgeError(f"sdks.yaml: ios: {sdk_id} is not an SDK of the catalogue")
+        if not isinstance(entry, dict) or not entry.get("source"):
+            raise KnowledgeError(f"sdks.yaml: ios: {sdk_id} needs its names and a source")
+        try:
+            signature = IosSignature(
+                frameworks=tuple(str(x) for x in entry.get("frameworks", ())),
+                classes=tuple(str(x) for x in entry.get("classes", ())),
+                class_prefixes=tuple(str(x) for x in entry.get("class_prefixes", ())),
+                bundles=tuple(str(x) for x in entry.get("bundles", ())),
+                source=str(entry["source"]),
+            )
+        except TypeError:
+            raise KnowledgeError(f"sdks.yaml: ios: {sdk_id} lists must be lists of names") from None
+        if any(len(p) < 4 for p in signature.class_prefixes):
+            raise KnowledgeError(f"sdks.yaml: ios: {sdk_id}: a class prefix shorter than 4 letters names no one vendor")
+        sdks[sdk_id] = replace(sdks[sdk_id], ios=signature)
 
 
 def _inside(package: str, prefixes: set[str]) -> bool:

@@ -25,18 +25,31 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
         return
     app = result.app
     m = app.manifest
-    title = f"{m.label or '?'}  ({' '.join(x for x in (m.package, m.version_name) if x)})" if m else app.path
-    console.print(f"[bold]{e(title)}[/]")
+    ios = app.ios
+    named = m is not None or ios is not None
+    ident = " ".join(x for x in (app.package, app.version_name) if x)
+    title = f"{app.label or '?'}  ({ident})" if named else app.path
+    console.print(f"[bold]{e(title)}[/]" + ("  [dim]iOS[/]" if ios is not None else ""))
     console.print(f"  file     {e(app.path)}  sha256 {app.sha256[:16]}…  {app.size:,} bytes")
     if m:
         console.print(
             f"  sdk      min {m.min_sdk if m.min_sdk is not None else 'unset'}, "
             f"target {m.target_sdk if m.target_sdk is not None else 'unset'}"
         )
+    if ios is not None:
+        console.print(f"  ios      min {e(ios.min_os or 'unset')}, built with {e(ios.sdk or 'unknown SDK')}")
+        if ios.profile is not None:
+            p = ios.profile
+            console.print(
+                f"  team     {e(p.team_name or '?')} ({e(p.team_id or '?')}), profile {e(p.name or '?')}, "
+                f"expires {e(p.expires or '?')}"
+            )
     for cert in app.certificates[:2]:
         console.print(f"  signer   {e(cert.subject)} ({', '.join(cert.schemes)}, sha256 {cert.sha256[:16]}…)")
     if not app.certificates:
         unsigned = UNSIGNED if m else "none: a bare DEX carries no signature and no manifest"
+        if ios is not None:
+            unsigned = "not signed: no code signature or provisioning profile with a readable certificate"
         console.print(f"  signer   {e(unsigned)}")
     counts = {s: sum(1 for f in result.findings if f.severity == s) for s in Severity}
     summary = ", ".join(f"[{_STYLE[s]}]{n} {s}[/]" for s, n in sorted(counts.items(), reverse=True) if n)

@@ -1,0 +1,131 @@
+"""iOS only: what the code can do (capabilities), how it resists analysis, and what could not be
+read, from the signatures in ios.yaml.
+
+A capability needs code evidence: a class, selector, C function or system framework the binary
+uses (or, for the rules that are entitlements, the entitlement). The purpose string the system
+shows (``NSLocationWhenInUseUsageDescription``) makes it certain; a purpose string without code
+evidence is reported as tentative, since the code that would use it may be encrypted or elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from techvet.app.reader import App
+from techvet.detect._common import MAX_EVIDENCE, finding
+from techvet.detect.ios_sdks import binary_sdks
+from techvet.findings import Evidence, Finding
+from techvet.ios.reader import IosApp, IosBinary
+from techvet.knowledge import Knowledge
+
+
+def _code_evidence(binary: IosBinary, sig: dict[str, Any], sdk: str | None) -> list[Evidence]:
+    out: list[Evidence] = []
+    imported = {s.removeprefix("_OBJC_CLASS_$_") for s in binary.imports if s.startswith("_OBJC_CLASS_$_")}
+    for cls in sig.get("classes", ()):
+        if cls in imported or cls in binary.classes:
+            out.append(Evidence(binary.path, f"uses class {cls}", sdk=sdk))
+    selectors = set(binary.selectors)
+    out += [Evidence(binary.path, f"calls {s}", sdk=sdk) for s in sig.get("selectors", ()) if s in selectors]
+    imports = set(binary.imports)
+    out += [
+        Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk) for s in sig.get("symbols", ()) if s in imports
+    ]
+    linked = set(binary.system_libraries)
+    out += [Evidence(binary.path, f"links {f}.framework", sdk=sdk) for f in sig.get("frameworks", ()) if f in linked]
+    prefixes = tuple(sig.get("strings_prefix", ()))
+    if prefixes:
+        out += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in binary.strings if s.startswith(prefixes)]
+    return out
+
+
+def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
+    owners = binary_sdks(app, kb)
+    plist = f"{ios.root}Info.plist"
+    out = []
+    for rule_id, sig in kb.ios.get("signatures", {}).items():
+        rule = kb.rules[rule_id]
+        code: list[Evidence] = []
+        for binary in ios.binaries:
+            code += _code_evidence(binary, sig, owners.get(binary.path))
+        code += [Evidence(plist, f"entitlement {e}") for e in sig.get("entitlements", ()) if ios.entitlements.get(e)]
+        needs = sig.get("needs_info_key")
+        if needs and code:
+            declared = ios.info.get(needs)
+            if not isinstance(declared, list) or not declared:
+                continue
+            code.append(
+                Evidence(plist, f"{needs} lists {len(declared)} URL schemes: {', '.join(map(str, declared[:8]))}")
+            )
+        usage = [k for k in sig.get("usage", ()) if isinstance(ios.info.get(k), str)]
+        said = [Evidence(plist, f"{k}: {str(ios.info[k])[:160]}") for k in usage]
+        if not code and not said:
+            continue
+        confidence = "certain" if code and (said or not sig.get("usage")) else "firm" if code else "tentative"
+        capability = rule.capability or rule.name
+        title = sig.get("title") or rule.title
+        if not code:
+            title = f"{title}: declared in Info.plist, no code using it was seen"
+        out.append(
+            finding(
+                rule,
+                tuple((said + code)[:MAX_EVIDENCE]),
+                subject=capability,
+                title=title,
+                confidence=confidence,
+                capability=capability,
+            )
+        )
+    return out
+
+
+def _anti_analysis(ios: IosApp, kb: Knowledge, owners: dict[str, str]) -> list[Finding]:
+    out = []
+    for rule_id, sig in kb.ios.get("anti_analysis", {}).items():
+        evidence: list[Evidence] = []
+        markers = tuple(sig.get("strings", ()))
+        for binary in ios.binaries:
+            sdk = owners.get(binary.path)
+            if markers:
+                evidence += [
+                    Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in binary.strings if s.startswith(markers)
+                ]
+            imports = set(binary.imports)
+            evidence += [
+                Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk)
+                for s in sig.get("symbols", ())
+                if s in imports
+            ]
+            if "_dlsym" in imports:
+                names = set(binary.strings)
+                evidence += [
+                    Evidence(binary.path, f"looks up {s}() by name (dlsym)", sdk=sdk)
+                    for s in sig.get("dlsym_strings", ())
+                    if s in names
+                ]
+        if evidence:
+            rule = kb.rules[rule_id]
+            out.append(
+                finding(rule, tuple(evidence[:MAX_EVIDENCE]), subject=rule.name, title=sig.get("title") or rule.title)
+            )
+    return out
+
+
+def detect(app: App, kb: Knowledge) -> list[Finding]:
+    ios = app.ios
+    if ios is None:
+        return []
+    out = _capabilities(app, ios, kb)
+    out += _anti_analysis(ios, kb, binary_sdks(app, kb))
+    encrypted = ios.encrypted
+    if encrypted:
+        out.append(
+            finding(
+                kb.rules["TV508"],
+                tuple(Evidence(b.path, f"LC_ENCRYPTION_INFO cryptid 1 ({', '.join(b.archs)})") for b in encrypted[:4]),
+                subject="fairplay",
+                title=f"Code is encrypted (FairPlay): {', '.join(b.name for b in encrypted[:4])} not examined",
+                binaries=[b.path for b in encrypted],
+            )
+        )
+    return out

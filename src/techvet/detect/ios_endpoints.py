@@ -1,0 +1,93 @@
+"""iOS only: hosts named in the strings of an app's binaries, through the attribution Android's use
+(TV401 for http:// URLs, TV402 for other hosts).
+
+An http:// URL stays a cleartext endpoint whatever App Transport Security says: ATS binds the URL
+loading system, not sockets, WebSocket libraries or a web view's content, so a URL that ATS would
+block for one API may still travel in cleartext through another. The finding says whether ATS
+permits cleartext to that host, so a reader sees both facts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from techvet.app.reader import App
+from techvet.detect.endpoints import excluded, host_findings, host_of
+from techvet.findings import Evidence, Finding
+from techvet.ios.reader import IosApp
+from techvet.knowledge import Knowledge
+
+_URL = re.compile(r"(?:https?|wss?|ftp)://[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+", re.IGNORECASE)
+_BARE = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6}$")
+_MAX_EVIDENCE_PER_HOST = 4
+_CACHE_KEY = "ios_hosts"
+
+
+def _strings_hosts(app: App, kb: Knowledge) -> dict[tuple[str, str], list[Evidence]]:
+    """(kind, host) -> evidence, for every binary's strings; cached per app."""
+    cached = app.cache.get(_CACHE_KEY)
+    if isinstance(cached, dict):
+        return cached
+    from techvet.detect.ios_sdks import binary_sdks  # one module's lookups, the other's hosts
+
+    assert app.ios is not None
+    owners = binary_sdks(app, kb)
+    tlds = frozenset(kb.endpoints.get("bare_host_tlds", ()))
+    not_first = frozenset(kb.endpoints.get("bare_host_not_first", ()))
+    own = (app.package or "").casefold()
+    hosts: dict[tuple[str, str], list[Evidence]] = {}
+    for binary in app.ios.binaries:
+        sdk = owners.get(binary.path)
+        for text in binary.strings:
+            if "://" in text:
+                for url in _URL.findall(text):
+                    parsed = host_of(url)
+                    if parsed is None or excluded(parsed[1], parsed[2], kb):
+                        continue
+                    kind = "cleartext" if parsed[0] in ("http", "ws") else "named"
+                    bucket = hosts.setdefault((kind, parsed[1]), [])
+                    if len(bucket) < _MAX_EVIDENCE_PER_HOST:
+                        bucket.append(Evidence(binary.path, f"string {url[:200]}", sdk=sdk))
+            elif "." in text and len(text) < 254 and _BARE.match(text.casefold()):
+                host = text.casefold()
+                labels = host.split(".")
+                if labels[-1] in tlds and labels[0] not in not_first and host != own and not excluded(host, "", kb):
+                    bucket = hosts.setdefault(("named", host), [])
+                    if len(bucket) < _MAX_EVIDENCE_PER_HOST:
+                        bucket.append(Evidence(binary.path, f"string {host}", sdk=sdk))
+    app.cache[_CACHE_KEY] = hosts
+    return hosts
+
+
+def binary_hosts(app: App, kb: Knowledge) -> dict[str, dict[str, bool]]:
+    """Binary path -> {host: whether it is named over http://}."""
+    out: dict[str, dict[str, bool]] = {}
+    for (kind, host), evidence in _strings_hosts(app, kb).items():
+        for ev in evidence:
+            seen = out.setdefault(ev.file, {})
+            seen[host] = seen.get(host, False) or kind == "cleartext"
+    return out
+
+
+def ats_permits(ios: IosApp, host: str) -> bool:
+    """Whether App Transport Security lets the URL loading system reach ``host`` in cleartext."""
+    from techvet.detect.ios_settings import ats_settings
+
+    settings = ats_settings(ios)
+    if settings.everywhere:
+        return True
+    return any(host == d or (sub and host.endswith("." + d)) for d, sub in settings.cleartext_domains)
+
+
+def detect(app: App, kb: Knowledge) -> list[Finding]:
+    if app.ios is None:
+        return []
+    out = host_findings(_strings_hosts(app, kb), kb)
+    ios = app.ios
+    for i, f in enumerate(out):
+        if f.extra.get("cleartext"):
+            permits = ats_permits(ios, str(f.subject))
+            title = f.title + ("" if permits else " (App Transport Security blocks it for the URL loading system)")
+            out[i] = replace(f, title=title, extra={**f.extra, "ats_permits": permits})
+    return out

@@ -1,0 +1,176 @@
+"""iOS only: the SDKs inside an app, by the binaries they ship, their Objective-C classes and their
+resource bundles (``ios:`` in sdks.yaml), and the frameworks no catalogue names (TV304).
+
+An SDK linked statically leaves no framework behind: its classes are in the main executable, and
+exact class names (``WeiboSDK``) or vendor-long prefixes (``QQApi``) find it there. A framework
+the catalogue does not know is third-party code all the same, and is said to be unidentified
+rather than passed over in silence, with the hosts its strings name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from techvet.app.reader import App
+from techvet.detect._common import MAX_EVIDENCE, finding
+from techvet.detect.ios_endpoints import binary_hosts
+from techvet.findings import Evidence, Finding
+from techvet.ios.reader import IosBinary
+from techvet.knowledge import Knowledge, Rule, Sdk
+from techvet.place import attribute
+
+_CACHE_KEY = "ios_binary_sdks"
+
+
+@dataclass
+class _Seen:
+    evidence: list[Evidence] = field(default_factory=list)
+    classes: int = 0
+    frameworks: list[str] = field(default_factory=list)
+
+
+def _lookups(kb: Knowledge) -> tuple[dict[str, str], dict[str, str], list[tuple[str, str]], dict[str, str]]:
+    frameworks: dict[str, str] = {}
+    classes: dict[str, str] = {}
+    prefixes: list[tuple[str, str]] = []
+    bundles: dict[str, str] = {}
+    for sdk in kb.sdks.values():
+        sig = sdk.ios
+        if sig is None:
+            continue
+        frameworks.update({n.casefold(): sdk.id for n in sig.frameworks})
+        classes.update(dict.fromkeys(sig.classes, sdk.id))
+        prefixes.extend((p, sdk.id) for p in sig.class_prefixes)
+        bundles.update({n.casefold(): sdk.id for n in sig.bundles})
+    prefixes.sort(key=lambda p: -len(p[0]))  # the longest prefix wins
+    return frameworks, classes, prefixes, bundles
+
+
+def _binary_name(binary: IosBinary) -> str:
+    return binary.name.removesuffix(".dylib").removesuffix(".a").casefold()
+
+
+def binary_sdks(app: App, kb: Knowledge) -> dict[str, str]:
+    """Binary path -> the catalogue SDK that ships it (frameworks and dylibs known by name)."""
+    cached = app.cache.get(_CACHE_KEY)
+    if isinstance(cached, dict):
+        return cached
+    frameworks = _lookups(kb)[0]
+    out = {}
+    if app.ios is not None:
+        for binary in app.ios.binaries:
+            sdk_id = frameworks.get(_binary_name(binary)) if binary.role != "main" else None
+            if sdk_id is not None:
+                out[binary.path] = sdk_id
+    app.cache[_CACHE_KEY] = out
+    return out
+
+
+def class_sdk(name: str, classes: dict[str, str], prefixes: list[tuple[str, str]]) -> str | None:
+    if name in classes:
+        return classes[name]
+    return next((sdk_id for prefix, sdk_id in prefixes if name.startswith(prefix)), None)
+
+
+def detect(app: App, kb: Knowledge) -> list[Finding]:
+    if app.ios is None:
+        return []
+    _, classes, prefixes, bundles = _lookups(kb)
+    by_binary = binary_sdks(app, kb)
+    seen: dict[str, _Seen] = {}
+    for binary in app.ios.binaries:
+        owner = by_binary.get(binary.path)
+        if owner is not None:
+            item = seen.setdefault(owner, _Seen())
+            item.frameworks.append(binary.name)
+            item.evidence.append(Evidence(binary.path, f"{binary.role} {binary.name}", sdk=owner))
+        counted: dict[str, list[str]] = {}
+        for name in binary.classes:
+            sdk_id = class_sdk(name, classes, prefixes)
+            if sdk_id is not None:
+                counted.setdefault(sdk_id, []).append(name)
+        for sdk_id, names in counted.items():
+            item = seen.setdefault(sdk_id, _Seen())
+            item.classes += len(names)
+            item.evidence.append(
+                Evidence(
+                    binary.path,
+                    f"{len(names)} Objective-C {'class' if len(names) == 1 else 'classes'} of the SDK",
+                    class_name=names[0],
+                    sdk=sdk_id,
+                )
+            )
+    for bundle in app.ios.bundles:
+        sdk_id = bundles.get(bundle.casefold())
+        if sdk_id is not None:
+            item = seen.setdefault(sdk_id, _Seen())
+            item.evidence.append(Evidence(f"{app.ios.root}{bundle}", "resource bundle of the SDK", sdk=sdk_id))
+    rule = kb.rules["TV301"]
+    out = []
+    for sdk_id, item in sorted(seen.items()):
+        sdk = kb.sdks[sdk_id]
+        strong = bool(item.frameworks) or item.classes >= 3
+        out.append(_embeds(rule, sdk, tuple(item.evidence[:MAX_EVIDENCE]), "certain" if strong else "firm", item))
+    out.extend(_unidentified(app, kb, by_binary))
+    return out
+
+
+def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: str, item: _Seen) -> Finding:
+    assert sdk.ios is not None
+    return finding(
+        rule,
+        evidence,
+        subject=sdk.id,
+        title=f"Embeds {sdk.name}",
+        confidence=confidence,
+        country=sdk.country,
+        party=sdk.vendor,
+        sdk_category=sdk.category,
+        collects=list(sdk.collects),
+        does=list(sdk.does),
+        domains=list(sdk.domains),
+        catalogue=sdk.ios.source,
+        classes=item.classes,
+        frameworks=item.frameworks,
+    )
+
+
+def _unidentified(app: App, kb: Knowledge, by_binary: dict[str, str]) -> list[Finding]:
+    """TV304 for each framework or dylib no catalogue names (the platform's own left out)."""
+    assert app.ios is not None
+    platform = tuple(kb.ios.get("platform_binaries", ()))
+    rule = kb.rules["TV304"]
+    out = []
+    for binary in app.ios.binaries:
+        if binary.role not in ("framework", "dylib") or binary.path in by_binary or binary.name.startswith(platform):
+            continue
+        hosts = binary_hosts(app, kb).get(binary.path, {})
+        every = sorted(hosts, key=lambda h: (not hosts[h], h))
+        destinations = [attribute(h, kb).to_dict() for h in every]
+        countries = {d.get("owner_country") for d in destinations if d.get("owner_country")}
+        evidence = [
+            Evidence(binary.path, f"{binary.role} {binary.name}: {len(binary.classes)} Objective-C classes defined")
+        ]
+        evidence += [
+            Evidence(binary.path, f"names host {h}" + (" over http://" if hosts[h] else "")) for h in every[:3]
+        ]
+        out.append(
+            finding(
+                rule,
+                tuple(evidence),
+                subject=binary.name,
+                title=f"Carries unidentified third-party code: {binary.role} {binary.name}"
+                + (f" ({len(binary.classes)} classes)" if binary.classes else ""),
+                confidence="firm",
+                country=countries.pop() if len(countries) == 1 else None,
+                component=binary.name,
+                packages=[],
+                classes=len(binary.classes),
+                hosts=every[:20],
+                cleartext_hosts=[h for h in every if hosts[h]][:20],
+                hosts_total=len(every),
+                capabilities=[],
+                destinations=destinations,
+            )
+        )
+    return out

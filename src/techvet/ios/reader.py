@@ -1,0 +1,429 @@
+"""Read an iOS app (``.ipa``, or a bare ``.app`` folder) into the same :class:`App` Android apps give.
+
+The app is ``Payload/<Name>.app/``: its ``Info.plist`` (identity, usage descriptions, App
+Transport Security), ``embedded.mobileprovision`` (the team and the entitlements Apple granted),
+the main executable that ``CFBundleExecutable`` names, and the code that rides with it: every
+``Frameworks/*.framework``, ``Frameworks/*.dylib`` and app extension (``PlugIns/*.appex``, with
+its own frameworks). The facts of the iOS part are in :class:`IosApp` on ``App.ios``; what both
+platforms share (identity through ``App.package``, signers in ``App.certificates``, notes, entries)
+is where Android's is, so detectors that do not care about the platform serve both.
+
+Nothing is extracted: the archive is read as Android apps are (:mod:`techvet.app.archive`, with
+the same bounds). A folder is walked without following symbolic links. A FairPlay-encrypted binary
+is read for what stays plain (load commands, imports, the Info.plist and resources) and the notes
+say what could not be seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from techvet.app.archive import MAX_ENTRIES, MAX_ENTRY_BYTES, Archive, ReadBudget
+from techvet.app.certs import Certificate, describe_certificates
+from techvet.app.code import CodeIndex
+from techvet.app.reader import App
+from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
+from techvet.ios.macho import MAX_STRINGS, Binary, Image, is_macho, read_binary, split_cstrings
+from techvet.ios.names import objc_classes, swift_type_name
+from techvet.ios.plist import MAX_PLIST_BYTES, read_plist
+from techvet.ios.signing import MAX_PROFILE_BYTES, Profile, read_code_signature, read_profile
+
+IPA_SUFFIXES = (".ipa",)
+MAX_BINARIES = 512  # the main executable, frameworks, dylibs and extensions of one app
+_APP_ROOT = re.compile(r"^Payload/([^/]+\.app)/Info\.plist$")
+_FRAMEWORK = re.compile(r"^((?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/)Info\.plist$")
+_FRAMEWORK_BINARY = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/\1$")
+_DYLIB = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/[^/]+\.dylib$")
+_EXTENSION = re.compile(r"^(PlugIns/([^/]+)\.appex/)Info\.plist$")
+_RESOURCE_BUNDLE = re.compile(r"^(?:[^/]+/)*?([^/]+\.bundle)/")
+# sections whose strings are names, not text (kept apart) or compiler metadata (type encodings)
+_NAME_SECTIONS = {"__objc_classname", "__objc_methname", "__objc_methtype", "__swift5_reflstr", "__swift5_typeref"}
+
+
+@dataclass
+class IosBinary:
+    """One Mach-O file of the app, as facts."""
+
+    path: str  # entry inside the app
+    role: str  # main, framework, dylib or extension
+    name: str  # the executable's, framework's or extension's name
+    archs: list[str]
+    file_type: str
+    encrypted: bool
+    min_os: str | None
+    libraries: list[str]
+    classes: dict[str, tuple[str, ...]]  # Objective-C class -> its methods ("+" for class methods)
+    selectors: list[str]
+    swift_types: list[str]
+    imports: list[str]
+    strings: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def system_libraries(self) -> list[str]:
+        """Linked system frameworks by name (``CoreLocation``), the app's own left out."""
+        out = []
+        for lib in self.libraries:
+            if lib.startswith(("/System/Library/Frameworks/", "/System/Library/PrivateFrameworks/")):
+                out.append(lib.rsplit("/", 1)[-1])
+            elif lib.startswith("/usr/lib/"):
+                out.append(lib.rsplit("/", 1)[-1])
+        return out
+
+
+@dataclass
+class IosApp:
+    """What the iOS part of an app says: identity, Info.plist, profile, entitlements and code."""
+
+    bundle_id: str | None
+    name: str | None
+    version: str | None
+    build: str | None
+    min_os: str | None
+    sdk: str | None  # the SDK it was built with (DTSDKName): App Transport Security needs iOS 9
+    info: dict[str, Any] = field(repr=False)
+    profile: Profile | None
+    entitlements: dict[str, Any]
+    binaries: list[IosBinary]
+    bundles: list[str]  # resource bundles (``WeiboSDK.bundle``), nested ones included
+    root: str  # where the .app lies in the archive (``Payload/X.app/``; "" for a folder)
+
+    @property
+    def main(self) -> IosBinary | None:
+        return next((b for b in self.binaries if b.role == "main"), None)
+
+    @property
+    def encrypted(self) -> list[IosBinary]:
+        return [b for b in self.binaries if b.encrypted]
+
+
+class _Tree(Protocol):
+    @property
+    def names(self) -> list[str]: ...
+
+    def __contains__(self, name: str) -> bool: ...
+
+    def size_of(self, name: str) -> int: ...
+
+    def read(self, name: str, limit: int = ...) -> bytes: ...
+
+
+class _Folder:
+    """A ``.app`` folder read like an archive: names relative to it, symbolic links never followed
+    (a link to ``/etc/passwd`` is listed, not read), the same size bounds as an archive's entries."""
+
+    def __init__(self, root: str, budget: ReadBudget) -> None:
+        self.root = root
+        self.budget = budget
+        self._sizes: dict[str, int] = {}
+        for folder, dirs, files in os.walk(root, followlinks=False):
+            for name in files:
+                full = os.path.join(folder, name)
+                info = os.lstat(full)
+                if stat.S_ISREG(info.st_mode):
+                    self._sizes[os.path.relpath(full, root).replace(os.sep, "/")] = info.st_size
+            if len(self._sizes) > MAX_ENTRIES:
+                raise LimitExceededError(f"{root}: more than {MAX_ENTRIES} files")
+            dirs.sort()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._sizes)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._sizes
+
+    def size_of(self, name: str) -> int:
+        return self._sizes[name]
+
+    def read(self, name: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
+        size = self._sizes[name]
+        if size > limit:
+            raise LimitExceededError(f"{self.root}/{name}: file of {size} bytes is over the {limit} byte bound")
+        self.budget.take(size, f"{self.root}/{name}")
+        with open(os.path.join(self.root, name), "rb") as fh:
+            return fh.read(limit + 1)[:limit]
+
+
+def is_ios_app(path: str) -> bool:
+    """Whether ``path`` looks like an iOS app: a ``.app`` folder, or a file named ``.ipa``."""
+    return (os.path.isdir(path) and path.rstrip("/").endswith(".app")) or path.lower().endswith(IPA_SUFFIXES)
+
+
+def read_ios_app(path: str | os.PathLike[str]) -> App:
+    """Read the iOS app at ``path``; raises an :class:`InputError` subclass naming the file."""
+    path = os.fspath(path)
+    try:
+        return _read(path)
+    except InputError as exc:
+        if str(exc).startswith(path):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def _read(path: str) -> App:
+    budget = ReadBudget()
+    if os.path.isdir(path):
+        if not os.path.isfile(os.path.join(path, "Info.plist")):
+            raise NotAnAppError(f"{path}: folder without Info.plist: not an iOS app")
+        folder = _Folder(path, budget)
+        app = _read_tree(path, folder, "")
+        app.sha256, app.size = _folder_digest(folder)
+        return app
+    if not os.path.isfile(path):
+        raise NotAnAppError(f"{path}: no such file")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        raise NotAnAppError(f"{path}: not an iOS app (an .ipa is a zip file)")
+    with Archive(path, path, budget) as archive:
+        for name in archive.names:
+            parts = name.split("/")
+            if name.startswith("/") or ".." in parts or "\\" in name:
+                raise MalformedAppError(f"{path}: entry {name[:200]!r} points outside the app")
+        roots = sorted(m.group(1) for m in map(_APP_ROOT.match, archive.names) if m)
+        if not roots:
+            raise NotAnAppError(f"{path}: zip archive without Payload/<name>.app/Info.plist: not an iOS app")
+        app = _read_tree(path, archive, f"Payload/{roots[0]}/")
+        if len(roots) > 1:
+            app.notes.append(f"the archive holds {len(roots)} apps; only {roots[0]} was read")
+    app.sha256, app.size = _file_digest(path)
+    return app
+
+
+def _read_tree(path: str, tree: _Tree, root: str) -> App:
+    notes: list[str] = []
+    info = _plist(tree, f"{root}Info.plist", notes, required=True)
+    profile = None
+    if f"{root}embedded.mobileprovision" in tree:
+        try:
+            profile = read_profile(
+                tree.read(f"{root}embedded.mobileprovision", MAX_PROFILE_BYTES), "embedded.mobileprovision"
+            )
+        except LimitExceededError:
+            raise
+        except InputError as exc:
+            notes.append(str(exc))
+    binaries, signers, entitlements = _binaries(tree, root, info, notes)
+    names = tree.names
+    inside = [n[len(root) :] for n in names if n.startswith(root)]
+    bundles = sorted({m.group(1) for m in map(_RESOURCE_BUNDLE.match, inside) if m})
+    certificates = _signers(signers, profile)
+    ios = IosApp(
+        bundle_id=_text(info.get("CFBundleIdentifier")),
+        name=_text(info.get("CFBundleDisplayName")) or _text(info.get("CFBundleName")),
+        version=_text(info.get("CFBundleShortVersionString")),
+        build=_text(info.get("CFBundleVersion")),
+        min_os=_text(info.get("MinimumOSVersion")),
+        sdk=_text(info.get("DTSDKName")),
+        info=info,
+        profile=profile,
+        entitlements=entitlements or (profile.entitlements if profile else {}),
+        binaries=binaries,
+        bundles=bundles,
+        root=root,
+    )
+    return App(
+        path,
+        "",
+        0,
+        None,
+        certificates,
+        CodeIndex([]),
+        [],
+        names,
+        [],
+        notes=notes,
+        platform="ios",
+        ios=ios,
+    )
+
+
+def _plist(tree: _Tree, name: str, notes: list[str], required: bool = False) -> dict[str, Any]:
+    if name not in tree:
+        if required:
+            raise NotAnAppError(f"no {name}: not an iOS app")
+        return {}
+    try:
+        return read_plist(tree.read(name, MAX_PLIST_BYTES), name)
+    except LimitExceededError:
+        raise
+    except InputError as exc:
+        if required:
+            raise
+        notes.append(str(exc))
+        return {}
+
+
+def _text(value: object) -> str | None:
+    return value[:300] if isinstance(value, str) and value else None
+
+
+def _executable(info: dict[str, Any], default: str) -> str:
+    name = info.get("CFBundleExecutable")
+    return name if isinstance(name, str) and name and "/" not in name and name not in (".", "..") else default
+
+
+def _binaries(
+    tree: _Tree, root: str, info: dict[str, Any], notes: list[str]
+) -> tuple[list[IosBinary], list[bytes], dict[str, Any]]:
+    """Every Mach-O of the app: (binaries, signer certificates, entitlements of the main one)."""
+    wanted: list[tuple[str, str, str]] = []  # (entry, role, name)
+    app_name = root.rstrip("/").rsplit("/", 1)[-1].removesuffix(".app") or "app"
+    wanted.append((f"{root}{_executable(info, app_name)}", "main", _executable(info, app_name)))
+    for name in tree.names:
+        if not name.startswith(root):
+            continue
+        inner = name[len(root) :]
+        framework = _FRAMEWORK.match(inner)
+        extension = _EXTENSION.match(inner)
+        if framework:
+            sub = _plist(tree, name, notes)
+            exe = _executable(sub, framework.group(2))
+            wanted.append((f"{root}{framework.group(1)}{exe}", "framework", framework.group(2)))
+        elif extension:
+            sub = _plist(tree, name, notes)
+            exe = _executable(sub, extension.group(2))
+            wanted.append((f"{root}{extension.group(1)}{exe}", "extension", extension.group(2)))
+        elif (bare := _FRAMEWORK_BINARY.match(inner)) and f"{name.rpartition('/')[0]}/Info.plist" not in tree:
+            wanted.append((name, "framework", bare.group(1)))  # a framework without its Info.plist
+        elif _DYLIB.match(inner):
+            wanted.append((name, "dylib", inner.rsplit("/", 1)[-1]))
+    if len(wanted) > MAX_BINARIES:
+        raise LimitExceededError(f"more than {MAX_BINARIES} binaries in the app")
+    binaries: list[IosBinary] = []
+    signers: list[bytes] = []
+    entitlements: dict[str, Any] = {}
+    for entry, role, name in dict.fromkeys(wanted):
+        if entry not in tree:
+            notes.append(f"{entry}: the {role} binary the bundle names is missing")
+            continue
+        data = tree.read(entry)
+        if not is_macho(data[:8]):
+            notes.append(f"{entry}: not a Mach-O file; not read")
+            continue
+        binary = read_binary(data, entry)  # a damaged binary makes the app unreadable, as a bad DEX does
+        described, signature = _describe(entry, role, name, binary)
+        binaries.append(described)
+        notes.extend(described.notes)
+        if role == "main" and signature is not None:
+            found, sig_notes = read_code_signature(signature, entry)
+            signers, entitlements = found.certificates, found.entitlements
+            notes.extend(sig_notes)
+    return binaries, signers, entitlements
+
+
+def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBinary, bytes | None]:
+    classes: dict[str, tuple[str, ...]] = {}
+    selectors: dict[str, None] = {}
+    swift: dict[str, None] = {}
+    imports: dict[str, None] = {}
+    strings: dict[str, None] = {}
+    libraries: dict[str, None] = {}
+    notes = list(binary.notes)
+    signature = None
+    for image in binary.images:
+        for cls in objc_classes(image):
+            classes.setdefault(cls.name, cls.methods)
+        for cls_name in image.cstrings("__TEXT", "__objc_classname"):
+            classes.setdefault(cls_name, ())
+        selectors.update(dict.fromkeys(image.cstrings("__TEXT", "__objc_methname")))
+        for symbol in image.defined:
+            if symbol.startswith("_OBJC_CLASS_$_"):
+                classes.setdefault(symbol.removeprefix("_OBJC_CLASS_$_"), ())
+            elif (swift_name := swift_type_name(symbol)) is not None:
+                swift[swift_name] = None
+        imports.update(dict.fromkeys(image.imports))
+        libraries.update(dict.fromkeys(image.libraries))
+        if len(strings) < MAX_STRINGS:
+            strings.update(dict.fromkeys(_text_strings(image)))
+        if image.signature is not None and signature is None:
+            offset, size = image.signature
+            signature = image.data[offset : offset + size] if offset + size <= len(image.data) else None
+        notes.extend(image.notes)
+    for cls_name in classes:
+        if (swift_name := swift_type_name(cls_name)) is not None:
+            swift[swift_name] = None
+    encrypted = binary.encrypted
+    if encrypted:
+        notes.append(
+            f"{entry}: FairPlay-encrypted (cryptid 1): its classes, selectors and strings could not be read; "
+            "its linked libraries and imported symbols could"
+        )
+    first = binary.images[0]
+    return (
+        IosBinary(
+            path=entry,
+            role=role,
+            name=name,
+            archs=binary.archs,
+            file_type=first.file_type,
+            encrypted=encrypted,
+            min_os=first.min_os,
+            libraries=list(libraries),
+            classes=classes,
+            selectors=list(selectors),
+            swift_types=list(swift),
+            imports=list(imports),
+            strings=list(strings)[:MAX_STRINGS],
+            notes=notes,
+        ),
+        signature,
+    )
+
+
+def _text_strings(image: Image) -> list[str]:
+    """The image's C strings (every C-string-literal section but the name sections) and its UTF-16
+    CFString literals (``__ustring``), where text in other scripts lives."""
+    out: list[str] = []
+    for section in image.sections:
+        if section.is_cstrings and section.name not in _NAME_SECTIONS:
+            out.extend(split_cstrings(image.section_bytes(section)))
+        elif section.name == "__ustring":
+            blob = image.section_bytes(section)
+            out.extend(s for s in blob[: len(blob) & ~1].decode("utf-16-le", "replace").split("\0") if s)
+    return out
+
+
+def _signers(code_signature: list[bytes], profile: Profile | None) -> list[Certificate]:
+    """The signing certificate(s): the code signature's leaf (not Apple's authorities that issued
+    it), and the profile's developer certificates."""
+    block: dict[str, list[bytes]] = {}
+    if code_signature:
+        block["code-signature"] = code_signature
+    if profile is not None and profile.certificates:
+        block["profile"] = profile.certificates
+    described = describe_certificates([], block)
+    issuers = {c.issuer for c in described}
+    leaves = [c for c in described if c.subject not in issuers or c.subject == c.issuer and len(described) == 1]
+    return leaves or described
+
+
+def _file_digest(path: str) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _folder_digest(folder: _Folder) -> tuple[str, int]:
+    """A digest of a folder: of its file names and sizes and the bytes of each, in name order (no
+    archive to hash; the same folder always gives the same digest)."""
+    h = hashlib.sha256()
+    total = 0
+    for name in sorted(folder.names):
+        size = folder.size_of(name)
+        h.update(f"{name}\0{size}\0".encode())
+        with open(os.path.join(folder.root, name), "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        total += size
+    return h.hexdigest(), total
