@@ -9,6 +9,7 @@ evidence is reported as tentative, since the code that would use it may be encry
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from techvet.app.reader import App
@@ -19,19 +20,35 @@ from techvet.ios.reader import IosApp, IosBinary
 from techvet.knowledge import Knowledge
 
 
-def _code_evidence(binary: IosBinary, sig: dict[str, Any], sdk: str | None) -> list[Evidence]:
-    out: list[Evidence] = []
-    imported = {s.removeprefix("_OBJC_CLASS_$_") for s in binary.imports if s.startswith("_OBJC_CLASS_$_")}
-    for cls in sig.get("classes", ()):
-        if cls in imported or cls in binary.classes:
-            out.append(Evidence(binary.path, f"uses class {cls}", sdk=sdk))
-    selectors = set(binary.selectors)
-    out += [Evidence(binary.path, f"calls {s}", sdk=sdk) for s in sig.get("selectors", ()) if s in selectors]
-    imports = set(binary.imports)
+@dataclass(frozen=True)
+class _Names:
+    """One binary's names as sets, built once for every rule's lookups."""
+
+    classes: frozenset[str]  # imported (_OBJC_CLASS_$_X) and defined
+    selectors: frozenset[str]
+    imports: frozenset[str]
+    linked: frozenset[str]
+
+    @classmethod
+    def of(cls, binary: IosBinary) -> _Names:
+        imported = {s[14:] for s in binary.imports if s.startswith("_OBJC_CLASS_$_")}
+        return cls(
+            frozenset(imported | binary.classes.keys()),
+            frozenset(binary.selectors),
+            frozenset(binary.imports),
+            frozenset(binary.system_libraries),
+        )
+
+
+def _code_evidence(binary: IosBinary, names: _Names, sig: dict[str, Any], sdk: str | None) -> list[Evidence]:
+    out = [Evidence(binary.path, f"uses class {c}", sdk=sdk) for c in sig.get("classes", ()) if c in names.classes]
+    out += [Evidence(binary.path, f"calls {s}", sdk=sdk) for s in sig.get("selectors", ()) if s in names.selectors]
     out += [
-        Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk) for s in sig.get("symbols", ()) if s in imports
+        Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk)
+        for s in sig.get("symbols", ())
+        if s in names.imports
     ]
-    linked = set(binary.system_libraries)
+    linked = names.linked
     out += [Evidence(binary.path, f"links {f}.framework", sdk=sdk) for f in sig.get("frameworks", ()) if f in linked]
     prefixes = tuple(sig.get("strings_prefix", ()))
     if prefixes:
@@ -43,11 +60,12 @@ def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
     owners = binary_sdks(app, kb)
     plist = f"{ios.root}Info.plist"
     out = []
+    names = [(binary, _Names.of(binary)) for binary in ios.binaries]
     for rule_id, sig in kb.ios.get("signatures", {}).items():
         rule = kb.rules[rule_id]
         code: list[Evidence] = []
-        for binary in ios.binaries:
-            code += _code_evidence(binary, sig, owners.get(binary.path))
+        for binary, known in names:
+            code += _code_evidence(binary, known, sig, owners.get(binary.path))
         code += [Evidence(plist, f"entitlement {e}") for e in sig.get("entitlements", ()) if ios.entitlements.get(e)]
         needs = sig.get("needs_info_key")
         if needs and code:

@@ -29,10 +29,38 @@ class _Seen:
     frameworks: list[str] = field(default_factory=list)
 
 
-def _lookups(kb: Knowledge) -> tuple[dict[str, str], dict[str, str], list[tuple[str, str]], dict[str, str]]:
+@dataclass(frozen=True)
+class _Lookups:
+    """The catalogue's iOS names as tables, built once per knowledge base."""
+
+    frameworks: dict[str, str]  # casefolded binary name -> SDK id
+    classes: dict[str, str]  # exact class name -> SDK id
+    prefixes: dict[str, tuple[tuple[str, str], ...]]  # first 4 letters -> (prefix, SDK id), longest first
+    bundles: dict[str, str]  # casefolded resource bundle -> SDK id
+
+    def class_sdk(self, name: str) -> str | None:
+        """The SDK a class belongs to: by its exact name, else by the longest catalogue prefix.
+        Every prefix has at least four letters, so one dict probe on a name's first four finds the
+        few prefixes to test (a large app defines tens of thousands of classes)."""
+        found = self.classes.get(name)
+        if found is not None:
+            return found
+        for prefix, sdk_id in self.prefixes.get(name[:4], ()):
+            if name.startswith(prefix):
+                return sdk_id
+        return None
+
+
+_BUILT: dict[int, tuple[Knowledge, _Lookups]] = {}
+
+
+def lookups(kb: Knowledge) -> _Lookups:
+    cached = _BUILT.get(id(kb))
+    if cached is not None and cached[0] is kb:
+        return cached[1]
     frameworks: dict[str, str] = {}
     classes: dict[str, str] = {}
-    prefixes: list[tuple[str, str]] = []
+    prefixes: dict[str, list[tuple[str, str]]] = {}
     bundles: dict[str, str] = {}
     for sdk in kb.sdks.values():
         sig = sdk.ios
@@ -40,10 +68,13 @@ def _lookups(kb: Knowledge) -> tuple[dict[str, str], dict[str, str], list[tuple[
             continue
         frameworks.update({n.casefold(): sdk.id for n in sig.frameworks})
         classes.update(dict.fromkeys(sig.classes, sdk.id))
-        prefixes.extend((p, sdk.id) for p in sig.class_prefixes)
+        for prefix in sig.class_prefixes:
+            prefixes.setdefault(prefix[:4], []).append((prefix, sdk.id))
         bundles.update({n.casefold(): sdk.id for n in sig.bundles})
-    prefixes.sort(key=lambda p: -len(p[0]))  # the longest prefix wins
-    return frameworks, classes, prefixes, bundles
+    heads = {head: tuple(sorted(found, key=lambda p: -len(p[0]))) for head, found in prefixes.items()}
+    built = _Lookups(frameworks, classes, heads, bundles)
+    _BUILT[id(kb)] = (kb, built)
+    return built
 
 
 def _binary_name(binary: IosBinary) -> str:
@@ -55,7 +86,7 @@ def binary_sdks(app: App, kb: Knowledge) -> dict[str, str]:
     cached = app.cache.get(_CACHE_KEY)
     if isinstance(cached, dict):
         return cached
-    frameworks = _lookups(kb)[0]
+    frameworks = lookups(kb).frameworks
     out = {}
     if app.ios is not None:
         for binary in app.ios.binaries:
@@ -66,16 +97,10 @@ def binary_sdks(app: App, kb: Knowledge) -> dict[str, str]:
     return out
 
 
-def class_sdk(name: str, classes: dict[str, str], prefixes: list[tuple[str, str]]) -> str | None:
-    if name in classes:
-        return classes[name]
-    return next((sdk_id for prefix, sdk_id in prefixes if name.startswith(prefix)), None)
-
-
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     if app.ios is None:
         return []
-    _, classes, prefixes, bundles = _lookups(kb)
+    tables = lookups(kb)
     by_binary = binary_sdks(app, kb)
     seen: dict[str, _Seen] = {}
     for binary in app.ios.binaries:
@@ -86,7 +111,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             item.evidence.append(Evidence(binary.path, f"{binary.role} {binary.name}", sdk=owner))
         counted: dict[str, list[str]] = {}
         for name in binary.classes:
-            sdk_id = class_sdk(name, classes, prefixes)
+            sdk_id = tables.class_sdk(name)
             if sdk_id is not None:
                 counted.setdefault(sdk_id, []).append(name)
         for sdk_id, names in counted.items():
@@ -101,7 +126,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
                 )
             )
     for bundle in app.ios.bundles:
-        sdk_id = bundles.get(bundle.casefold())
+        sdk_id = tables.bundles.get(bundle.casefold())
         if sdk_id is not None:
             item = seen.setdefault(sdk_id, _Seen())
             item.evidence.append(Evidence(f"{app.ios.root}{bundle}", "resource bundle of the SDK", sdk=sdk_id))

@@ -1,10 +1,11 @@
 """Objective-C classes and their methods, and Swift type names, from one Mach-O image.
 
 Classes come from ``__objc_classlist``: each entry points at a ``class_t``, whose read-only data
-names the class and lists its instance methods (its metaclass's list holds the class methods).
-Superclass links are never followed, so a list that loops back on itself costs nothing; every
-pointer is followed at most once, and counts are bounded, so a method list that claims four
-billion entries is cut at :data:`MAX_METHODS`. Names that cannot be reached this way (a class list
+names the class and lists its instance methods. Superclass and metaclass links are never followed
+(class methods are among the selectors of ``__objc_methname`` all the same, and walking metaclasses
+doubled the cost), so a list that loops back on itself costs nothing; every class is read once,
+and counts are bounded, so a method list that claims four billion entries is cut at
+:data:`MAX_METHODS`. Names that cannot be reached this way (a class list
 in an encrypted range, a stripped or unusual layout) are still in ``__objc_classname``, which the
 reader keeps as the names this image defines.
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass
+from itertools import accumulate
 
-from techvet.ios.macho import AddressMap, Image
+from techvet.ios.macho import MAX_STRING, AddressMap, Image
 
 MAX_CLASSES = 200_000
 MAX_METHODS = 1_000_000  # across one image
@@ -31,7 +33,28 @@ _FAST_DATA_MASK = 0x0000_7FFF_FFFF_FFF8
 @dataclass(frozen=True, slots=True)
 class ObjcClass:
     name: str
-    methods: tuple[str, ...]  # instance methods, then class methods prefixed "+"
+    methods: tuple[str, ...]  # instance methods (class methods are among every selector the binary names)
+
+
+def _selectors_by_address(image: Image, name: str) -> dict[int, str]:
+    """Every name of a name section (``__objc_methname``, ``__objc_classname``) by its address: a
+    method or class points at one, and a dict lookup per method is what makes a class list of
+    200,000 methods cost milliseconds rather than a pointer walk each."""
+    section = image.section("__TEXT", name)
+    if section is None or not image.readable(section):
+        return {}
+    blob = image.section_bytes(section)
+    if blob.isascii():  # nearly always: decode once, a character is a byte, and the loop is in C
+        texts = blob.decode("ascii").split("\0")
+        starts = accumulate((len(t) + 1 for t in texts[:-1]), initial=section.addr)
+        return {a: t if len(t) <= MAX_STRING else t[:MAX_STRING] for a, t in zip(starts, texts, strict=True) if t}
+    out = {}
+    addr = section.addr
+    for raw in blob.split(b"\0"):
+        if raw:
+            out[addr] = raw[:MAX_STRING].decode("utf-8", "replace")
+        addr += len(raw) + 1
+    return out
 
 
 def objc_classes(image: Image) -> list[ObjcClass]:
@@ -41,53 +64,42 @@ def objc_classes(image: Image) -> list[ObjcClass]:
     if section is None or not image.readable(section):
         return []
     mapper = AddressMap(image)
+    mapper.selectors = _selectors_by_address(image, "__objc_methname") | _selectors_by_address(
+        image, "__objc_classname"
+    )
     step = 8 if image.is64 else 4
+    count = min(section.size // step, MAX_CLASSES)
+    pointers = struct.unpack_from(f"{image.little}{count}{'Q' if image.is64 else 'I'}", image.data, section.offset)
     seen: set[int] = set()
     budget = [MAX_METHODS]
     out = []
-    for i in range(min(section.size // step, MAX_CLASSES)):
-        raw = mapper.read_pointer(section.offset + i * step)
-        at = mapper.pointer_target(raw) if raw is not None else None
-        if at is None or at in seen:
+    for raw in pointers:
+        at = mapper.pointer_target(raw)
+        if at is None or at in seen:  # a class listed twice is read once
             continue
         seen.add(at)
-        found = _class(mapper, at, seen, budget)
+        found = _read_only(mapper, at, budget)
         if found is not None:
-            out.append(found)
+            out.append(ObjcClass(found[0], tuple(found[1])))
     return out
 
 
-def _class(mapper: AddressMap, at: int, seen: set[int], budget: list[int]) -> ObjcClass | None:
-    image = mapper.image
-    step = 8 if image.is64 else 4
-    name_and_methods = _read_only(mapper, at, budget)
-    if name_and_methods is None:
-        return None
-    name, methods = name_and_methods
-    isa = mapper.read_pointer(at)
-    meta = mapper.pointer_target(isa) if isa is not None else None
-    class_methods: list[str] = []
-    if meta is not None and meta not in seen and meta + 5 * step <= len(image.data):
-        seen.add(meta)
-        read = _read_only(mapper, meta, budget)
-        class_methods = [f"+{m}" for m in read[1]] if read else []
-    return ObjcClass(name, tuple(methods + class_methods))
-
-
 def _read_only(mapper: AddressMap, class_at: int, budget: list[int]) -> tuple[str, list[str]] | None:
-    """(name, method names) from a class_t's class_ro_t."""
+    """(name, method names) from a class_t's class_ro_t (two unpacks: a class list of 30,000
+    classes is read as often as the app is scanned)."""
     image = mapper.image
-    step = 8 if image.is64 else 4
-    raw = mapper.read_pointer(class_at + 4 * step)  # isa, superclass, cache, vtable, data
-    if raw is None:
+    data, wide = image.data, image.is64
+    step = 8 if wide else 4
+    at = class_at + 4 * step  # isa, superclass, cache, vtable, then data
+    if at + step > len(data):
         return None
-    ro = mapper.pointer_target(raw & _FAST_DATA_MASK if image.is64 else raw & ~3)
-    if ro is None:
+    (raw,) = struct.unpack_from(image.little + ("Q" if wide else "I"), data, at)
+    ro = mapper.pointer_target(raw & _FAST_DATA_MASK if wide else raw & ~3)
+    fields = 16 if wide else 12  # flags, instanceStart, instanceSize (, reserved)
+    if ro is None or ro + fields + 3 * step > len(data):
         return None
-    fields = 16 if image.is64 else 12  # flags, instanceStart, instanceSize (, reserved)
-    name_ptr = mapper.read_pointer(ro + fields + step)  # after ivarLayout
-    methods_ptr = mapper.read_pointer(ro + fields + 2 * step)
-    name = _string(mapper, name_ptr)
+    _, name_ptr, methods_ptr = struct.unpack_from(image.little + ("3Q" if wide else "3I"), data, ro + fields)
+    name = mapper.selectors.get(name_ptr) or _string(mapper, name_ptr)  # after ivarLayout
     if not name:
         return None
     return name, _methods(mapper, methods_ptr, budget)
@@ -116,6 +128,7 @@ def _methods(mapper: AddressMap, raw: int | None, budget: list[int]) -> list[str
         return []
     at = mapper.pointer_target(raw)
     image = mapper.image
+    step = 8 if image.is64 else 4
     if at is None or at + 8 > len(image.data):
         return []
     flags, count = struct.unpack_from(image.little + "II", image.data, at)
@@ -125,6 +138,12 @@ def _methods(mapper: AddressMap, raw: int | None, budget: list[int]) -> list[str
         return []
     count = min(count, budget[0], (len(image.data) - at - 8) // entsize)
     budget[0] -= count
+    if not relative and entsize == 3 * step:  # name, types, implementation: the names in one unpack
+        fmt = f"{image.little}{3 * count}{'Q' if image.is64 else 'I'}"
+        names = mapper.selectors
+        found = [names.get(p) for p in struct.unpack_from(fmt, image.data, at + 8)[0::3]]
+        if all(found):  # plain pointers into __objc_methname (chained ones take the slow path)
+            return [n for n in found if n]
     out = []
     for i in range(count):
         entry = at + 8 + i * entsize
