@@ -48,6 +48,7 @@ $(BENCH_VENVS)/.ready: $(BIN)/techvet
 	$(PYTHON) -m venv $(BENCH_VENVS)/exodus && $(BENCH_VENVS)/exodus/bin/pip install --quiet exodus-core==1.3.15
 	$(PYTHON) -m venv $(BENCH_VENVS)/apkid && $(BENCH_VENVS)/apkid/bin/pip install --quiet apkid==3.2.0
 	$(PYTHON) -m venv $(BENCH_VENVS)/stix2 && $(BENCH_VENVS)/stix2/bin/pip install --quiet stix2==3.0.1
+	$(PYTHON) -m venv $(BENCH_VENVS)/lief && $(BENCH_VENVS)/lief/bin/pip install --quiet lief==0.17.6
 	@touch $@
 
 bench: $(BENCH_VENVS)/.ready

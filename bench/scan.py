@@ -16,8 +16,15 @@ Exodus only: ``sdk_catalogue.json`` emptied in a copy, but for one component and
 alternately, best of three each; the median scan time of each and their ratio. The
 unidentified-component pass runs in both (it is part of a scan).
 
-Last, the known surveillance tools' index (issue 17): its load time against the ``stix2`` library
+Then the known surveillance tools' index (issue 17): its load time against the ``stix2`` library
 parsing the bundles it is built from, and the share of scan time that matching takes.
+
+Last, iOS (issue 18): techvet's whole scan of each IPA (read, every detector, attribution) against
+LIEF parsing the same Mach-O files plus a ``strings`` pass over them (the least a peer does before
+it can say anything), in fresh processes, best of three each; and techvet's peak memory. The IPAs:
+the Weibo SDK's real demo apps and an app around Tencent's real TencentOpenAPI framework (from the
+fetched repositories, when present), the test fixtures, and a large synthetic app (20,000 classes,
+200,000 methods, 100,000 strings, fat armv7 + arm64: the scale of a large real app's binary).
 """
 
 from __future__ import annotations
@@ -222,6 +229,121 @@ def indicator_cost(apps: list[Path], peers: Path, rounds: int = 3) -> None:
     print(f"  hashing every DEX, the app's own classesN.dex too, would take {100 * every_dex / scanned:.2f}% more")
 
 
+IOS_TECHVET = """
+import sys, time
+import techvet
+import asn1crypto.cms, asn1crypto.x509, plistlib  # imported lazily by techvet; imports are excluded
+from techvet.knowledge import load
+from techvet.iocs import installed_index
+kb = load()
+kb.psl, kb.place, kb.restriction_forms, kb.name_words
+installed_index()
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    techvet.scan(sys.argv[1])
+    best = min(best, time.perf_counter() - t)
+print(best)
+"""
+IOS_LIEF = """
+import re, sys, time, zipfile
+import lief
+lief.logging.disable()
+printable = re.compile(rb"[\\x20-\\x7e]{4,}")
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    with zipfile.ZipFile(sys.argv[1]) as archive:
+        for name in sys.argv[2:]:
+            raw = archive.read(name)
+            lief.MachO.parse(raw)
+            printable.findall(raw)
+    best = min(best, time.perf_counter() - t)
+print(best)
+"""
+
+
+def ios_apps(folder: Path) -> list[Path]:
+    """The IPAs of the iOS line, built or extracted into ``folder``."""
+    sys.path.insert(0, str(ROOT))
+    from tests import ios_build as build
+
+    apps = [build.sdk_app(folder / "fixture_sdks.ipa"), build.encrypted_app(folder / "fixture_encrypted.ipa")]
+    mirrors = Path(os.environ.get("TECHVET_MIRRORS", "/work/.mirror"))
+    weibo = mirrors / "sinaweibosdk+weibo_ios_sdk" / "repo"
+    for name, commit in (("SDKDemo20131126.ipa", "a3b0ec7"), ("SDKDemo20140109.ipa", "97d9110")):
+        done = subprocess.run(
+            ["git", "--git-dir", str(weibo), "cat-file", "-p", f"{commit}:{name}"], capture_output=True
+        )
+        if done.returncode == 0 and done.stdout:
+            (folder / name).write_bytes(done.stdout)
+            apps.append(folder / name)
+    tencent = mirrors / "wanggang316+MyTimeLine" / "repo"
+    spec = "HEAD:TencentOpenAPI.framework/TencentOpenAPI"
+    done = subprocess.run(["git", "--git-dir", str(tencent), "cat-file", "-p", spec], capture_output=True)
+    if done.returncode == 0 and done.stdout:
+        main = build.macho(build.MachOSpec(classes={"AppDelegate": []}))
+        files = {"Share": main, "Frameworks/TencentOpenAPI.framework/TencentOpenAPI": done.stdout}
+        apps.append(
+            build.ipa(folder / "tencent_share.ipa", "Share", build.info("org.example.share", "Share", "Share"), files)
+        )
+    large = build.MachOSpec(
+        classes={f"App{i}Controller": [f"method{j}With{i}:" for j in range(10)] for i in range(20_000)},
+        strings=[
+            f"https://api{i % 200}.host{i % 50}.example.cn/v1/{i}" if i % 20 == 0 else f"log message {i} with detail"
+            for i in range(100_000)
+        ],
+        imports=[f"_symbol{i}" for i in range(5_000)] + ["_OBJC_CLASS_$_CLLocationManager"],
+    )
+    thin = build.macho(large)
+    info = build.info("org.example.large", "Large", "Large")
+    apps.append(
+        build.ipa(
+            folder / "large_synthetic.ipa", "Large", info, {"Large": build.fat((12, 9, thin), (0x0100000C, 0, thin))}
+        )
+    )
+    return apps
+
+
+def ios_cost(peers: Path) -> int:
+    """The iOS line: techvet's whole scan against LIEF + strings on the same binaries."""
+    import tempfile
+
+    from techvet.ios.reader import read_ios_app
+
+    peer_py = peers / "lief" / "bin" / "python"
+    with tempfile.TemporaryDirectory() as tmp:
+        apps = ios_apps(Path(tmp))
+        cli = Path(sys.executable).with_name("techvet")
+        ours_total = theirs_total = 0.0
+        peak = 0
+        print(f"iOS: {len(apps)} IPAs; best of 3 in a fresh process each, imports and knowledge loading excluded")
+        head = f"{'app':26} {'binaries':>8} {'MiB':>6} {'techvet ms':>11} {'LIEF+strings ms':>16}"
+        print(f"{head} {'ratio':>6} {'RSS MiB':>8}")
+        for app in apps:
+            binaries = [b.path for b in read_ios_app(app).ios.binaries]  # type: ignore[union-attr]
+            ours = run_measured([sys.executable, "-c", IOS_TECHVET, str(app)])[0]
+            _, _, rss = run_measured([str(cli), "scan", str(app), "--format", "json", "-o", os.devnull])
+            theirs = run_measured([str(peer_py), "-c", IOS_LIEF, str(app), *binaries])[0] if peer_py.exists() else None
+            peak = max(peak, rss)
+            size = app.stat().st_size / 2**20
+            ratio = f"{theirs / ours:6.2f}" if ours and theirs else "     -"
+            theirs_ms = f"{1000 * theirs:16.1f}" if theirs else f"{'failed':>16}"
+            print(
+                f"{app.name:26} {len(binaries):8d} {size:6.2f} {1000 * (ours or 0):11.1f} {theirs_ms} {ratio} {rss:8d}"
+            )
+            if ours and theirs:
+                ours_total, theirs_total = ours_total + ours, theirs_total + theirs
+    if not peer_py.exists():
+        print(f"LIEF not installed in {peer_py.parent.parent} (make bench installs it): no peer")
+        return 0
+    print(
+        f"ratio LIEF+strings/techvet over the IPAs both read = {theirs_total / (ours_total or 1):.2f}x (>= 1.0: techvet"
+    )
+    print(f"  is no slower); techvet peak RSS {peak} MiB (limit 300)")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, required=True)
@@ -232,6 +354,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
     ap.add_argument("--catalogue-only", action="store_true", help="only the SDK catalogue's cost (no peers)")
     ap.add_argument("--iocs-only", action="store_true", help="only the indicator index's load time and matching cost")
+    ap.add_argument("--ios-only", action="store_true", help="only the iOS line: techvet against LIEF + strings")
     args = ap.parse_args()
     # The peers were installed by pip, which compiles their modules to bytecode; techvet is an
     # editable install, whose modules would otherwise be compiled from source in every process
@@ -239,6 +362,8 @@ def main() -> int:
     import compileall
 
     compileall.compile_dir(str(ROOT / "src" / "techvet"), quiet=1)
+    if args.ios_only:
+        return ios_cost(args.peers)
     apps = sorted(args.corpus.glob("*.apk"))
     if args.limit:
         apps = apps[: args.limit]
@@ -296,6 +421,7 @@ def main() -> int:
     print(f"techvet peak RSS over all apps: {max(results['techvet-cli']['rss'] + results['techvet']['rss'])} MiB")
     catalogue_cost(apps)
     indicator_cost(apps, args.peers)
+    ios_cost(args.peers)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -104,7 +104,7 @@ def test_reader_facts_of_the_fixture(fixtures: dict[str, Path]) -> None:
     assert app.ios is not None
     main = app.ios.main
     assert main is not None and main.archs == ["arm64"] and main.min_os == "15.0"
-    assert main.classes["JPUSHService"] == ("setupWithOption:",)
+    assert main.classes == ["AppDelegate", "JPUSHService", "AMapLocationManager"]
     assert "_ptrace" in main.imports and "canOpenURL:" in main.selectors
     assert app.ios.entitlements == {"application-identifier": "FIXTURE12.org.example.fixture", "get-task-allow": False}
     assert [b.role for b in app.ios.binaries] == ["main", "framework", "framework"]
@@ -118,7 +118,7 @@ def test_encrypted_binary_reports_what_it_could_not_see(fixtures: dict[str, Path
     assert result.app is not None and result.app.ios is not None
     main = result.app.ios.main
     assert main is not None and main.encrypted and main.archs == ["armv7", "arm64"]
-    assert main.classes == {} and main.strings == []  # the class JPUSHService and the URL are encrypted
+    assert main.classes == [] and main.strings == []  # the class JPUSHService and the URL are encrypted
     assert any("FairPlay-encrypted" in n for n in result.app.notes)
     verdict = result.judge()
     assert verdict["verdict"] != "pass"
@@ -272,7 +272,7 @@ def test_looping_and_huge_objc_lists_are_bounded() -> None:
     binary = read_binary(build.macho(spec), "hostile")
     classes = objc_classes(binary.images[0])
     assert time.perf_counter() - started < 2
-    assert {c.name for c in classes} == {f"C{i}" for i in range(50)}
+    assert set(classes) == {f"C{i}" for i in range(50)}
 
 
 def test_mutated_mach_o_never_raises_anything_but_input_errors() -> None:

@@ -33,7 +33,7 @@ class _Names:
     def of(cls, binary: IosBinary) -> _Names:
         imported = {s[14:] for s in binary.imports if s.startswith("_OBJC_CLASS_$_")}
         return cls(
-            frozenset(imported | binary.classes.keys()),
+            frozenset(imported.union(binary.classes)),
             frozenset(binary.selectors),
             frozenset(binary.imports),
             frozenset(binary.system_libraries),

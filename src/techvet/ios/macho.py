@@ -373,7 +373,6 @@ class AddressMap:
 
     def __init__(self, image: Image) -> None:
         self.image = image
-        self.selectors: dict[int, str] = {}  # names by address, when a caller fills it
         self.spans = sorted((s.vmaddr, s.vmaddr + s.filesize, s.fileoff) for s in image.segments if s.filesize)
         text = next((s for s in image.segments if s.name == "__TEXT"), None)
         self.base = text.vmaddr if text is not None else 0

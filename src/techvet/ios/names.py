@@ -1,11 +1,11 @@
-"""Objective-C classes and their methods, and Swift type names, from one Mach-O image.
+"""Objective-C class names and Swift type names, from one Mach-O image.
 
 Classes come from ``__objc_classlist``: each entry points at a ``class_t``, whose read-only data
-names the class and lists its instance methods. Superclass and metaclass links are never followed
-(class methods are among the selectors of ``__objc_methname`` all the same, and walking metaclasses
-doubled the cost), so a list that loops back on itself costs nothing; every class is read once,
-and counts are bounded, so a method list that claims four billion entries is cut at
-:data:`MAX_METHODS`. Names that cannot be reached this way (a class list
+names the class. Nothing else is followed: superclass and metaclass links could loop, and the
+methods a class defines say nothing the selectors of ``__objc_methname`` (every method the binary
+calls or defines) do not; reading them tripled the cost of a large app's class list. The list's
+length is bounded by its section and :data:`MAX_CLASSES`, and each class is read once. Names that
+cannot be reached this way (a class list
 in an encrypted range, a stripped or unusual layout) are still in ``__objc_classname``, which the
 reader keeps as the names this image defines.
 
@@ -19,95 +19,64 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 from itertools import accumulate
 
 from techvet.ios.macho import MAX_STRING, AddressMap, Image
 
 MAX_CLASSES = 200_000
-MAX_METHODS = 1_000_000  # across one image
-_RELATIVE_METHODS = 0x80000000
 _FAST_DATA_MASK = 0x0000_7FFF_FFFF_FFF8
 
 
-@dataclass(frozen=True, slots=True)
-class ObjcClass:
-    name: str
-    methods: tuple[str, ...]  # instance methods (class methods are among every selector the binary names)
-
-
-def _selectors_by_address(image: Image, name: str) -> dict[int, str]:
-    """Every name of a name section (``__objc_methname``, ``__objc_classname``) by its address: a
-    method or class points at one, and a dict lookup per method is what makes a class list of
-    200,000 methods cost milliseconds rather than a pointer walk each."""
+def _names_by_address(image: Image, name: str) -> dict[int, str]:
+    """Every string of a name section by its address: a class points at one, and a dict lookup per
+    class is what makes a class list of 30,000 cost milliseconds rather than a pointer walk each."""
     section = image.section("__TEXT", name)
     if section is None or not image.readable(section):
         return {}
     blob = image.section_bytes(section)
-    if blob.isascii():  # nearly always: decode once, a character is a byte, and the loop is in C
+    if blob.isascii():  # nearly always: decode once, a character is a byte, and the loops are in C
         texts = blob.decode("ascii").split("\0")
-        starts = accumulate((len(t) + 1 for t in texts[:-1]), initial=section.addr)
-        return {a: t if len(t) <= MAX_STRING else t[:MAX_STRING] for a, t in zip(starts, texts, strict=True) if t}
+        return dict(zip(accumulate((len(t) + 1 for t in texts[:-1]), initial=section.addr), texts, strict=True))
     out = {}
     addr = section.addr
     for raw in blob.split(b"\0"):
-        if raw:
-            out[addr] = raw[:MAX_STRING].decode("utf-8", "replace")
+        out[addr] = raw[:MAX_STRING].decode("utf-8", "replace")
         addr += len(raw) + 1
     return out
 
 
-def objc_classes(image: Image) -> list[ObjcClass]:
-    """The classes ``__objc_classlist`` defines, with their method names (bounded; never raises on
-    damage: what cannot be followed is skipped)."""
+def objc_classes(image: Image) -> list[str]:
+    """The names of the classes ``__objc_classlist`` defines (bounded; never raises on damage: what
+    cannot be followed is skipped)."""
     section = image.section("__DATA", "__objc_classlist") or image.section("__DATA_CONST", "__objc_classlist")
     if section is None or not image.readable(section):
         return []
     mapper = AddressMap(image)
-    mapper.selectors = _selectors_by_address(image, "__objc_methname") | _selectors_by_address(
-        image, "__objc_classname"
-    )
-    step = 8 if image.is64 else 4
+    known = _names_by_address(image, "__objc_classname")
+    data, order, wide = image.data, image.little, image.is64
+    step = 8 if wide else 4
+    word = "Q" if wide else "I"
+    fields = 16 if wide else 12  # class_ro_t: flags, instanceStart, instanceSize (, reserved)
     count = min(section.size // step, MAX_CLASSES)
-    pointers = struct.unpack_from(f"{image.little}{count}{'Q' if image.is64 else 'I'}", image.data, section.offset)
     seen: set[int] = set()
-    budget = [MAX_METHODS]
     out = []
-    for raw in pointers:
+    for raw in struct.unpack_from(f"{order}{count}{word}", data, section.offset):
         at = mapper.pointer_target(raw)
-        if at is None or at in seen:  # a class listed twice is read once
+        if at is None or at in seen or at + 5 * step > len(data):  # a class listed twice is read once
             continue
         seen.add(at)
-        found = _read_only(mapper, at, budget)
-        if found is not None:
-            out.append(ObjcClass(found[0], tuple(found[1])))
+        (ro_raw,) = struct.unpack_from(order + word, data, at + 4 * step)  # isa, super, cache, vtable, data
+        ro = mapper.pointer_target(ro_raw & _FAST_DATA_MASK if wide else ro_raw & ~3)
+        if ro is None or ro + fields + 2 * step > len(data):
+            continue
+        (name_ptr,) = struct.unpack_from(order + word, data, ro + fields + step)  # after ivarLayout
+        name = known.get(name_ptr) or _string(mapper, name_ptr)
+        if name:
+            out.append(name)
     return out
 
 
-def _read_only(mapper: AddressMap, class_at: int, budget: list[int]) -> tuple[str, list[str]] | None:
-    """(name, method names) from a class_t's class_ro_t (two unpacks: a class list of 30,000
-    classes is read as often as the app is scanned)."""
-    image = mapper.image
-    data, wide = image.data, image.is64
-    step = 8 if wide else 4
-    at = class_at + 4 * step  # isa, superclass, cache, vtable, then data
-    if at + step > len(data):
-        return None
-    (raw,) = struct.unpack_from(image.little + ("Q" if wide else "I"), data, at)
-    ro = mapper.pointer_target(raw & _FAST_DATA_MASK if wide else raw & ~3)
-    fields = 16 if wide else 12  # flags, instanceStart, instanceSize (, reserved)
-    if ro is None or ro + fields + 3 * step > len(data):
-        return None
-    _, name_ptr, methods_ptr = struct.unpack_from(image.little + ("3Q" if wide else "3I"), data, ro + fields)
-    name = mapper.selectors.get(name_ptr) or _string(mapper, name_ptr)  # after ivarLayout
-    if not name:
-        return None
-    return name, _methods(mapper, methods_ptr, budget)
-
-
-def _string(mapper: AddressMap, raw: int | None) -> str | None:
-    if raw is None:
-        return None
+def _string(mapper: AddressMap, raw: int) -> str | None:
     at = mapper.pointer_target(raw)
     if at is None or _encrypted(mapper.image, at):
         return None
@@ -119,43 +88,6 @@ def _encrypted(image: Image, offset: int) -> bool:
         return False
     start, size = image.crypt_range
     return start <= offset < start + size
-
-
-def _methods(mapper: AddressMap, raw: int | None, budget: list[int]) -> list[str]:
-    """Method names of a method_list_t: pointer entries, or iOS 14's relative ones (12 bytes each,
-    whose name is a 32-bit offset to a selector reference)."""
-    if not raw:
-        return []
-    at = mapper.pointer_target(raw)
-    image = mapper.image
-    step = 8 if image.is64 else 4
-    if at is None or at + 8 > len(image.data):
-        return []
-    flags, count = struct.unpack_from(image.little + "II", image.data, at)
-    relative = bool(flags & _RELATIVE_METHODS)
-    entsize = flags & 0xFFFC
-    if entsize == 0:
-        return []
-    count = min(count, budget[0], (len(image.data) - at - 8) // entsize)
-    budget[0] -= count
-    if not relative and entsize == 3 * step:  # name, types, implementation: the names in one unpack
-        fmt = f"{image.little}{3 * count}{'Q' if image.is64 else 'I'}"
-        names = mapper.selectors
-        found = [names.get(p) for p in struct.unpack_from(fmt, image.data, at + 8)[0::3]]
-        if all(found):  # plain pointers into __objc_methname (chained ones take the slow path)
-            return [n for n in found if n]
-    out = []
-    for i in range(count):
-        entry = at + 8 + i * entsize
-        if relative:
-            (delta,) = struct.unpack_from(image.little + "i", image.data, entry)
-            selref = entry + delta
-            name = _string(mapper, mapper.read_pointer(selref)) if 0 <= selref < len(image.data) else None
-        else:
-            name = _string(mapper, mapper.read_pointer(entry))
-        if name:
-            out.append(name)
-    return out
 
 
 _IDENT = re.compile(r"(\d+)")

@@ -42,6 +42,7 @@ _DYLIB = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/[^/]+\.dylib$")
 _EXTENSION = re.compile(r"^(PlugIns/([^/]+)\.appex/)Info\.plist$")
 _RESOURCE_BUNDLE = re.compile(r"^(?:[^/]+/)*?([^/]+\.bundle)/")
 # sections whose strings are names, not text (kept apart) or compiler metadata (type encodings)
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$.]*$")
 _NAME_SECTIONS = {"__objc_classname", "__objc_methname", "__objc_methtype", "__swift5_reflstr", "__swift5_typeref"}
 
 
@@ -57,7 +58,7 @@ class IosBinary:
     encrypted: bool
     min_os: str | None
     libraries: list[str]
-    classes: dict[str, tuple[str, ...]]  # Objective-C class -> its methods ("+" for class methods)
+    classes: list[str]  # Objective-C classes it defines
     selectors: list[str]
     swift_types: list[str]
     imports: list[str]
@@ -319,7 +320,7 @@ def _binaries(
 
 
 def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBinary, bytes | None]:
-    classes: dict[str, tuple[str, ...]] = {}
+    classes: dict[str, None] = {}
     selectors: dict[str, None] = {}
     swift: dict[str, None] = {}
     imports: dict[str, None] = {}
@@ -328,14 +329,13 @@ def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBina
     notes = list(binary.notes)
     signature = None
     for image in binary.images:
-        for cls in objc_classes(image):
-            classes.setdefault(cls.name, cls.methods)
-        for cls_name in image.cstrings("__TEXT", "__objc_classname"):
-            classes.setdefault(cls_name, ())
+        classes.update(dict.fromkeys(objc_classes(image)))
+        # the section holds protocol and category names too, and ivar layouts (bytes): names only
+        classes.update(dict.fromkeys(n for n in image.cstrings("__TEXT", "__objc_classname") if _IDENTIFIER.match(n)))
         selectors.update(dict.fromkeys(image.cstrings("__TEXT", "__objc_methname")))
         for symbol in image.defined:
             if symbol.startswith("_OBJC_CLASS_$_"):
-                classes.setdefault(symbol.removeprefix("_OBJC_CLASS_$_"), ())
+                classes[symbol.removeprefix("_OBJC_CLASS_$_")] = None
             elif (swift_name := swift_type_name(symbol)) is not None:
                 swift[swift_name] = None
         imports.update(dict.fromkeys(image.imports))
@@ -366,7 +366,7 @@ def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBina
             encrypted=encrypted,
             min_os=first.min_os,
             libraries=list(libraries),
-            classes=classes,
+            classes=list(classes),
             selectors=list(selectors),
             swift_types=list(swift),
             imports=list(imports),
