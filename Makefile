@@ -19,6 +19,8 @@ demo: $(BIN)/techvet
 	$(BIN)/techvet scan $(DEMO_APP) --format json -o demo-report.json -q
 	$(BIN)/techvet scan $(DEMO_APP) --format html -o demo-report.html -q
 	@echo "reports written to demo-report.json and demo-report.html (open it in a browser)"
+	@echo; echo "== an iOS app (samples/ios_fixture.ipa, built by tests/ios_build.py with known contents) =="
+	$(BIN)/techvet scan samples/ios_fixture.ipa
 	@echo; echo "== a small fleet (samples/fleet.csv), the sample app as one aircraft's companion app =="
 	$(BIN)/techvet fleet samples/fleet.csv -q || [ $$? -eq 1 ]  # exit 1: some aircraft grounded or restricted
 	@echo; echo "== the fixture apps as a Parquet dataset (demo-dataset/), asked in SQL =="

@@ -306,3 +306,23 @@ def test_mutated_mach_o_never_raises_anything_but_input_errors() -> None:
 def test_limits_are_input_errors() -> None:
     with pytest.raises(LimitExceededError, match="10000 architectures"):
         read_binary(build.fat((0x0100000C, 0, build.macho(build.MachOSpec())), claimed=10_000), "x")
+
+
+def test_fleet_takes_an_ipa_as_the_companion_app(fixtures: dict[str, Path], tmp_path: Path) -> None:
+    """The iPad in the pilot's hands: an IPA in the apps folder is linked to its device by bundle
+    id, scanned and judged under the app policy, as an APK is."""
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    (apps / "pilot.ipa").write_bytes(fixtures["sdks"].read_bytes())
+    inventory = tmp_path / "fleet.csv"
+    inventory.write_text("make,model,companion app\nSkydio,X10D,org.example.fixture\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "techvet", "fleet", str(inventory), "--apps", str(apps), "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    device = json.loads(done.stdout)["devices"][0]
+    assert device["decision"] == "restrict", done.stderr
+    assert device["app_verdicts"][0]["app"] == "org.example.fixture" and device["app_verdicts"][0]["verdict"] == "fail"
+    assert any(f["rule"] == "TV301" and "JPush" in f["title"] for f in device["app_findings"]), device["app_findings"]

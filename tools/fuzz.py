@@ -63,6 +63,8 @@ TARGETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fleet-policy": (".yaml", ("policy*.yaml",)),
     "stix": (".stix2", ("iocs/*.stix2", "*.stix2")),
     "echap": (".yaml", ("iocs/*.yaml",)),
+    "ipa": (".ipa", ("../../samples/*.ipa", "*.ipa")),
+    "macho": (".bin", ()),
 }
 
 
@@ -87,6 +89,11 @@ _READER_MODULES = (
     "techvet.iocs.pattern",
     "techvet.iocs.echap",
     "techvet.iocs.values",
+    "techvet.ios.macho",
+    "techvet.ios.names",
+    "techvet.ios.plist",
+    "techvet.ios.signing",
+    "techvet.ios.reader",
 )
 
 
@@ -202,6 +209,19 @@ def _axml(data: bytes) -> None:
     parse_axml(data)
 
 
+def _macho(data: bytes) -> None:
+    """A Mach-O (fat, thin or static library) as the iOS reader reads each binary of an app."""
+    from techvet.ios.macho import read_binary
+    from techvet.ios.names import objc_classes
+    from techvet.ios.signing import read_code_signature
+
+    for image in read_binary(data, "fuzz").images:
+        objc_classes(image)
+        if image.signature is not None:
+            offset, size = image.signature
+            read_code_signature(image.data[offset : offset + size], "fuzz")
+
+
 def _arsc(data: bytes) -> None:
     from techvet.app.resources import ResourceTable
 
@@ -215,6 +235,7 @@ def entry(target: str) -> Callable[[bytes], None]:
         "apk": _scan,
         "bundle": _scan,
         "dex": _scan,
+        "ipa": _scan,
         "pcap": _traffic,
         "pcapng": _traffic,
         "har": _traffic,
@@ -229,7 +250,7 @@ def entry(target: str) -> Callable[[bytes], None]:
     }
     if target in by_path:
         return _via_file(suffix, by_path[target])
-    return {"axml": _axml, "arsc": _arsc, "zip": _zip, "signing": _signing, "echap": _echap}[target]
+    return {"axml": _axml, "arsc": _arsc, "zip": _zip, "signing": _signing, "echap": _echap, "macho": _macho}[target]
 
 
 def seeds(target: str, reproducers: bool = True) -> list[Path]:
@@ -280,6 +301,12 @@ def _built_in_seeds(target: str, folder: Path) -> None:
             b"  certificates: [" + b"A" * 40 + b"]\n  websites: [seed.example.org]\n"
             b"  c2:\n    ips: [47.252.23.40]\n    domains: [c2.seed.example.org]\n"
         )
+    if target == "macho":  # every binary of the iOS sample, and a fat file of two slices
+        for ipa in sorted((FIXTURES.parent.parent / "samples").glob("*.ipa")):
+            with zipfile.ZipFile(ipa) as z:
+                samples += [
+                    z.read(n) for n in z.namelist() if z.read(n)[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+                ]
     if target == "json-table":
         samples.append(b'{"devices": [{"make": "DJI", "model": "Mavic 3", "serial": "1ZNBJ"}]}')
     for n, data in enumerate(samples):
