@@ -326,3 +326,20 @@ def test_fleet_takes_an_ipa_as_the_companion_app(fixtures: dict[str, Path], tmp_
     assert device["decision"] == "restrict", done.stderr
     assert device["app_verdicts"][0]["app"] == "org.example.fixture" and device["app_verdicts"][0]["verdict"] == "fail"
     assert any(f["rule"] == "TV301" and "JPush" in f["title"] for f in device["app_findings"]), device["app_findings"]
+
+
+def test_committed_sample_is_what_the_builder_builds(fixtures: dict[str, Path]) -> None:
+    """samples/ios_fixture.ipa (the demo's) is tests/ios_build.sdk_app's output: the same findings."""
+    sample = Path(__file__).resolve().parents[1] / "samples" / "ios_fixture.ipa"
+    assert _pairs(scan(sample)) == _pairs(scan(fixtures["sdks"]))
+
+
+def test_an_ipa_without_its_name_reads_as_the_service_stores_it(fixtures: dict[str, Path], tmp_path: Path) -> None:
+    """The service keeps uploads under their digest, without a suffix; an APK named .ipa reads too."""
+    blob = tmp_path / "0f3c9a"
+    blob.write_bytes(fixtures["sdks"].read_bytes())
+    assert scan(blob).package == "org.example.fixture"
+    renamed = tmp_path / "companion.ipa"
+    renamed.write_bytes((Path(__file__).parent / "fixtures" / "apps" / "drone_companion.apk").read_bytes())
+    result = scan(renamed)
+    assert result.package == "com.skyfleet.pilot" and result.app is not None and result.app.platform == "android"

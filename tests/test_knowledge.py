@@ -49,6 +49,7 @@ def test_every_knowledge_file_names_its_source_and_date() -> None:
         "xinjiang_places.json",
         "traffic.yaml",
         "personal_data.yaml",
+        "ios.yaml",
     }
     for source, as_of in kb.sources.values():
         assert source and as_of[:2] == "20"
