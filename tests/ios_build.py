@@ -279,9 +279,9 @@ def info(bundle_id: str, name: str, executable: str, **extra: object) -> dict[st
     }
 
 
-def _framework(name: str, spec: MachOSpec) -> dict[str, bytes]:
+def _framework(name: str, spec: MachOSpec, bundle_id: str) -> dict[str, bytes]:
     return {
-        f"Frameworks/{name}.framework/Info.plist": plistlib.dumps(info(f"org.example.{name}", name, name)),
+        f"Frameworks/{name}.framework/Info.plist": plistlib.dumps(info(bundle_id, name, name)),
         f"Frameworks/{name}.framework/{name}": macho(spec),
     }
 
@@ -342,6 +342,7 @@ def sdk_app(path: Path) -> Path:
                     file_type=6,
                     cryptid=None,
                 ),
+                "com.tencent.Bugly",
             ),
             **_framework(
                 "Mystery",
@@ -351,6 +352,14 @@ def sdk_app(path: Path) -> Path:
                     file_type=6,
                     cryptid=None,
                 ),
+                "cn.mysterysdk.Mystery",
+            ),
+            # the maker's own framework (its bundle id shares the app's), and an open-source one
+            **_framework(
+                "FixtureCore", MachOSpec(classes={"FXCStore": []}, file_type=6, cryptid=None), "org.example.core"
+            ),
+            **_framework(
+                "Alamofire", MachOSpec(classes={"Session": []}, file_type=6, cryptid=None), "org.alamofire.Alamofire"
             ),
             "AMap.bundle/AMap.png": b"\x89PNG",
         },

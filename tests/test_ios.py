@@ -107,7 +107,8 @@ def test_reader_facts_of_the_fixture(fixtures: dict[str, Path]) -> None:
     assert main.classes == ["AppDelegate", "JPUSHService", "AMapLocationManager"]
     assert "_ptrace" in main.imports and "canOpenURL:" in main.selectors
     assert app.ios.entitlements == {"application-identifier": "FIXTURE12.org.example.fixture", "get-task-allow": False}
-    assert [b.role for b in app.ios.binaries] == ["main", "framework", "framework"]
+    assert sorted(b.name for b in app.ios.binaries) == ["Alamofire", "Bugly", "Fixture", "FixtureCore", "Mystery"]
+    assert [b.role for b in app.ios.binaries] == ["main"] + ["framework"] * 4
     assert app.ios.bundles == ["AMap.bundle"]
     assert app.ios.profile is not None and app.ios.profile.provisions_all_devices
 

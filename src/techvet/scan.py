@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from techvet import __version__
 from techvet.app.reader import App
-from techvet.detect import DETECTORS, components, iocs, parties
+from techvet.detect import DETECTORS, PLATFORM, components, iocs, parties
 from techvet.entry import make_callable
 from techvet.errors import InputError
 from techvet.findings import Finding, Severity
@@ -255,7 +255,7 @@ def ios_facts(ios: IosApp) -> dict[str, Any]:
         "min_os": ios.min_os,
         "sdk": ios.sdk,
         "usage_descriptions": usage,
-        "app_transport_security": ats if isinstance(ats, dict) else None,
+        "app_transport_security": _plain(ats) if isinstance(ats, dict) else None,
         "url_schemes_queried": [x for x in queried if isinstance(x, str)][:200] if isinstance(queried, list) else [],
         "profile": None
         if profile is None
@@ -289,6 +289,17 @@ def ios_facts(ios: IosApp) -> dict[str, Any]:
     }
 
 
+def _plain(value: Any) -> Any:
+    """A property list's value as JSON can hold it: data as its length, dates already text."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes of data>"
+    return value
+
+
 def _attribution_note() -> dict[str, Any]:
     """How destinations were attributed: offline, from these knowledge files as of these dates."""
     kb = load()
@@ -316,7 +327,11 @@ def scan_app(app: App, knowledge: Knowledge | None = None, indicators: Indicator
     tools' index to compare it with (None: the index in use, techvet.iocs.installed_index)."""
     kb = knowledge or load()
     result = ScanResult(app.path, app)
+    if app.ios is not None:  # code the bundle names but that could not be read: never a pass
+        result.errors.extend(f"not examined: {what}" for what in app.ios.unread)
     for name, detector in DETECTORS.items():
+        if PLATFORM.get(name, app.platform) != app.platform:
+            continue
         try:
             result.findings.extend(detector(app, kb))
         except InputError as exc:  # damage found only when a detector looked deeper

@@ -41,4 +41,12 @@ DETECTORS: dict[str, Detector] = {
     "ios_endpoints": ios_endpoints.detect,
 }
 
-__all__ = ["DETECTORS", "Detector"]
+# Detectors that read one platform's facts only; the rest (and the screening and indicator passes
+# that run after them) serve both. An Android detector must never judge an IPA by what it looks for
+# in an APK: a resource named like a packer's file is not a packer on iOS.
+PLATFORM: dict[str, str] = {
+    **dict.fromkeys(("manifest", "sdks", "capabilities", "antianalysis", "crypto", "endpoints"), "android"),
+    **dict.fromkeys(("ios_settings", "ios_sdks", "ios_behaviour", "ios_endpoints"), "ios"),
+}
+
+__all__ = ["DETECTORS", "PLATFORM", "Detector"]

@@ -48,11 +48,14 @@ def _code_evidence(binary: IosBinary, names: _Names, sig: dict[str, Any], sdk: s
         for s in sig.get("symbols", ())
         if s in names.imports
     ]
-    linked = names.linked
-    out += [Evidence(binary.path, f"links {f}.framework", sdk=sdk) for f in sig.get("frameworks", ()) if f in linked]
     prefixes = tuple(sig.get("strings_prefix", ()))
     if prefixes:
         out += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in binary.strings if s.startswith(prefixes)]
+    if out:  # a linked framework supports what the code shows, never stands alone
+        linked = names.linked
+        out += [
+            Evidence(binary.path, f"links {f}.framework", sdk=sdk) for f in sig.get("frameworks", ()) if f in linked
+        ]
     return out
 
 

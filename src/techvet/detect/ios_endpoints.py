@@ -49,8 +49,8 @@ def _strings_hosts(app: App, kb: Knowledge) -> dict[tuple[str, str], list[Eviden
                     bucket = hosts.setdefault((kind, parsed[1]), [])
                     if len(bucket) < _MAX_EVIDENCE_PER_HOST:
                         bucket.append(Evidence(binary.path, f"string {url[:200]}", sdk=sdk))
-            elif "." in text and len(text) < 254 and _BARE.match(text.casefold()):
-                host = text.casefold()
+            elif "." in text and len(text) < 254 and _BARE.match(text):  # lower case, as Android's:
+                host = text  # "contentInset.top" is a key path, not a host
                 labels = host.split(".")
                 if labels[-1] in tlds and labels[0] not in not_first and host != own and not excluded(host, "", kb):
                     bucket = hosts.setdefault(("named", host), [])
@@ -75,9 +75,13 @@ def ats_permits(ios: IosApp, host: str) -> bool:
     from techvet.detect.ios_settings import ats_settings
 
     settings = ats_settings(ios)
-    if settings.everywhere:
-        return True
-    return any(host == d or (sub and host.endswith("." + d)) for d, sub in settings.cleartext_domains)
+
+    def covers(domain: str, subdomains: bool) -> bool:
+        return host == domain or (subdomains and host.endswith("." + domain))
+
+    if settings.everywhere:  # unless an exception turns ATS back on for this host
+        return not any(covers(d, sub) for d, sub in settings.secure_domains)
+    return any(covers(d, sub) for d, sub in settings.cleartext_domains)
 
 
 def detect(app: App, kb: Knowledge) -> list[Finding]:

@@ -160,14 +160,26 @@ def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: st
     )
 
 
+def _own(app_id: str | None, framework_id: str | None) -> bool:
+    """Whether a framework is the app maker's own: its bundle identifier shares the app's first
+    two labels (``com.sina.weibo`` and ``com.sina.WeiboCore``), as a maker's identifiers do."""
+    if not app_id or not framework_id:
+        return False
+    mine, theirs = app_id.casefold().split("."), framework_id.casefold().split(".")
+    return len(mine) >= 3 and len(theirs) >= 3 and mine[:2] == theirs[:2]
+
+
 def _unidentified(app: App, kb: Knowledge, by_binary: dict[str, str]) -> list[Finding]:
     """TV304 for each framework or dylib no catalogue names (the platform's own left out)."""
     assert app.ios is not None
     platform = tuple(kb.ios.get("platform_binaries", ()))
+    libraries = {str(n).casefold() for n in kb.ios.get("libraries", ())}
     rule = kb.rules["TV304"]
     out = []
     for binary in app.ios.binaries:
         if binary.role not in ("framework", "dylib") or binary.path in by_binary or binary.name.startswith(platform):
+            continue
+        if _binary_name(binary) in libraries or _own(app.package, binary.bundle_id):
             continue
         hosts = binary_hosts(app, kb).get(binary.path, {})
         every = sorted(hosts, key=lambda h: (not hosts[h], h))

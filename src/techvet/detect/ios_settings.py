@@ -28,6 +28,7 @@ class AtsSettings:
     everywhere: bool = False  # cleartext to every host through the URL loading system
     why: str = ""
     cleartext_domains: list[tuple[str, bool]] = field(default_factory=list)  # (domain, subdomains too)
+    secure_domains: list[tuple[str, bool]] = field(default_factory=list)  # exceptions that keep ATS on
     web_content: bool = False
     evidence: list[str] = field(default_factory=list)
 
@@ -59,10 +60,13 @@ def ats_settings(ios: IosApp) -> AtsSettings:
     domains = ats.get("NSExceptionDomains")
     if isinstance(domains, dict):
         for domain, settings in sorted(domains.items()):
-            if isinstance(settings, dict) and any(settings.get(k) is True for k in _INSECURE):
-                out.cleartext_domains.append(
-                    (domain.casefold().lstrip("."), settings.get("NSIncludesSubdomains") is True)
-                )
+            if not isinstance(settings, dict):
+                continue
+            scope = (domain.casefold().lstrip("."), settings.get("NSIncludesSubdomains") is True)
+            if any(settings.get(k) is True for k in _INSECURE):
+                out.cleartext_domains.append(scope)
+            else:  # a domain's exception overrides the top level, and its insecure loads default to off
+                out.secure_domains.append(scope)
     return out
 
 

@@ -15,6 +15,7 @@ architectures or load commands that run past the end is refused in microseconds.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from dataclasses import dataclass, field
 
@@ -38,6 +39,8 @@ MAX_MEMBERS = 20_000  # objects in one static library
 MAX_STRINGS = 400_000  # C strings kept per image; the rest are counted, not kept
 MAX_STRING = 4096  # characters kept of one string
 MAX_SIGNATURE_BLOBS = 64
+MAX_NAME_SECTION = 32 * 1024 * 1024  # bytes of a name section (class names, UTF-16 text) read
+_CHUNK = 4 * 1024 * 1024  # bytes of a section decoded at once
 
 CPU_NAMES = {
     (7, 3): "i386",
@@ -50,7 +53,6 @@ CPU_NAMES = {
     (0x0100000C, 2): "arm64e",
     (0x0200000C, 0): "arm64_32",
 }
-_PREFERRED = ("arm64", "arm64e", "arm64_32", "armv7s", "armv7", "armv7k", "x86_64", "i386")
 FILE_TYPES = {1: "object", 2: "executable", 6: "dylib", 8: "bundle", 9: "dylib-stub", 11: "kext"}
 
 LC_SEGMENT, LC_SEGMENT_64 = 0x1, 0x19
@@ -62,6 +64,8 @@ LC_ENCRYPTION_INFO, LC_ENCRYPTION_INFO_64 = 0x21, 0x2C
 LC_VERSION_MIN_IPHONEOS = 0x25
 LC_BUILD_VERSION = 0x32
 _CSTRING_LITERALS = 0x2  # section type in the low byte of its flags
+_NO_FILE_DATA = (0x1, 0xC, 0x12)  # zerofill, GB zerofill, thread-local zerofill: nothing in the file
+MAX_SYMBOL_CHARS = 64 * 1024 * 1024  # characters of symbol names kept per image
 _N_STAB, _N_TYPE, _N_EXT, _N_UNDF, _N_SECT = 0xE0, 0x0E, 0x01, 0x0, 0xE
 
 
@@ -122,8 +126,11 @@ class Image:
     def section(self, segment: str, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name and s.segment in (segment, "")), None)
 
-    def section_bytes(self, section: Section) -> bytes:
-        return self.data[section.offset : section.offset + section.size] if self.readable(section) else b""
+    def section_bytes(self, section: Section) -> memoryview:
+        """A section's bytes without copying them (empty when absent or encrypted)."""
+        if not self.readable(section):
+            return memoryview(b"")
+        return memoryview(self.data)[section.offset : section.offset + section.size]
 
     def cstrings(self, segment: str, name: str) -> list[str]:
         """The NUL-separated strings of one section (empty when absent or encrypted)."""
@@ -133,11 +140,11 @@ class Image:
 
 @dataclass
 class Binary:
-    """A Mach-O file as found in the bundle: every slice's architecture, and the one slice read.
+    """A Mach-O file as found in the bundle: its architectures and every image read from it.
 
-    One slice is enough: Xcode builds every architecture from the same sources, so names, strings
-    and imports agree; the slice read is the newest architecture (arm64 first). A static library
-    is read as all its objects, merged into ``images``.
+    Every slice of a fat file is read and their names merged: a device runs the slice of its own
+    architecture (arm64e on the newest, arm64 before), so code in any slice is code that runs
+    somewhere. A static library is read as all its objects.
     """
 
     archs: list[str]
@@ -149,13 +156,25 @@ class Binary:
         return any(i.encrypted for i in self.images)
 
 
-def split_cstrings(blob: bytes) -> list[str]:
-    """The strings of a C-string section, decoded as UTF-8 (malformed bytes replaced).
+def split_cstrings(blob: bytes | memoryview, limit: int = MAX_STRINGS) -> list[str]:
+    """The first ``limit`` strings of a C-string section, decoded as UTF-8 (malformed bytes
+    replaced), each cut at :data:`MAX_STRING` characters.
 
-    Decoded once and split after: a NUL never sits inside a UTF-8 sequence, and one decode of the
-    section costs a fifth of one per string (a large app holds hundreds of thousands)."""
-    out = [s if len(s) <= MAX_STRING else s[:MAX_STRING] for s in blob.decode("utf-8", "replace").split("\0") if s]
-    return out[:MAX_STRINGS]
+    Read in chunks that end at a NUL, each decoded once and split after (a NUL never sits inside a
+    UTF-8 sequence; one decode per chunk costs a fifth of one per string): a section of a hundred
+    million two-byte strings costs what its first ``limit`` do, in time and in memory."""
+    out: list[str] = []
+    pos, size = 0, len(blob)
+    view = memoryview(blob)
+    while pos < size and len(out) < limit:
+        chunk = bytes(view[pos : pos + _CHUNK])
+        if pos + len(chunk) < size:  # end the chunk at its last NUL, so no string is split in two
+            cut = chunk.rfind(b"\0")
+            chunk = chunk[: cut + 1] if cut >= 0 else chunk
+        pos += len(chunk)
+        parts = chunk.decode("utf-8", "replace").split("\0", limit - len(out))
+        out.extend(p if len(p) <= MAX_STRING else p[:MAX_STRING] for p in parts[: limit - len(out)] if p)
+    return out[:limit]
 
 
 def _name16(raw: bytes) -> str:
@@ -188,7 +207,7 @@ def _read_binary(data: bytes, label: str, depth: int) -> Binary:
 
 
 def _read_fat(data: bytes, label: str, depth: int) -> Binary:
-    if depth > 1:
+    if depth > 0:
         raise MalformedAppError(f"{label}: a fat file inside a fat file")
     magic, count = struct.unpack_from(">II", data, 0)
     if count == 0:
@@ -211,9 +230,13 @@ def _read_fat(data: bytes, label: str, depth: int) -> Binary:
             raise MalformedAppError(f"{label}: fat slice {arch} lies outside the file")
         slices.append((arch, offset, size))
     archs = [a for a, _, _ in slices]
-    arch, offset, size = min(slices, key=lambda s: _PREFERRED.index(s[0]) if s[0] in _PREFERRED else 99)
-    inner = _read_binary(data[offset : offset + size], f"{label} ({arch})", depth + 1)
-    return Binary(archs, inner.images, inner.notes)
+    images: list[Image] = []
+    notes: list[str] = []
+    for arch, offset, size in slices:
+        inner = _read_binary(data[offset : offset + size], f"{label} ({arch})", depth + 1)
+        images.extend(inner.images)
+        notes.extend(inner.notes)
+    return Binary(archs, images, notes)
 
 
 def _read_archive(data: bytes, label: str, depth: int) -> Binary:
@@ -337,6 +360,9 @@ def _segment(image: Image, body: bytes, wide: bool, label: str) -> None:
     image.segments.append(Segment(_name16(name), vmaddr, vmsize, fileoff, filesize))
     for i in range(nsects):
         sect, seg, addr, size, offset, _, _, _, flags, *_ = struct.unpack_from(order + fmt, body, head + i * step)
+        if flags & 0xFF not in _NO_FILE_DATA and vmaddr <= addr and addr + size <= vmaddr + filesize:
+            # where the loader finds it: by its address in the segment, not the offset it declares
+            offset = fileoff + addr - vmaddr
         image.sections.append(Section(_name16(seg), _name16(sect), addr, size, offset, flags))
 
 
@@ -351,11 +377,20 @@ def _symbols(image: Image, symoff: int, nsyms: int, stroff: int, strsize: int, l
         return
     strings = data[stroff : stroff + strsize]
     fmt = order + ("IBBHQ" if image.is64 else "IBBHI")
+    names: dict[int, str] = {}  # by string-table offset: many symbols may share one name
+    budget = MAX_SYMBOL_CHARS
     for strx, ntype, _, _, _ in struct.iter_unpack(fmt, data[symoff : symoff + nsyms * entry]):
         if ntype & _N_STAB or not ntype & _N_EXT or strx >= strsize:
             continue
-        end = strings.find(b"\0", strx)
-        name = strings[strx : end if end >= 0 else strsize][:MAX_STRING].decode("utf-8", "replace")
+        name = names.get(strx)
+        if name is None:
+            raw = strings[strx : strx + MAX_STRING]  # never the rest of the table: at most one name
+            name = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+            budget -= len(name)
+            if budget < 0:
+                image.notes.append(f"{label}: symbol names past {MAX_SYMBOL_CHARS} characters not read")
+                return
+            names[strx] = name
         kind = ntype & _N_TYPE
         if kind == _N_UNDF:
             image.imports.append(name)
@@ -367,45 +402,46 @@ class AddressMap:
     """Virtual addresses of one image to offsets in its bytes, for following Objective-C pointers.
 
     Pointers in binaries linked for iOS 14 and later are chained fixups: the low 36 bits hold the
-    target (an address, or an offset from the image's base) and the high bits the chain. A pointer
-    that binds to another image (the top bit) is not followed.
+    target (an address, or an offset from the image's base) and the high bits the chain; on arm64e
+    an authenticated pointer (bit 63) holds a 32-bit offset from the base, and bit 62 marks a bind.
+    A pointer that binds to another image is not followed.
     """
 
     def __init__(self, image: Image) -> None:
         self.image = image
-        self.spans = sorted((s.vmaddr, s.vmaddr + s.filesize, s.fileoff) for s in image.segments if s.filesize)
+        spans = sorted((s.vmaddr, s.vmaddr + s.filesize, s.fileoff) for s in image.segments if s.filesize)
+        self.starts = [start for start, _, _ in spans]
+        self.spans = spans
         text = next((s for s in image.segments if s.name == "__TEXT"), None)
         self.base = text.vmaddr if text is not None else 0
 
     def offset(self, addr: int) -> int | None:
-        for start, end, fileoff in self.spans:  # a handful of segments: a scan beats a bisect here
-            if start <= addr < end:
-                at = fileoff + addr - start
-                return at if at < len(self.image.data) else None
-        return None
+        """The file offset of ``addr``: a bisect over the segments (a file may declare thousands)."""
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i < 0:
+            return None
+        start, end, fileoff = self.spans[i]
+        if addr >= end:
+            return None
+        at = fileoff + addr - start
+        return at if at < len(self.image.data) else None
 
     def pointer_target(self, raw: int) -> int | None:
         """The file offset a stored pointer leads to, or None when it leads nowhere readable."""
         if not self.image.is64:
             return self.offset(raw)
-        if raw >> 63:  # a bind to another image (chained fixups)
-            return None
+        if raw >> 63:
+            if self.image.arch != "arm64e" or (raw >> 62) & 1:  # a bind to another image
+                return None
+            return self.offset(self.base + (raw & 0xFFFF_FFFF))  # arm64e authenticated rebase
         at = self.offset(raw)
         if at is not None:
             return at
         low = raw & 0xF_FFFF_FFFF
-        return self.offset(low) if self.offset(low) is not None else self.offset(self.base + low)
+        at = self.offset(low)
+        return at if at is not None else self.offset(self.base + low)
 
-    def read_pointer(self, offset: int) -> int | None:
-        size = 8 if self.image.is64 else 4
-        if offset < 0 or offset + size > len(self.image.data):
-            return None
-        (raw,) = struct.unpack_from(self.image.little + ("Q" if self.image.is64 else "I"), self.image.data, offset)
-        return raw
-
-    def cstring_at(self, offset: int | None) -> str | None:
-        if offset is None:
-            return None
+    def cstring_at(self, offset: int) -> str | None:
         data = self.image.data
         end = data.find(b"\0", offset, offset + MAX_STRING)
         if end < 0:

@@ -21,9 +21,10 @@ import re
 import struct
 from itertools import accumulate
 
-from techvet.ios.macho import MAX_STRING, AddressMap, Image
+from techvet.ios.macho import MAX_NAME_SECTION, MAX_STRING, AddressMap, Image
 
 MAX_CLASSES = 200_000
+MAX_NAME_CHARS = 8 * 1024 * 1024  # characters of class names read by pointer, per image
 _FAST_DATA_MASK = 0x0000_7FFF_FFFF_FFF8
 
 
@@ -33,13 +34,14 @@ def _names_by_address(image: Image, name: str) -> dict[int, str]:
     section = image.section("__TEXT", name)
     if section is None or not image.readable(section):
         return {}
-    blob = image.section_bytes(section)
+    blob = bytes(image.section_bytes(section)[:MAX_NAME_SECTION])
     if blob.isascii():  # nearly always: decode once, a character is a byte, and the loops are in C
-        texts = blob.decode("ascii").split("\0")
-        return dict(zip(accumulate((len(t) + 1 for t in texts[:-1]), initial=section.addr), texts, strict=True))
+        texts = blob.decode("ascii").split("\0", MAX_CLASSES)[:MAX_CLASSES]
+        starts = accumulate((len(t) + 1 for t in texts[:-1]), initial=section.addr)
+        return {a: t if len(t) <= MAX_STRING else t[:MAX_STRING] for a, t in zip(starts, texts, strict=True)}
     out = {}
     addr = section.addr
-    for raw in blob.split(b"\0"):
+    for raw in blob.split(b"\0", MAX_CLASSES)[:MAX_CLASSES]:
         out[addr] = raw[:MAX_STRING].decode("utf-8", "replace")
         addr += len(raw) + 1
     return out
@@ -59,6 +61,7 @@ def objc_classes(image: Image) -> list[str]:
     fields = 16 if wide else 12  # class_ro_t: flags, instanceStart, instanceSize (, reserved)
     count = min(section.size // step, MAX_CLASSES)
     seen: set[int] = set()
+    budget = [MAX_NAME_CHARS]  # characters of names read outside __objc_classname
     out = []
     for raw in struct.unpack_from(f"{order}{count}{word}", data, section.offset):
         at = mapper.pointer_target(raw)
@@ -70,17 +73,22 @@ def objc_classes(image: Image) -> list[str]:
         if ro is None or ro + fields + 2 * step > len(data):
             continue
         (name_ptr,) = struct.unpack_from(order + word, data, ro + fields + step)  # after ivarLayout
-        name = known.get(name_ptr) or _string(mapper, name_ptr)
+        name = known.get(name_ptr)
+        if name is None:
+            name = _string(mapper, name_ptr, budget)
+            known[name_ptr] = name or ""  # many classes may point at one name: read it once
         if name:
             out.append(name)
     return out
 
 
-def _string(mapper: AddressMap, raw: int) -> str | None:
+def _string(mapper: AddressMap, raw: int, budget: list[int]) -> str | None:
     at = mapper.pointer_target(raw)
-    if at is None or _encrypted(mapper.image, at):
+    if at is None or _encrypted(mapper.image, at) or budget[0] <= 0:
         return None
-    return mapper.cstring_at(at)
+    found = mapper.cstring_at(at)
+    budget[0] -= len(found or "")
+    return found
 
 
 def _encrypted(image: Image, offset: int) -> bool:
@@ -90,7 +98,7 @@ def _encrypted(image: Image, offset: int) -> bool:
     return start <= offset < start + size
 
 
-_IDENT = re.compile(r"(\d+)")
+_IDENT = re.compile(r"(\d{1,4})")  # a name of 10,000 characters or more is not a type name
 
 
 def _lengths(text: str, at: int, limit: int = 8) -> tuple[list[str], int]:

@@ -20,8 +20,9 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 
-def read_plist(data: bytes, label: str) -> dict[str, Any]:
-    """A dictionary plist as plain, bounded values; raises MalformedAppError or LimitExceededError."""
+def read_plist(data: bytes, label: str, budget: list[int] | None = None) -> dict[str, Any]:
+    """A dictionary plist as plain, bounded values; raises MalformedAppError or LimitExceededError.
+    ``budget``: values still allowed, shared by the plists of one app (each alone: MAX_NODES)."""
     if len(data) > MAX_PLIST_BYTES:
         raise LimitExceededError(f"{label}: property list of {len(data)} bytes (bound {MAX_PLIST_BYTES})")
     try:
@@ -32,8 +33,8 @@ def read_plist(data: bytes, label: str) -> dict[str, Any]:
         raise MalformedAppError(f"{label}: not a readable property list ({type(exc).__name__})") from None
     if not isinstance(value, dict):
         raise MalformedAppError(f"{label}: property list is not a dictionary")
-    budget = [MAX_NODES]
-    copied = _bounded(value, label, budget, 0, set())
+    nodes = budget if budget is not None else [MAX_NODES]
+    copied = _bounded(value, label, nodes, 0, set())
     assert isinstance(copied, dict)
     return copied
 
@@ -41,7 +42,7 @@ def read_plist(data: bytes, label: str) -> dict[str, Any]:
 def _bounded(value: Any, label: str, budget: list[int], depth: int, path: set[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
-        raise LimitExceededError(f"{label}: property list holds more than {MAX_NODES} values")
+        raise LimitExceededError(f"{label}: property lists hold more than {MAX_NODES} values")
     if depth > MAX_DEPTH:
         raise LimitExceededError(f"{label}: property list nested deeper than {MAX_DEPTH}")
     if isinstance(value, dict | list):

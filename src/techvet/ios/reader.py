@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,18 +27,31 @@ from techvet.app.certs import Certificate, describe_certificates
 from techvet.app.code import CodeIndex
 from techvet.app.reader import App
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
-from techvet.ios.macho import MAX_STRINGS, Binary, Image, is_macho, read_binary, split_cstrings
+from techvet.ios.macho import (
+    MAX_NAME_SECTION,
+    MAX_STRING,
+    MAX_STRINGS,
+    Binary,
+    Image,
+    is_macho,
+    read_binary,
+    split_cstrings,
+)
 from techvet.ios.names import objc_classes, swift_type_name
-from techvet.ios.plist import MAX_PLIST_BYTES, read_plist
+from techvet.ios.plist import MAX_NODES, MAX_PLIST_BYTES, read_plist
 from techvet.ios.signing import MAX_PROFILE_BYTES, Profile, read_code_signature, read_profile
 
 IPA_SUFFIXES = (".ipa",)
 MAX_BINARIES = 512  # the main executable, frameworks, dylibs and extensions of one app
+MAX_DEPTH = 64  # folders inside a .app folder
+MAX_APP_STRINGS = 1_000_000  # strings kept across every binary of one app (each binary: MAX_STRINGS)
+MAX_APP_NAMES = 2_000_000  # imported and defined symbols, classes and selectors across the app
 _APP_ROOT = re.compile(r"^Payload/([^/]+\.app)/Info\.plist$")
 _FRAMEWORK = re.compile(r"^((?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/)Info\.plist$")
 _FRAMEWORK_BINARY = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/\1$")
 _DYLIB = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/[^/]+\.dylib$")
-_EXTENSION = re.compile(r"^(PlugIns/([^/]+)\.appex/)Info\.plist$")
+# app extensions, and the apps an app carries (a watch app, an App Clip): code that runs too
+_EXTENSION = re.compile(r"^((?:PlugIns/([^/]+)\.appex|Watch/([^/]+)\.app|AppClips/([^/]+)\.app)/)Info\.plist$")
 _RESOURCE_BUNDLE = re.compile(r"^(?:[^/]+/)*?([^/]+\.bundle)/")
 # sections whose strings are names, not text (kept apart) or compiler metadata (type encodings)
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$.]*$")
@@ -64,6 +76,7 @@ class IosBinary:
     imports: list[str]
     strings: list[str]
     notes: list[str] = field(default_factory=list)
+    bundle_id: str | None = None  # a framework's or extension's own CFBundleIdentifier
 
     @property
     def system_libraries(self) -> list[str]:
@@ -93,6 +106,7 @@ class IosApp:
     binaries: list[IosBinary]
     bundles: list[str]  # resource bundles (``WeiboSDK.bundle``), nested ones included
     root: str  # where the .app lies in the archive (``Payload/X.app/``; "" for a folder)
+    unread: list[str] = field(default_factory=list)  # code the bundle names that could not be read
 
     @property
     def main(self) -> IosBinary | None:
@@ -116,21 +130,37 @@ class _Tree(Protocol):
 
 class _Folder:
     """A ``.app`` folder read like an archive: names relative to it, symbolic links never followed
-    (a link to ``/etc/passwd`` is listed, not read), the same size bounds as an archive's entries."""
+    (a link to ``/etc/passwd`` or ``/dev/zero`` is listed, never read), and the bounds an archive's
+    entries have: entries in all, depth, the size of one file and of everything read. The walk is
+    iterative (``os.walk`` recurses, and a folder can nest deeper than Python's stack)."""
 
     def __init__(self, root: str, budget: ReadBudget) -> None:
         self.root = root
         self.budget = budget
         self._sizes: dict[str, int] = {}
-        for folder, dirs, files in os.walk(root, followlinks=False):
-            for name in files:
-                full = os.path.join(folder, name)
-                info = os.lstat(full)
-                if stat.S_ISREG(info.st_mode):
-                    self._sizes[os.path.relpath(full, root).replace(os.sep, "/")] = info.st_size
-            if len(self._sizes) > MAX_ENTRIES:
-                raise LimitExceededError(f"{root}: more than {MAX_ENTRIES} files")
-            dirs.sort()
+        entries = 0
+        pending = [("", 0)]
+        while pending:
+            relative, depth = pending.pop()
+            if depth > MAX_DEPTH:
+                raise LimitExceededError(f"folders nested deeper than {MAX_DEPTH}")
+            try:
+                with os.scandir(os.path.join(root, relative)) as found:
+                    listed = sorted(found, key=lambda e: e.name)
+            except OSError as exc:
+                raise MalformedAppError(f"{_short(relative)}: cannot be listed ({exc.strerror})") from None
+            entries += len(listed)
+            if entries > MAX_ENTRIES:
+                raise LimitExceededError(f"more than {MAX_ENTRIES} files and folders")
+            for entry in listed:
+                name = f"{relative}/{entry.name}" if relative else entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((name, depth + 1))
+                    elif entry.is_file(follow_symlinks=False):
+                        self._sizes[name] = entry.stat(follow_symlinks=False).st_size
+                except OSError as exc:
+                    raise MalformedAppError(f"{_short(name)}: cannot be read ({exc.strerror})") from None
 
     @property
     def names(self) -> list[str]:
@@ -145,10 +175,36 @@ class _Folder:
     def read(self, name: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
         size = self._sizes[name]
         if size > limit:
-            raise LimitExceededError(f"{self.root}/{name}: file of {size} bytes is over the {limit} byte bound")
-        self.budget.take(size, f"{self.root}/{name}")
-        with open(os.path.join(self.root, name), "rb") as fh:
-            return fh.read(limit + 1)[:limit]
+            raise LimitExceededError(f"{_short(name)}: file of {size} bytes is over the {limit} byte bound")
+        self.budget.check(size, _short(name))
+        try:  # O_NOFOLLOW: a file swapped for a link since the walk is refused, not followed
+            handle = os.open(os.path.join(self.root, name), os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(handle, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as exc:
+            raise MalformedAppError(f"{_short(name)}: cannot be read ({exc.strerror})") from None
+        if len(data) > limit:
+            raise LimitExceededError(f"{_short(name)}: grew past the {limit} byte bound while read")
+        self.budget.take(len(data), _short(name))
+        return data
+
+    def digest(self) -> tuple[str, int]:
+        """A digest of the folder: its file names and sizes and the bytes of each, in name order
+        (no archive to hash; the same folder always gives the same digest), within the same bounds
+        as reading it: every file is read once more, so the budget is the one reading used."""
+        h = hashlib.sha256()
+        total = 0
+        for name in sorted(self._sizes):
+            h.update(name.encode("utf-8", "surrogateescape") + f"\0{self._sizes[name]}\0".encode())
+            data = self.read(name)
+            h.update(data)
+            total += len(data)
+        return h.hexdigest(), total
+
+
+def _short(name: str) -> str:
+    """A path as an error line may show it: a hostile one can be kilobytes long."""
+    return name if len(name) <= 160 else f"{name[:80]}…{name[-60:]}"
 
 
 def is_ios_app(path: str) -> bool:
@@ -174,7 +230,8 @@ def _read(path: str) -> App:
             raise NotAnAppError(f"{path}: folder without Info.plist: not an iOS app")
         folder = _Folder(path, budget)
         app = _read_tree(path, folder, "")
-        app.sha256, app.size = _folder_digest(folder)
+        folder.budget = ReadBudget()  # hashing reads every file once more, under bounds of its own
+        app.sha256, app.size = folder.digest()
         return app
     if not os.path.isfile(path):
         raise NotAnAppError(f"{path}: no such file")
@@ -184,9 +241,9 @@ def _read(path: str) -> App:
         raise NotAnAppError(f"{path}: not an iOS app (an .ipa is a zip file)")
     with Archive(path, path, budget) as archive:
         for name in archive.names:
-            parts = name.split("/")
-            if name.startswith("/") or ".." in parts or "\\" in name:
-                raise MalformedAppError(f"{path}: entry {name[:200]!r} points outside the app")
+            parts = name.replace("\\", "/").split("/")
+            if not parts[0] or ".." in parts:  # nothing is extracted, but no real IPA names such a path
+                raise MalformedAppError(f"{path}: entry {_short(name)!r} points outside the app")
         roots = sorted(m.group(1) for m in map(_APP_ROOT.match, archive.names) if m)
         if not roots:
             raise NotAnAppError(f"{path}: zip archive without Payload/<name>.app/Info.plist: not an iOS app")
@@ -199,7 +256,8 @@ def _read(path: str) -> App:
 
 def _read_tree(path: str, tree: _Tree, root: str) -> App:
     notes: list[str] = []
-    info = _plist(tree, f"{root}Info.plist", notes, required=True)
+    budget = _Budget()
+    info = _plist(tree, f"{root}Info.plist", notes, budget, required=True)
     profile = None
     if f"{root}embedded.mobileprovision" in tree:
         try:
@@ -210,7 +268,7 @@ def _read_tree(path: str, tree: _Tree, root: str) -> App:
             raise
         except InputError as exc:
             notes.append(str(exc))
-    binaries, signers, entitlements = _binaries(tree, root, info, notes)
+    binaries, signers, entitlements, unread = _binaries(tree, root, info, notes, budget)
     names = tree.names
     inside = [n[len(root) :] for n in names if n.startswith(root)]
     bundles = sorted({m.group(1) for m in map(_RESOURCE_BUNDLE.match, inside) if m})
@@ -228,6 +286,7 @@ def _read_tree(path: str, tree: _Tree, root: str) -> App:
         binaries=binaries,
         bundles=bundles,
         root=root,
+        unread=unread,
     )
     return App(
         path,
@@ -245,13 +304,23 @@ def _read_tree(path: str, tree: _Tree, root: str) -> App:
     )
 
 
-def _plist(tree: _Tree, name: str, notes: list[str], required: bool = False) -> dict[str, Any]:
+@dataclass
+class _Budget:
+    """What one app may keep across all its binaries and property lists: a bomb spread over 500
+    frameworks costs what one would."""
+
+    plist_nodes: list[int] = field(default_factory=lambda: [MAX_NODES])
+    strings: int = MAX_APP_STRINGS
+    names: int = MAX_APP_NAMES
+
+
+def _plist(tree: _Tree, name: str, notes: list[str], budget: _Budget, required: bool = False) -> dict[str, Any]:
     if name not in tree:
         if required:
             raise NotAnAppError(f"no {name}: not an iOS app")
         return {}
     try:
-        return read_plist(tree.read(name, MAX_PLIST_BYTES), name)
+        return read_plist(tree.read(name, MAX_PLIST_BYTES), name, budget.plist_nodes)
     except LimitExceededError:
         raise
     except InputError as exc:
@@ -261,8 +330,13 @@ def _plist(tree: _Tree, name: str, notes: list[str], required: bool = False) -> 
         return {}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: object) -> str | None:
-    return value[:300] if isinstance(value, str) and value else None
+    """A name from a property list as reports may show it: control and bidirectional-override
+    characters replaced (a label could otherwise move a terminal's cursor or reverse a line)."""
+    return _CONTROL.sub("\ufffd", value[:300]) if isinstance(value, str) and value else None
 
 
 def _executable(info: dict[str, Any], default: str) -> str:
@@ -270,56 +344,80 @@ def _executable(info: dict[str, Any], default: str) -> str:
     return name if isinstance(name, str) and name and "/" not in name and name not in (".", "..") else default
 
 
-def _binaries(
-    tree: _Tree, root: str, info: dict[str, Any], notes: list[str]
-) -> tuple[list[IosBinary], list[bytes], dict[str, Any]]:
-    """Every Mach-O of the app: (binaries, signer certificates, entitlements of the main one)."""
-    wanted: list[tuple[str, str, str]] = []  # (entry, role, name)
-    app_name = root.rstrip("/").rsplit("/", 1)[-1].removesuffix(".app") or "app"
-    wanted.append((f"{root}{_executable(info, app_name)}", "main", _executable(info, app_name)))
+def _bundles_with_code(tree: _Tree, root: str) -> list[tuple[str, str, str]]:
+    """(Info.plist entry or binary entry, role, name) of every bundle that carries code, found by
+    name alone (nothing is read yet, so their number is checked before any is)."""
+    found: list[tuple[str, str, str]] = []
     for name in tree.names:
         if not name.startswith(root):
             continue
         inner = name[len(root) :]
-        framework = _FRAMEWORK.match(inner)
-        extension = _EXTENSION.match(inner)
-        if framework:
-            sub = _plist(tree, name, notes)
-            exe = _executable(sub, framework.group(2))
-            wanted.append((f"{root}{framework.group(1)}{exe}", "framework", framework.group(2)))
-        elif extension:
-            sub = _plist(tree, name, notes)
-            exe = _executable(sub, extension.group(2))
-            wanted.append((f"{root}{extension.group(1)}{exe}", "extension", extension.group(2)))
+        if framework := _FRAMEWORK.match(inner):
+            found.append((name, "framework", framework.group(2)))
+        elif extension := _EXTENSION.match(inner):
+            found.append((name, "extension", next(g for g in extension.groups()[1:] if g)))
         elif (bare := _FRAMEWORK_BINARY.match(inner)) and f"{name.rpartition('/')[0]}/Info.plist" not in tree:
-            wanted.append((name, "framework", bare.group(1)))  # a framework without its Info.plist
+            found.append((name, "framework-binary", bare.group(1)))  # a framework without its Info.plist
         elif _DYLIB.match(inner):
-            wanted.append((name, "dylib", inner.rsplit("/", 1)[-1]))
-    if len(wanted) > MAX_BINARIES:
+            found.append((name, "dylib", inner.rsplit("/", 1)[-1]))
+    if len(found) + 1 > MAX_BINARIES:
         raise LimitExceededError(f"more than {MAX_BINARIES} binaries in the app")
+    return found
+
+
+def _binaries(
+    tree: _Tree, root: str, info: dict[str, Any], notes: list[str], budget: _Budget
+) -> tuple[list[IosBinary], list[bytes], dict[str, Any], list[str]]:
+    """Every Mach-O of the app: (binaries, signer certificates, entitlements of the main one, and
+    what the bundle names but could not be read: code not examined)."""
+    app_name = root.rstrip("/").rsplit("/", 1)[-1].removesuffix(".app") or "app"
+    wanted: list[tuple[str, str, str, str | None]] = [
+        (
+            f"{root}{_executable(info, app_name)}",
+            "main",
+            _executable(info, app_name),
+            _text(info.get("CFBundleIdentifier")),
+        )
+    ]
+    for entry, role, name in _bundles_with_code(tree, root):
+        if role in ("framework", "extension"):
+            sub = _plist(tree, entry, notes, budget)
+            folder = entry.rpartition("/")[0]
+            wanted.append((f"{folder}/{_executable(sub, name)}", role, name, _text(sub.get("CFBundleIdentifier"))))
+        else:
+            wanted.append((entry, "framework" if role == "framework-binary" else role, name, None))
     binaries: list[IosBinary] = []
     signers: list[bytes] = []
     entitlements: dict[str, Any] = {}
-    for entry, role, name in dict.fromkeys(wanted):
+    unread: list[str] = []
+    seen: set[str] = set()
+    for entry, role, name, bundle_id in wanted:
+        if entry in seen:
+            continue
+        seen.add(entry)
         if entry not in tree:
-            notes.append(f"{entry}: the {role} binary the bundle names is missing")
+            unread.append(f"{_short(entry)}: the {role} binary the bundle names is missing")
+            continue
+        if budget.names <= 0 or budget.strings <= 0:  # the app's names are spent: a bomb, said so
+            unread.append(f"{_short(entry)}: not read, the app's earlier binaries hold the most names techvet reads")
             continue
         data = tree.read(entry)
         if not is_macho(data[:8]):
-            notes.append(f"{entry}: not a Mach-O file; not read")
+            unread.append(f"{_short(entry)}: the {role} binary is not a Mach-O file")
             continue
         binary = read_binary(data, entry)  # a damaged binary makes the app unreadable, as a bad DEX does
-        described, signature = _describe(entry, role, name, binary)
+        described, signature = _describe(entry, role, name, binary, budget)
+        described.bundle_id = bundle_id
         binaries.append(described)
         notes.extend(described.notes)
         if role == "main" and signature is not None:
             found, sig_notes = read_code_signature(signature, entry)
             signers, entitlements = found.certificates, found.entitlements
             notes.extend(sig_notes)
-    return binaries, signers, entitlements
+    return binaries, signers, entitlements, unread
 
 
-def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBinary, bytes | None]:
+def _describe(entry: str, role: str, name: str, binary: Binary, budget: _Budget) -> tuple[IosBinary, bytes | None]:
     classes: dict[str, None] = {}
     selectors: dict[str, None] = {}
     swift: dict[str, None] = {}
@@ -329,6 +427,9 @@ def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBina
     notes = list(binary.notes)
     signature = None
     for image in binary.images:
+        if budget.names <= 0:
+            notes.append(f"{entry}: names past {MAX_APP_NAMES} in the app not read")
+            break
         classes.update(dict.fromkeys(objc_classes(image)))
         # the section holds protocol and category names too, and ivar layouts (bytes): names only
         classes.update(dict.fromkeys(n for n in image.cstrings("__TEXT", "__objc_classname") if _IDENTIFIER.match(n)))
@@ -340,12 +441,18 @@ def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBina
                 swift[swift_name] = None
         imports.update(dict.fromkeys(image.imports))
         libraries.update(dict.fromkeys(image.libraries))
-        if len(strings) < MAX_STRINGS:
-            strings.update(dict.fromkeys(_text_strings(image)))
+        budget.names -= len(image.imports) + len(image.defined)
+        if len(strings) < MAX_STRINGS and budget.strings > 0:
+            before = len(strings)
+            strings.update(dict.fromkeys(_text_strings(image, min(MAX_STRINGS, budget.strings))))
+            budget.strings -= len(strings) - before
         if image.signature is not None and signature is None:
             offset, size = image.signature
             signature = image.data[offset : offset + size] if offset + size <= len(image.data) else None
         notes.extend(image.notes)
+    budget.names -= len(classes) + len(selectors)
+    if budget.strings <= 0:
+        notes.append(f"{entry}: strings past {MAX_APP_STRINGS} in the app not read")
     for cls_name in classes:
         if (swift_name := swift_type_name(cls_name)) is not None:
             swift[swift_name] = None
@@ -377,17 +484,28 @@ def _describe(entry: str, role: str, name: str, binary: Binary) -> tuple[IosBina
     )
 
 
-def _text_strings(image: Image) -> list[str]:
+def _text_strings(image: Image, limit: int) -> list[str]:
     """The image's C strings (every C-string-literal section but the name sections) and its UTF-16
-    CFString literals (``__ustring``), where text in other scripts lives."""
+    CFString literals (``__ustring``), where text in other scripts lives; at most ``limit``. A byte
+    is decoded once however many sections claim it: sections that overlap are read as one."""
     out: list[str] = []
+    covered: list[tuple[int, int]] = []
     for section in image.sections:
-        if section.is_cstrings and section.name not in _NAME_SECTIONS:
-            out.extend(split_cstrings(image.section_bytes(section)))
-        elif section.name == "__ustring":
-            blob = image.section_bytes(section)
-            out.extend(s for s in blob[: len(blob) & ~1].decode("utf-16-le", "replace").split("\0") if s)
-    return out
+        if len(out) >= limit:
+            break
+        wanted = (section.is_cstrings and section.name not in _NAME_SECTIONS) or section.name == "__ustring"
+        start, end = section.offset, section.offset + section.size
+        if not wanted or any(start < e and s < end for s, e in covered):
+            continue
+        covered.append((start, end))
+        blob = image.section_bytes(section)
+        if section.name == "__ustring":
+            text = bytes(blob[: min(len(blob), MAX_NAME_SECTION) & ~1]).decode("utf-16-le", "replace")
+            texts = text.split("\0", limit)[:limit]
+            out.extend(t if len(t) <= MAX_STRING else t[:MAX_STRING] for t in texts if t)
+        else:
+            out.extend(split_cstrings(blob, limit - len(out)))
+    return out[:limit]
 
 
 def _signers(code_signature: list[bytes], profile: Profile | None) -> list[Certificate]:
@@ -412,18 +530,3 @@ def _file_digest(path: str) -> tuple[str, int]:
             h.update(chunk)
             size += len(chunk)
     return h.hexdigest(), size
-
-
-def _folder_digest(folder: _Folder) -> tuple[str, int]:
-    """A digest of a folder: of its file names and sizes and the bytes of each, in name order (no
-    archive to hash; the same folder always gives the same digest)."""
-    h = hashlib.sha256()
-    total = 0
-    for name in sorted(folder.names):
-        size = folder.size_of(name)
-        h.update(f"{name}\0{size}\0".encode())
-        with open(os.path.join(folder.root, name), "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                h.update(chunk)
-        total += size
-    return h.hexdigest(), total

@@ -22,6 +22,7 @@ _SUPERBLOB = 0xFADE0CC0
 _ENTITLEMENTS = 0xFADE7171
 _CMS_WRAPPER = 0xFADE0B01
 MAX_PROFILE_BYTES = 1024 * 1024
+MAX_BLOB_BYTES = 1024 * 1024  # entitlements and CMS blobs run to a few KB
 
 
 @dataclass
@@ -92,18 +93,24 @@ def read_code_signature(blob: bytes, label: str) -> tuple[CodeSignature, list[st
     _, length, count = struct.unpack_from(">III", blob, 0)
     if count > MAX_SIGNATURE_BLOBS or 12 + 8 * count > len(blob):
         return out, [f"{label}: code signature lists {count} blobs; not read"]
-    for i in range(count):
-        _, offset = struct.unpack_from(">II", blob, 12 + 8 * i)
+    offsets = dict.fromkeys(struct.unpack_from(">II", blob, 12 + 8 * i)[1] for i in range(count))
+    done: set[int] = set()  # each kind of blob is read once, the first: a signature has one of each
+    for offset in offsets:  # an index that repeats an offset names one blob, read once
         if offset + 8 > len(blob):
             notes.append(f"{label}: a code signature blob lies outside the signature")
             continue
         magic, size = struct.unpack_from(">II", blob, offset)
         body = blob[offset + 8 : offset + size] if 8 <= size <= len(blob) - offset else b""
-        if magic == _ENTITLEMENTS and body:
+        if not body or magic in done or magic not in (_ENTITLEMENTS, _CMS_WRAPPER):
+            continue
+        done.add(magic)
+        if len(body) > MAX_BLOB_BYTES:
+            notes.append(f"{label}: a code signature blob of {len(body)} bytes (bound {MAX_BLOB_BYTES}); not read")
+        elif magic == _ENTITLEMENTS:
             try:
                 out.entitlements = read_plist(body, f"{label} entitlements")
             except InputError as exc:
                 notes.append(str(exc))
-        elif magic == _CMS_WRAPPER and body:
+        else:
             out.certificates = pkcs7_certificates(body)
     return out, notes

@@ -154,7 +154,14 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
                 console.print(f"      {e(where)}: {e(ev.detail)}{sdk}")
             for note in indicator_notes(f.extra):
                 console.print(f"      {e(note)}")
+        if app.notes:  # what the reader could not read, said plainly
+            console.print("\n[bold]Not read[/]")
+            for note in app.notes[:20]:
+                console.print(f"  {e(note)}")
+            if len(app.notes) > 20:
+                console.print(f"  [dim]... and {len(app.notes) - 20} more (JSON: app.notes)[/]")
     elif result.findings:
         console.print("\n[dim]-v shows the evidence for every finding.[/]")
     for err in result.errors:
-        console.print(f"[red]detector error[/] {e(err)}")
+        label = "not examined" if err.startswith("not examined: ") else "detector error"
+        console.print(f"[red]{label}[/] {e(err.removeprefix('not examined: '))}")
