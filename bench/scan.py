@@ -24,7 +24,9 @@ LIEF parsing the same Mach-O files plus a ``strings`` pass over them (the least 
 it can say anything), in fresh processes, best of three each; and techvet's peak memory. The IPAs:
 the Weibo SDK's real demo apps and an app around Tencent's real TencentOpenAPI framework (from the
 fetched repositories, when present), the test fixtures, and a large synthetic app (20,000 classes,
-200,000 methods, 100,000 strings, fat armv7 + arm64: the scale of a large real app's binary).
+200,000 methods, 100,000 strings: the scale of a large real app's binary) twice: thin arm64 (the
+shape of an App Store build since Xcode 14 dropped 32-bit) and fat armv7 + arm64 (every slice is
+read, as LIEF parses every slice).
 """
 
 from __future__ import annotations
@@ -297,9 +299,13 @@ def ios_apps(folder: Path) -> list[Path]:
     )
     thin = build.macho(large)
     info = build.info("org.example.large", "Large", "Large")
+    apps.append(build.ipa(folder / "large_synthetic_thin.ipa", "Large", info, {"Large": thin}))
     apps.append(
         build.ipa(
-            folder / "large_synthetic.ipa", "Large", info, {"Large": build.fat((12, 9, thin), (0x0100000C, 0, thin))}
+            folder / "large_synthetic_fat.ipa",
+            "Large",
+            info,
+            {"Large": build.fat((12, 9, thin), (0x0100000C, 0, thin))},
         )
     )
     return apps

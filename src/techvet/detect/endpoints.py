@@ -28,7 +28,9 @@ def host_of(url: str) -> tuple[str, str, str] | None:
     if host.startswith("["):
         return None
     host = host.split(":", 1)[0].rstrip(".")
-    try:
+    try:  # only what starts with a digit can be an address: a raised ValueError per name is slow
+        if not host[:1].isdigit():
+            raise ValueError(host)
         ipaddress.IPv4Address(host)
     except ValueError:
         if not _DNS_NAME.match(host) or host.replace(".", "").isdigit():

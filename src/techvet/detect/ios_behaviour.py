@@ -9,6 +9,7 @@ evidence is reported as tentative, since the code that would use it may be encry
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,21 @@ class _Names:
         )
 
 
+def starting_with(binary: IosBinary, prefixes: tuple[str, ...], most: int = 8) -> list[str]:
+    """The first ``most`` strings of ``binary`` that start with one of ``prefixes``: one regular
+    expression over the strings joined once per binary (a test per string per rule cost a large
+    app's scan a tenth of its time)."""
+    joined = binary.joined_strings
+    pattern = re.compile("\0(?:" + "|".join(map(re.escape, prefixes)) + ")")
+    out = []
+    for m in pattern.finditer(joined):
+        end = joined.find("\0", m.start() + 1)
+        out.append(joined[m.start() + 1 : end])
+        if len(out) >= most:
+            break
+    return out
+
+
 def _code_evidence(binary: IosBinary, names: _Names, sig: dict[str, Any], sdk: str | None) -> list[Evidence]:
     out = [Evidence(binary.path, f"uses class {c}", sdk=sdk) for c in sig.get("classes", ()) if c in names.classes]
     out += [Evidence(binary.path, f"calls {s}", sdk=sdk) for s in sig.get("selectors", ()) if s in names.selectors]
@@ -50,7 +66,7 @@ def _code_evidence(binary: IosBinary, names: _Names, sig: dict[str, Any], sdk: s
     ]
     prefixes = tuple(sig.get("strings_prefix", ()))
     if prefixes:
-        out += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in binary.strings if s.startswith(prefixes)]
+        out += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in starting_with(binary, prefixes)]
     if out:  # a linked framework supports what the code shows, never stands alone
         linked = names.linked
         out += [
@@ -108,9 +124,8 @@ def _anti_analysis(ios: IosApp, kb: Knowledge, owners: dict[str, str]) -> list[F
         for binary in ios.binaries:
             sdk = owners.get(binary.path)
             if markers:
-                evidence += [
-                    Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in binary.strings if s.startswith(markers)
-                ]
+                found = starting_with(binary, markers)
+                evidence += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in found]
             imports = set(binary.imports)
             evidence += [
                 Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk)

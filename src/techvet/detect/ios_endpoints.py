@@ -37,13 +37,23 @@ def _strings_hosts(app: App, kb: Knowledge) -> dict[tuple[str, str], list[Eviden
     not_first = frozenset(kb.endpoints.get("bare_host_not_first", ()))
     own = (app.package or "").casefold()
     hosts: dict[tuple[str, str], list[Evidence]] = {}
+    by_path = kb.endpoints.get("namespace_paths", {})
+    left_out: dict[str, bool] = {}  # per host, where the path does not matter (most hosts)
+
+    def excluded_url(host: str, path: str) -> bool:
+        if host in by_path:
+            return excluded(host, path, kb)
+        if host not in left_out:
+            left_out[host] = excluded(host, "", kb)
+        return left_out[host]
+
     for binary in app.ios.binaries:
         sdk = owners.get(binary.path)
         for text in binary.strings:
             if "://" in text:
                 for url in _URL.findall(text):
                     parsed = host_of(url)
-                    if parsed is None or excluded(parsed[1], parsed[2], kb):
+                    if parsed is None or excluded_url(parsed[1], parsed[2]):
                         continue
                     kind = "cleartext" if parsed[0] in ("http", "ws") else "named"
                     bucket = hosts.setdefault((kind, parsed[1]), [])
@@ -52,7 +62,7 @@ def _strings_hosts(app: App, kb: Knowledge) -> dict[tuple[str, str], list[Eviden
             elif "." in text and len(text) < 254 and _BARE.match(text):  # lower case, as Android's:
                 host = text  # "contentInset.top" is a key path, not a host
                 labels = host.split(".")
-                if labels[-1] in tlds and labels[0] not in not_first and host != own and not excluded(host, "", kb):
+                if labels[-1] in tlds and labels[0] not in not_first and host != own and not excluded_url(host, ""):
                     bucket = hosts.setdefault(("named", host), [])
                     if len(bucket) < _MAX_EVIDENCE_PER_HOST:
                         bucket.append(Evidence(binary.path, f"string {host}", sdk=sdk))

@@ -39,8 +39,17 @@ _NAMES = {
         "product",
     ),  # fmt: skip
     "serial": (
-        "serial", "serial number", "serial no", "serial no.", "serial #", "sn", "s/n", "tail no", "tail no.",
-        "tail number", "registration",
+        "serial",
+        "serial number",
+        "serial no",
+        "serial no.",
+        "serial #",
+        "sn",
+        "s/n",
+        "tail no",
+        "tail no.",
+        "tail number",
+        "registration",
     ),  # fmt: skip
     "firmware": ("firmware", "firmware version", "fw"),
     "unit": ("unit", "owner unit", "owner", "department", "office", "bureau"),

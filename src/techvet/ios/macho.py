@@ -19,6 +19,8 @@ import bisect
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from techvet.errors import LimitExceededError, MalformedAppError
 
 FAT_MAGIC = 0xCAFEBABE
@@ -172,8 +174,10 @@ def split_cstrings(blob: bytes | memoryview, limit: int = MAX_STRINGS) -> list[s
             cut = chunk.rfind(b"\0")
             chunk = chunk[: cut + 1] if cut >= 0 else chunk
         pos += len(chunk)
-        parts = chunk.decode("utf-8", "replace").split("\0", limit - len(out))
-        out.extend(p if len(p) <= MAX_STRING else p[:MAX_STRING] for p in parts[: limit - len(out)] if p)
+        parts = [p for p in chunk.decode("utf-8", "replace").split("\0", limit - len(out)) if p][: limit - len(out)]
+        if parts and max(map(len, parts)) > MAX_STRING:  # rare: only then a pass per string
+            parts = [p[:MAX_STRING] for p in parts]
+        out.extend(parts)
     return out[:limit]
 
 
@@ -409,7 +413,12 @@ class AddressMap:
 
     def __init__(self, image: Image) -> None:
         self.image = image
-        spans = sorted((s.vmaddr, s.vmaddr + s.filesize, s.fileoff) for s in image.segments if s.filesize)
+        size = len(image.data)  # a span must lie in 64-bit addresses and start in the file
+        spans = sorted(
+            (s.vmaddr, s.vmaddr + s.filesize, s.fileoff)
+            for s in image.segments
+            if s.filesize and s.vmaddr + s.filesize < 1 << 64 and s.fileoff < size
+        )
         self.starts = [start for start, _, _ in spans]
         self.spans = spans
         text = next((s for s in image.segments if s.name == "__TEXT"), None)
@@ -440,6 +449,34 @@ class AddressMap:
         low = raw & 0xF_FFFF_FFFF
         at = self.offset(low)
         return at if at is not None else self.offset(self.base + low)
+
+    def offsets(self, raws: np.ndarray) -> np.ndarray:
+        """:meth:`pointer_target` over an array of 64-bit pointers at once: file offsets, -1 where a
+        pointer leads nowhere readable."""
+        raws = raws.astype(np.uint64, copy=False)
+        top = (raws >> np.uint64(63)).astype(bool)
+        plain = np.where(top, np.uint64(0), raws)
+        found = self._map(plain)
+        low = plain & np.uint64(0xF_FFFF_FFFF)
+        found = np.where(found >= 0, found, self._map(low))
+        found = np.where(found >= 0, found, self._map(low + np.uint64(self.base)))
+        if self.image.arch == "arm64e":  # authenticated rebases: a 32-bit offset from the base
+            auth = top & ~((raws >> np.uint64(62)) & np.uint64(1)).astype(bool)
+            rebased = self._map((raws & np.uint64(0xFFFF_FFFF)) + np.uint64(self.base))
+            found = np.where(auth, rebased, found)
+        return np.where(top & (self.image.arch != "arm64e"), -1, found)
+
+    def _map(self, addrs: np.ndarray) -> np.ndarray:
+        if not self.spans:
+            return np.full(len(addrs), -1, dtype=np.int64)
+        starts = np.array([s for s, _, _ in self.spans], dtype=np.uint64)
+        ends = np.array([e for _, e, _ in self.spans], dtype=np.uint64)
+        fileoffs = np.array([f for _, _, f in self.spans], dtype=np.int64)
+        i = np.searchsorted(starts, addrs, side="right") - 1
+        j = np.clip(i, 0, None)
+        inside = (i >= 0) & (addrs < ends[j]) & (addrs >= starts[j])
+        at = fileoffs[j] + (addrs - np.where(inside, starts[j], addrs)).astype(np.int64)
+        return np.where(inside & (at < len(self.image.data)), at, -1)
 
     def cstring_at(self, offset: int) -> str | None:
         data = self.image.data

@@ -51,9 +51,7 @@ def screen_partitioned(
     """What screening ``rows`` one by one and rendering each in ``fmt`` gives, with the work spread
     over workers (each renders its block: what comes back is text, not scoring objects)."""
     shared = (threshold, include_people, fmt, verbose)
-    results = run_many(
-        _blocks(rows), _screen_block, shared, jobs=jobs, cluster=cluster, warm=_warm
-    )
+    results = run_many(_blocks(rows), _screen_block, shared, jobs=jobs, cluster=cluster, warm=_warm)
     with contextlib.closing(results):
         for block, result in results:
             if isinstance(result, Failed):

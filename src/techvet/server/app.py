@@ -181,9 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
             from techvet.server.webhooks import deliver_due
             from techvet.server.workers import Supervisor
 
-            supervisor = Supervisor(
-                store, settings.url or database_url(settings.data), settings.workers, settings.iocs
-            )
+            supervisor = Supervisor(store, settings.url or database_url(settings.data), settings.workers, settings.iocs)
             supervisor.start()
             sender = Periodic("webhooks", 0.5, lambda: deliver_due(store))
             watcher = Periodic("lists", settings.lists_check_seconds, lambda: watch(state))
@@ -488,8 +486,10 @@ def _error(request: Request, status: int, message: str, headers: Mapping[str, st
     """An error as JSON ``{"error": ...}`` for the API, as a page for a person."""
     if not is_page(request.url.path):
         return JSONResponse({"error": message}, status, headers=headers)
-    html = environment().get_template("page_error.html.j2").render(
-        who=None, status=status, message=message, techvet_version=__version__
+    html = (
+        environment()
+        .get_template("page_error.html.j2")
+        .render(who=None, status=status, message=message, techvet_version=__version__)
     )
     return HTMLResponse(html, status, headers={k: v for k, v in (headers or {}).items() if k != "WWW-Authenticate"})
 
