@@ -14,6 +14,7 @@ import io
 import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -186,7 +187,8 @@ class _Collector:
                     self.walk(inner, f"{full}!", depth + 1)
 
 
-def _sha256(path: str) -> tuple[str, int]:
+def file_sha256(path: str) -> tuple[str, int]:
+    """The SHA-256 and size of a file, read in MiB chunks (an app is never held whole for it)."""
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
@@ -260,9 +262,14 @@ def read_app(path: str | os.PathLike[str]) -> App:
     Every message names the file: errors from deep inside (a DEX table, the manifest) get the
     app's path in front, so a line in a batch log says which app it is about.
     """
-    path = os.fspath(path)
+    return naming_the_file(os.fspath(path), _read_app)
+
+
+def naming_the_file(path: str, read: Callable[[str], App]) -> App:
+    """``read(path)``, every InputError it raises put in front of the path (once), whichever
+    reader raised it: both platforms' errors read the same in a batch log."""
     try:
-        return _read_app(path)
+        return read(path)
     except InputError as exc:
         if str(exc).startswith(path):
             raise
@@ -322,7 +329,7 @@ def _read_app(path: str) -> App:
     assets = [e for e in collector.entries if e.split("!")[-1].startswith("assets/")]
     # hashed last: a file refused by its structure (a sparse 2 GiB archive whose directory claims
     # 2 GB) costs no pass over its bytes
-    digest, size = _sha256(path)
+    digest, size = file_sha256(path)
     return App(
         path,
         digest,

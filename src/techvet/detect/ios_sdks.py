@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from techvet.app.reader import App
 from techvet.detect._common import MAX_EVIDENCE, finding
 from techvet.detect.ios_endpoints import binary_hosts
+from techvet.detect.sdks import embeds
 from techvet.findings import Evidence, Finding
 from techvet.ios.reader import IosBinary
-from techvet.knowledge import Knowledge, Rule, Sdk
+from techvet.knowledge import Knowledge
 from techvet.place import attribute
 
 _CACHE_KEY = "ios_binary_sdks"
@@ -135,29 +136,15 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     for sdk_id, item in sorted(seen.items()):
         sdk = kb.sdks[sdk_id]
         strong = bool(item.frameworks) or item.classes >= 3
-        out.append(_embeds(rule, sdk, tuple(item.evidence[:MAX_EVIDENCE]), "certain" if strong else "firm", item))
+        assert sdk.ios is not None
+        evidence = tuple(item.evidence[:MAX_EVIDENCE])
+        confidence = "certain" if strong else "firm"
+        found = embeds(
+            rule, sdk, evidence, confidence, sdk.ios.source, classes=item.classes, frameworks=item.frameworks
+        )
+        out.append(found)
     out.extend(_unidentified(app, kb, by_binary))
     return out
-
-
-def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: str, item: _Seen) -> Finding:
-    assert sdk.ios is not None
-    return finding(
-        rule,
-        evidence,
-        subject=sdk.id,
-        title=f"Embeds {sdk.name}",
-        confidence=confidence,
-        country=sdk.country,
-        party=sdk.vendor,
-        sdk_category=sdk.category,
-        collects=list(sdk.collects),
-        does=list(sdk.does),
-        domains=list(sdk.domains),
-        catalogue=sdk.ios.source,
-        classes=item.classes,
-        frameworks=item.frameworks,
-    )
 
 
 def _own(app_id: str | None, framework_id: str | None) -> bool:

@@ -61,7 +61,7 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
             class_name=java_name(descriptor),
             sdk=sdk_id,
         )
-        out.append(_embeds(rule, sdk, (ev,), "certain" if n >= 10 else "firm", classes=n))
+        out.append(embeds(rule, sdk, (ev,), "certain" if n >= 10 else "firm", classes=n))
     replacing = kb.rules["TV303"]
     categories = set(replacing.match.get("sdk_categories", ()))
     for f in list(out):
@@ -122,8 +122,11 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     return out
 
 
-def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: str, **counts: int) -> Finding:
-    """TV301 for ``sdk``, found by its classes or by its manifest components."""
+def embeds(
+    rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: str, catalogue: str = "", **counts: object
+) -> Finding:
+    """TV301 for ``sdk``, found by its classes or by its manifest components (on iOS: its classes,
+    frameworks or bundles, with ``catalogue`` the source of its iOS names)."""
     return finding(
         rule,
         evidence,
@@ -136,7 +139,7 @@ def _embeds(rule: Rule, sdk: Sdk, evidence: tuple[Evidence, ...], confidence: st
         collects=list(sdk.collects),
         does=list(sdk.does),
         domains=list(sdk.domains),
-        catalogue=sdk.source,
+        catalogue=catalogue or sdk.source,
         **counts,
     )
 
@@ -161,7 +164,7 @@ def _by_components(app: App, kb: Knowledge, rule: Rule, found_by_code: set[str])
             Evidence("AndroidManifest.xml", f"<{kind}> of {sdk.name}", class_name=name, sdk=sdk_id)
             for kind, name in named[:4]
         )
-        out.append(_embeds(rule, sdk, evidence, "firm", classes=0, components=len(named)))
+        out.append(embeds(rule, sdk, evidence, "firm", classes=0, components=len(named)))
     return out
 
 

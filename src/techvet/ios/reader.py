@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from techvet.app.archive import MAX_ENTRIES, MAX_ENTRY_BYTES, Archive, ReadBudget
 from techvet.app.certs import Certificate, describe_certificates
 from techvet.app.code import CodeIndex
-from techvet.app.reader import App
+from techvet.app.reader import App, file_sha256, naming_the_file
 from techvet.errors import InputError, LimitExceededError, MalformedAppError, NotAnAppError
 from techvet.ios.macho import (
     MAX_NAME_SECTION,
@@ -221,13 +221,7 @@ def is_ios_app(path: str) -> bool:
 
 def read_ios_app(path: str | os.PathLike[str]) -> App:
     """Read the iOS app at ``path``; raises an :class:`InputError` subclass naming the file."""
-    path = os.fspath(path)
-    try:
-        return _read(path)
-    except InputError as exc:
-        if str(exc).startswith(path):
-            raise
-        raise type(exc)(f"{path}: {exc}") from None
+    return naming_the_file(os.fspath(path), _read)
 
 
 def _read(path: str) -> App:
@@ -257,7 +251,7 @@ def _read(path: str) -> App:
         app = _read_tree(path, archive, f"Payload/{roots[0]}/")
         if len(roots) > 1:
             app.notes.append(f"the archive holds {len(roots)} apps; only {roots[0]} was read")
-    app.sha256, app.size = _file_digest(path)
+    app.sha256, app.size = file_sha256(path)
     return app
 
 
@@ -542,13 +536,3 @@ def _signers(code_signature: list[bytes], profile: Profile | None) -> list[Certi
     issuers = {c.issuer for c in described}
     leaves = [c for c in described if c.subject not in issuers or c.subject == c.issuer and len(described) == 1]
     return leaves or described
-
-
-def _file_digest(path: str) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
