@@ -103,6 +103,7 @@ def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
         title = sig.get("title") or rule.title
         if not code:
             title = f"{title}: declared in Info.plist, no code using it was seen"
+        main = ios.main.path if ios.main else None
         out.append(
             finding(
                 rule,
@@ -111,6 +112,9 @@ def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
                 title=title,
                 confidence=confidence,
                 capability=capability,
+                # as Android's: whose code it is (the main binary's, with static SDKs in it, or an SDK's framework)
+                in_app_code=any(ev.file == main for ev in code),
+                in_sdks=sorted({ev.sdk for ev in code if ev.sdk}),
             )
         )
     return out

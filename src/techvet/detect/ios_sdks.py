@@ -184,7 +184,11 @@ def _unidentified(app: App, kb: Knowledge, by_binary: dict[str, str]) -> list[Fi
                 tuple(evidence),
                 subject=binary.name,
                 title=f"Carries unidentified third-party code: {binary.role} {binary.name}"
-                + (f" ({len(binary.classes)} classes)" if binary.classes else ""),
+                + (
+                    f" ({len(binary.classes)} {'class' if len(binary.classes) == 1 else 'classes'})"
+                    if binary.classes
+                    else ""
+                ),
                 confidence="firm",
                 country=countries.pop() if len(countries) == 1 else None,
                 component=binary.name,

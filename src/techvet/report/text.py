@@ -78,7 +78,7 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             x = f.extra
             if f.rule == "TV304":  # code nobody catalogued: a row of its own, never an empty table
                 table.add_row(
-                    e(f"{f.subject} ({x.get('classes')} classes)"),
+                    e(f"{f.subject} ({x.get('classes')} {'class' if x.get('classes') == 1 else 'classes'})"),
                     "[yellow]unidentified[/]",
                     "-",
                     "-",
@@ -101,9 +101,8 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
             holders.extend(sdk_names(f.extra.get("in_sdks", [])))
             if f.extra.get("permission_not_requested"):
                 holders.append("the app requests none of its permissions")  # the code is there, dormant until it is
-            console.print(
-                f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}  [dim]({e(', '.join(holders))})[/]"
-            )
+            where = f"  [dim]({e(', '.join(holders))})[/]" if holders else ""
+            console.print(f"  [{_STYLE[f.severity]}]{f.severity!s:8}[/] {f.rule} {e(f.title)}{where}")
     destinations = result.destinations()
     if destinations:
         console.print("\n[bold]Where it talks to[/] [dim](hosts named in the code, attributed offline)[/]")
