@@ -344,3 +344,29 @@ def test_an_ipa_without_its_name_reads_as_the_service_stores_it(fixtures: dict[s
     renamed.write_bytes((Path(__file__).parent / "fixtures" / "apps" / "drone_companion.apk").read_bytes())
     result = scan(renamed)
     assert result.package == "com.skyfleet.pilot" and result.app is not None and result.app.platform == "android"
+
+
+def test_a_bundle_nested_in_another_is_said_not_read(tmp_path: Path) -> None:
+    import plistlib
+
+    def framework(name: str) -> bytes:
+        return plistlib.dumps(build.info(f"org.example.{name}", name, name))
+
+    lib = build.macho(build.MachOSpec(file_type=6, cryptid=None))
+    path = build.ipa(
+        tmp_path / "nested.ipa",
+        "N",
+        build.info("org.example.n", "N", "N"),
+        {
+            "N": build.macho(build.MachOSpec()),
+            "Frameworks/A.framework/Info.plist": framework("A"),
+            "Frameworks/A.framework/A": lib,
+            "Frameworks/A.framework/Frameworks/B.framework/Info.plist": framework("B"),
+            "Frameworks/A.framework/Frameworks/B.framework/B": lib,
+        },
+    )
+    app = read_ios_app(path)
+    assert app.ios is not None and [b.name for b in app.ios.binaries] == ["N", "A"]
+    assert app.notes == [
+        "Payload/N.app/Frameworks/A.framework/Frameworks/B.framework/Info.plist: a bundle nested in another; its code was not read"
+    ]

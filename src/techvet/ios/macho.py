@@ -18,10 +18,12 @@ from __future__ import annotations
 import bisect
 import struct
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from techvet.errors import LimitExceededError, MalformedAppError
+
+if TYPE_CHECKING:  # numpy is imported where used: an Android scan never pays its 40 ms
+    import numpy as np
 
 FAT_MAGIC = 0xCAFEBABE
 FAT_MAGIC_64 = 0xCAFEBABF
@@ -453,6 +455,8 @@ class AddressMap:
     def offsets(self, raws: np.ndarray) -> np.ndarray:
         """:meth:`pointer_target` over an array of 64-bit pointers at once: file offsets, -1 where a
         pointer leads nowhere readable."""
+        import numpy as np
+
         raws = raws.astype(np.uint64, copy=False)
         top = (raws >> np.uint64(63)).astype(bool)
         plain = np.where(top, np.uint64(0), raws)
@@ -467,6 +471,8 @@ class AddressMap:
         return np.where(top & (self.image.arch != "arm64e"), -1, found)
 
     def _map(self, addrs: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if not self.spans:
             return np.full(len(addrs), -1, dtype=np.int64)
         starts = np.array([s for s, _, _ in self.spans], dtype=np.uint64)

@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 import struct
 from itertools import accumulate
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from techvet.ios.macho import MAX_NAME_SECTION, MAX_STRING, AddressMap, Image, Section
+
+if TYPE_CHECKING:  # numpy is imported where used: an Android scan never pays its 40 ms
+    import numpy as np
 
 MAX_CLASSES = 200_000
 MAX_NAME_CHARS = 8 * 1024 * 1024  # characters of class names read by pointer, per image
@@ -77,6 +79,8 @@ def _name_pointers_64(image: Image, section: Section, mapper: AddressMap) -> lis
     With numpy over the whole list (a large app defines tens of thousands of classes; a pointer
     walk per class cost 100 ms of a 150 ms scan): the list's pointers, each class_t's data pointer,
     each class_ro_t's name pointer, gathered and mapped to file offsets as whole arrays."""
+    import numpy as np
+
     count = min(section.size // 8, MAX_CLASSES)
     dtype = np.dtype(image.little + "u8")
     raws = np.frombuffer(image.data, dtype, count, section.offset)
@@ -91,6 +95,8 @@ def _name_pointers_64(image: Image, section: Section, mapper: AddressMap) -> lis
 
 def _gather(data: bytes, offsets: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """The 8-byte words at ``offsets`` (any alignment)."""
+    import numpy as np
+
     octets = np.frombuffer(data, np.uint8)
     picked = octets[offsets[:, None] + np.arange(8)]
     return picked.reshape(-1).view(dtype)

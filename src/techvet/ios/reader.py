@@ -49,6 +49,7 @@ MAX_APP_STRINGS = 1_000_000  # strings kept across every binary of one app (each
 MAX_APP_NAMES = 2_000_000  # imported and defined symbols, classes and selectors across the app
 _APP_ROOT = re.compile(r"^Payload/([^/]+\.app)/Info\.plist$")
 _FRAMEWORK = re.compile(r"^((?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/)Info\.plist$")
+_NESTED_BUNDLE = re.compile(r"\.(?:framework|appex|app)/(?:[^/]+/)*[^/]+\.(?:framework|appex)/Info\.plist$")
 _FRAMEWORK_BINARY = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/([^/]+)\.framework/\1$")
 _DYLIB = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/[^/]+\.dylib$")
 # app extensions, and the apps an app carries (a watch app, an App Clip): code that runs too
@@ -345,15 +346,18 @@ def _executable(info: dict[str, Any], default: str) -> str:
     return name if isinstance(name, str) and name and "/" not in name and name not in (".", "..") else default
 
 
-def _bundles_with_code(tree: _Tree, root: str) -> list[tuple[str, str, str]]:
+def _bundles_with_code(tree: _Tree, root: str, notes: list[str]) -> list[tuple[str, str, str]]:
     """(Info.plist entry or binary entry, role, name) of every bundle that carries code, found by
-    name alone (nothing is read yet, so their number is checked before any is)."""
+    name alone (nothing is read yet, so their number is checked before any is). Bundles nested
+    deeper (a framework's own frameworks, a watch app's extensions) are named in the notes."""
     found: list[tuple[str, str, str]] = []
     for name in tree.names:
         if not name.startswith(root):
             continue
         inner = name[len(root) :]
-        if framework := _FRAMEWORK.match(inner):
+        if _NESTED_BUNDLE.search(inner) and not _EXTENSION.match(inner) and not _FRAMEWORK.match(inner):
+            notes.append(f"{_short(name)}: a bundle nested in another; its code was not read")
+        elif framework := _FRAMEWORK.match(inner):
             found.append((name, "framework", framework.group(2)))
         elif extension := _EXTENSION.match(inner):
             found.append((name, "extension", next(g for g in extension.groups()[1:] if g)))
@@ -380,7 +384,7 @@ def _binaries(
             _text(info.get("CFBundleIdentifier")),
         )
     ]
-    for entry, role, name in _bundles_with_code(tree, root):
+    for entry, role, name in _bundles_with_code(tree, root, notes):
         if role in ("framework", "extension"):
             sub = _plist(tree, entry, notes, budget)
             folder = entry.rpartition("/")[0]
