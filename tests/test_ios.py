@@ -367,6 +367,5 @@ def test_a_bundle_nested_in_another_is_said_not_read(tmp_path: Path) -> None:
     )
     app = read_ios_app(path)
     assert app.ios is not None and [b.name for b in app.ios.binaries] == ["N", "A"]
-    assert app.notes == [
-        "Payload/N.app/Frameworks/A.framework/Frameworks/B.framework/Info.plist: a bundle nested in another; its code was not read"
-    ]
+    nested = "Payload/N.app/Frameworks/A.framework/Frameworks/B.framework/Info.plist"
+    assert app.notes == [f"{nested}: a bundle nested in another; its code was not read"]
