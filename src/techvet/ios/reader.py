@@ -55,8 +55,8 @@ _DYLIB = re.compile(r"^(?:PlugIns/[^/]+\.appex/)?Frameworks/[^/]+\.dylib$")
 # app extensions, and the apps an app carries (a watch app, an App Clip): code that runs too
 _EXTENSION = re.compile(r"^((?:PlugIns/([^/]+)\.appex|Watch/([^/]+)\.app|AppClips/([^/]+)\.app)/)Info\.plist$")
 _RESOURCE_BUNDLE = re.compile(r"^(?:[^/]+/)*?([^/]+\.bundle)/")
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$.]*$")  # a class name (the section holds ivar layouts too)
 # sections whose strings are names, not text (kept apart) or compiler metadata (type encodings)
-_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$.]*$")
 _NAME_SECTIONS = {"__objc_classname", "__objc_methname", "__objc_methtype", "__swift5_reflstr", "__swift5_typeref"}
 
 
