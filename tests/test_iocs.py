@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests import stix_build
 from tests.capture_builder import dns_capture, http_capture
 from tests.conftest import CORPUS, FIXTURES, fixture_app, needs_corpus
 
@@ -34,17 +35,9 @@ def _tools(result: Any) -> dict[str, Any]:
 
 
 def _bundle(tmp_path: Path, patterns: list[str], name: str = "Extra", file: str = "extra.stix2") -> Path:
-    objects: list[dict[str, Any]] = [
-        {"type": "malware", "id": "malware--1", "name": name, "malware_types": ["spyware"]}
-    ]
-    for n, pattern in enumerate(patterns):
-        objects.append({"type": "indicator", "id": f"indicator--{n}", "pattern": pattern, "pattern_type": "stix"})
-        objects.append(
-            {"type": "relationship", "id": f"relationship--{n}", "relationship_type": "indicates",
-             "source_ref": f"indicator--{n}", "target_ref": "malware--1"}
-        )  # fmt: skip
+    text = stix_build.bundle(patterns, name, ["spyware"])
     path = tmp_path / file
-    path.write_text(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -285,16 +285,10 @@ def _built_in_seeds(target: str, folder: Path) -> None:
             "[domain-name:value MATCHES '^a+$']",
             "[file:path = '/tmp/x'] FOLLOWEDBY [process:name = 'x'] WITHIN 5 SECONDS",
         ]
-        objects: list[dict[str, str]] = [{"type": "malware", "id": "malware--1", "name": "Seed"}]
-        for n, pattern in enumerate(patterns):
-            objects.append({"type": "indicator", "id": f"indicator--{n}", "pattern": pattern, "pattern_type": "stix"})
-            objects.append(
-                {"type": "relationship", "id": f"relationship--{n}", "relationship_type": "indicates",
-                 "source_ref": f"indicator--{n}", "target_ref": "malware--1"}
-            )  # fmt: skip
-        import json
+        sys.path.insert(0, str(ROOT))  # the tests' bundle builder
+        from tests.stix_build import bundle
 
-        samples.append(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}).encode())
+        samples.append(bundle(patterns, "Seed").encode())
     if target == "echap":
         samples.append(
             b"- name: Seed\n  names: [Seed, SeedPro]\n  type: stalkerware\n  packages: [com.seed.app]\n"

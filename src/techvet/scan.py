@@ -206,6 +206,9 @@ class ScanResult:
         return out
 
 
+NOT_EXAMINED = "not examined: "
+"""How an error about code the app names but that could not be read begins (reports label it so)."""
+
 BARE_DEX = "a bare DEX: no manifest (permissions, components) and no signature to examine"
 
 
@@ -328,7 +331,7 @@ def scan_app(app: App, knowledge: Knowledge | None = None, indicators: Indicator
     kb = knowledge or load()
     result = ScanResult(app.path, app)
     if app.ios is not None:  # code the bundle names but that could not be read: never a pass
-        result.errors.extend(f"not examined: {what}" for what in app.ios.unread)
+        result.errors.extend(f"{NOT_EXAMINED}{what}" for what in app.ios.unread)
     for name, detector in DETECTORS.items():
         if PLATFORM.get(name, app.platform) != app.platform:
             continue

@@ -15,7 +15,7 @@ from typing import Any
 
 from techvet.app.reader import App
 from techvet.detect._common import MAX_EVIDENCE, finding
-from techvet.detect.ios_sdks import binary_sdks
+from techvet.detect._ios_common import binary_sdks
 from techvet.findings import Evidence, Finding
 from techvet.ios.reader import IosApp, IosBinary
 from techvet.knowledge import Knowledge
@@ -75,11 +75,11 @@ def _code_evidence(binary: IosBinary, names: _Names, sig: dict[str, Any], sdk: s
     return out
 
 
-def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
-    owners = binary_sdks(app, kb)
+def _capabilities(
+    ios: IosApp, kb: Knowledge, names: list[tuple[IosBinary, _Names]], owners: dict[str, str]
+) -> list[Finding]:
     plist = f"{ios.root}Info.plist"
     out = []
-    names = [(binary, _Names.of(binary)) for binary in ios.binaries]
     for rule_id, sig in kb.ios.get("signatures", {}).items():
         rule = kb.rules[rule_id]
         code: list[Evidence] = []
@@ -120,28 +120,26 @@ def _capabilities(app: App, ios: IosApp, kb: Knowledge) -> list[Finding]:
     return out
 
 
-def _anti_analysis(ios: IosApp, kb: Knowledge, owners: dict[str, str]) -> list[Finding]:
+def _anti_analysis(kb: Knowledge, names: list[tuple[IosBinary, _Names]], owners: dict[str, str]) -> list[Finding]:
     out = []
     for rule_id, sig in kb.ios.get("anti_analysis", {}).items():
         evidence: list[Evidence] = []
         markers = tuple(sig.get("strings", ()))
-        for binary in ios.binaries:
+        for binary, known in names:
             sdk = owners.get(binary.path)
             if markers:
                 found = starting_with(binary, markers)
                 evidence += [Evidence(binary.path, f"string {s[:200]}", sdk=sdk) for s in found]
-            imports = set(binary.imports)
             evidence += [
                 Evidence(binary.path, f"imports {s.lstrip('_')}()", sdk=sdk)
                 for s in sig.get("symbols", ())
-                if s in imports
+                if s in known.imports
             ]
-            if "_dlsym" in imports:
-                names = set(binary.strings)
+            if "_dlsym" in known.imports:  # a whole string equal to the name, as the set of strings held
                 evidence += [
                     Evidence(binary.path, f"looks up {s}() by name (dlsym)", sdk=sdk)
                     for s in sig.get("dlsym_strings", ())
-                    if s in names
+                    if f"\0{s}\0" in binary.joined_strings
                 ]
         if evidence:
             rule = kb.rules[rule_id]
@@ -155,8 +153,10 @@ def detect(app: App, kb: Knowledge) -> list[Finding]:
     ios = app.ios
     if ios is None:
         return []
-    out = _capabilities(app, ios, kb)
-    out += _anti_analysis(ios, kb, binary_sdks(app, kb))
+    names = [(binary, _Names.of(binary)) for binary in ios.binaries]  # once, for both passes
+    owners = binary_sdks(app, kb)
+    out = _capabilities(ios, kb, names, owners)
+    out += _anti_analysis(kb, names, owners)
     encrypted = ios.encrypted
     if encrypted:
         out.append(

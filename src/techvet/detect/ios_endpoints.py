@@ -13,9 +13,10 @@ import re
 from dataclasses import replace
 
 from techvet.app.reader import App
+from techvet.detect._ios_common import binary_sdks
 from techvet.detect.endpoints import excluded, host_findings, host_of
+from techvet.detect.ios_settings import ats_settings
 from techvet.findings import Evidence, Finding
-from techvet.ios.reader import IosApp
 from techvet.knowledge import Knowledge
 
 _URL = re.compile(r"(?:https?|wss?|ftp)://[^\x00-\x20\"'<>\\,;|()\[\]{}^`]+", re.IGNORECASE)
@@ -29,8 +30,6 @@ def _strings_hosts(app: App, kb: Knowledge) -> dict[tuple[str, str], list[Eviden
     cached = app.cache.get(_CACHE_KEY)
     if isinstance(cached, dict):
         return cached
-    from techvet.detect.ios_sdks import binary_sdks  # one module's lookups, the other's hosts
-
     assert app.ios is not None
     owners = binary_sdks(app, kb)
     tlds = frozenset(kb.endpoints.get("bare_host_tlds", ()))
@@ -80,28 +79,14 @@ def binary_hosts(app: App, kb: Knowledge) -> dict[str, dict[str, bool]]:
     return out
 
 
-def ats_permits(ios: IosApp, host: str) -> bool:
-    """Whether App Transport Security lets the URL loading system reach ``host`` in cleartext."""
-    from techvet.detect.ios_settings import ats_settings
-
-    settings = ats_settings(ios)
-
-    def covers(domain: str, subdomains: bool) -> bool:
-        return host == domain or (subdomains and host.endswith("." + domain))
-
-    if settings.everywhere:  # unless an exception turns ATS back on for this host
-        return not any(covers(d, sub) for d, sub in settings.secure_domains)
-    return any(covers(d, sub) for d, sub in settings.cleartext_domains)
-
-
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     if app.ios is None:
         return []
     out = host_findings(_strings_hosts(app, kb), kb)
-    ios = app.ios
+    ats = ats_settings(app.ios)
     for i, f in enumerate(out):
         if f.extra.get("cleartext"):
-            permits = ats_permits(ios, str(f.subject))
+            permits = ats.permits(str(f.subject))
             title = f.title + ("" if permits else " (App Transport Security blocks it for the URL loading system)")
             out[i] = replace(f, title=title, extra={**f.extra, "ats_permits": permits})
     return out

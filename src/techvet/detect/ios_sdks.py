@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 
 from techvet.app.reader import App
 from techvet.detect._common import MAX_EVIDENCE, finding
+from techvet.detect._ios_common import binary_name, binary_sdks
 from techvet.detect.ios_endpoints import binary_hosts
 from techvet.detect.sdks import embeds
 from techvet.findings import Evidence, Finding
-from techvet.ios.reader import IosBinary
 from techvet.knowledge import Knowledge
 from techvet.place import attribute
-
-_CACHE_KEY = "ios_binary_sdks"
 
 
 @dataclass
@@ -30,78 +28,10 @@ class _Seen:
     frameworks: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Lookups:
-    """The catalogue's iOS names as tables, built once per knowledge base."""
-
-    frameworks: dict[str, str]  # casefolded binary name -> SDK id
-    classes: dict[str, str]  # exact class name -> SDK id
-    prefixes: dict[str, tuple[tuple[str, str], ...]]  # first 4 letters -> (prefix, SDK id), longest first
-    bundles: dict[str, str]  # casefolded resource bundle -> SDK id
-
-    def class_sdk(self, name: str) -> str | None:
-        """The SDK a class belongs to: by its exact name, else by the longest catalogue prefix.
-        Every prefix has at least four letters, so one dict probe on a name's first four finds the
-        few prefixes to test (a large app defines tens of thousands of classes)."""
-        found = self.classes.get(name)
-        if found is not None:
-            return found
-        for prefix, sdk_id in self.prefixes.get(name[:4], ()):
-            if name.startswith(prefix):
-                return sdk_id
-        return None
-
-
-_BUILT: dict[int, tuple[Knowledge, _Lookups]] = {}
-
-
-def lookups(kb: Knowledge) -> _Lookups:
-    cached = _BUILT.get(id(kb))
-    if cached is not None and cached[0] is kb:
-        return cached[1]
-    frameworks: dict[str, str] = {}
-    classes: dict[str, str] = {}
-    prefixes: dict[str, list[tuple[str, str]]] = {}
-    bundles: dict[str, str] = {}
-    for sdk in kb.sdks.values():
-        sig = sdk.ios
-        if sig is None:
-            continue
-        frameworks.update({n.casefold(): sdk.id for n in sig.frameworks})
-        classes.update(dict.fromkeys(sig.classes, sdk.id))
-        for prefix in sig.class_prefixes:
-            prefixes.setdefault(prefix[:4], []).append((prefix, sdk.id))
-        bundles.update({n.casefold(): sdk.id for n in sig.bundles})
-    heads = {head: tuple(sorted(found, key=lambda p: -len(p[0]))) for head, found in prefixes.items()}
-    built = _Lookups(frameworks, classes, heads, bundles)
-    _BUILT[id(kb)] = (kb, built)
-    return built
-
-
-def _binary_name(binary: IosBinary) -> str:
-    return binary.name.removesuffix(".dylib").removesuffix(".a").casefold()
-
-
-def binary_sdks(app: App, kb: Knowledge) -> dict[str, str]:
-    """Binary path -> the catalogue SDK that ships it (frameworks and dylibs known by name)."""
-    cached = app.cache.get(_CACHE_KEY)
-    if isinstance(cached, dict):
-        return cached
-    frameworks = lookups(kb).frameworks
-    out = {}
-    if app.ios is not None:
-        for binary in app.ios.binaries:
-            sdk_id = frameworks.get(_binary_name(binary)) if binary.role != "main" else None
-            if sdk_id is not None:
-                out[binary.path] = sdk_id
-    app.cache[_CACHE_KEY] = out
-    return out
-
-
 def detect(app: App, kb: Knowledge) -> list[Finding]:
     if app.ios is None:
         return []
-    tables = lookups(kb)
+    tables = kb.ios_sdk_index
     by_binary = binary_sdks(app, kb)
     seen: dict[str, _Seen] = {}
     for binary in app.ios.binaries:
@@ -162,13 +92,14 @@ def _unidentified(app: App, kb: Knowledge, by_binary: dict[str, str]) -> list[Fi
     platform = tuple(kb.ios.get("platform_binaries", ()))
     libraries = {str(n).casefold() for n in kb.ios.get("libraries", ())}
     rule = kb.rules["TV304"]
+    named = binary_hosts(app, kb)
     out = []
     for binary in app.ios.binaries:
         if binary.role not in ("framework", "dylib") or binary.path in by_binary or binary.name.startswith(platform):
             continue
-        if _binary_name(binary) in libraries or _own(app.package, binary.bundle_id):
+        if binary_name(binary) in libraries or _own(app.package, binary.bundle_id):
             continue
-        hosts = binary_hosts(app, kb).get(binary.path, {})
+        hosts = named.get(binary.path, {})
         every = sorted(hosts, key=lambda h: (not hosts[h], h))
         destinations = [attribute(h, kb).to_dict() for h in every]
         countries = {d.get("owner_country") for d in destinations if d.get("owner_country")}

@@ -32,6 +32,16 @@ class AtsSettings:
     web_content: bool = False
     evidence: list[str] = field(default_factory=list)
 
+    def permits(self, host: str) -> bool:
+        """Whether the URL loading system may reach ``host`` in cleartext."""
+
+        def covers(domain: str, subdomains: bool) -> bool:
+            return host == domain or (subdomains and host.endswith("." + domain))
+
+        if self.everywhere:  # unless an exception turns ATS back on for this host
+            return not any(covers(d, sub) for d, sub in self.secure_domains)
+        return any(covers(d, sub) for d, sub in self.cleartext_domains)
+
 
 def sdk_major(sdk: str | None) -> int | None:
     """The major version of a ``DTSDKName`` such as ``iphoneos7.0``."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import struct
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from techvet.errors import LimitExceededError, MalformedAppError
@@ -470,14 +471,21 @@ class AddressMap:
             found = np.where(auth, rebased, found)
         return np.where(top & (self.image.arch != "arm64e"), -1, found)
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The spans as numpy arrays (starts, ends, file offsets), built once per map."""
+        import numpy as np
+
+        starts = np.array([s for s, _, _ in self.spans], dtype=np.uint64)
+        ends = np.array([e for _, e, _ in self.spans], dtype=np.uint64)
+        return starts, ends, np.array([f for _, _, f in self.spans], dtype=np.int64)
+
     def _map(self, addrs: np.ndarray) -> np.ndarray:
         import numpy as np
 
         if not self.spans:
             return np.full(len(addrs), -1, dtype=np.int64)
-        starts = np.array([s for s, _, _ in self.spans], dtype=np.uint64)
-        ends = np.array([e for _, e, _ in self.spans], dtype=np.uint64)
-        fileoffs = np.array([f for _, _, f in self.spans], dtype=np.int64)
+        starts, ends, fileoffs = self._arrays
         i = np.searchsorted(starts, addrs, side="right") - 1
         j = np.clip(i, 0, None)
         inside = (i >= 0) & (addrs < ends[j]) & (addrs >= starts[j])

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from techvet.errors import KnowledgeError
 from techvet.findings import Severity
 from techvet.knowledge.packers import Packer, PackerIndex, load_packers
-from techvet.knowledge.sdks import Sdk, load_sdks
+from techvet.knowledge.sdks import IosSdkIndex, Sdk, load_sdks
 
 if TYPE_CHECKING:
     from techvet.fleet.models import ModelCatalogue
@@ -144,6 +144,11 @@ class Knowledge:
     sources: dict[str, tuple[str, str]]  # file name -> (source, as_of)
     directory: Path = DATA_DIR
     ios: dict[str, Any] = field(default_factory=dict)  # ios.yaml: what shows each rule in an iOS app
+
+    @cached_property
+    def ios_sdk_index(self) -> IosSdkIndex:
+        """The SDKs' iOS names (sdks.yaml's ios: section) as lookup tables, built on first use."""
+        return IosSdkIndex.build(self.sdks)
 
     @cached_property
     def packer_index(self) -> PackerIndex:

@@ -52,6 +52,46 @@ class IosSignature:
     source: str
 
 
+@dataclass(frozen=True)
+class IosSdkIndex:
+    """The catalogue's iOS names as tables (``Knowledge.ios_sdk_index``, built once)."""
+
+    frameworks: dict[str, str]  # casefolded binary name -> SDK id
+    classes: dict[str, str]  # exact class name -> SDK id
+    prefixes: dict[str, tuple[tuple[str, str], ...]]  # first 4 letters -> (prefix, SDK id), longest first
+    bundles: dict[str, str]  # casefolded resource bundle -> SDK id
+
+    @classmethod
+    def build(cls, sdks: dict[str, Sdk]) -> IosSdkIndex:
+        frameworks: dict[str, str] = {}
+        classes: dict[str, str] = {}
+        prefixes: dict[str, list[tuple[str, str]]] = {}
+        bundles: dict[str, str] = {}
+        for sdk in sdks.values():
+            sig = sdk.ios
+            if sig is None:
+                continue
+            frameworks.update({n.casefold(): sdk.id for n in sig.frameworks})
+            classes.update(dict.fromkeys(sig.classes, sdk.id))
+            for prefix in sig.class_prefixes:
+                prefixes.setdefault(prefix[:4], []).append((prefix, sdk.id))
+            bundles.update({n.casefold(): sdk.id for n in sig.bundles})
+        heads = {head: tuple(sorted(found, key=lambda p: -len(p[0]))) for head, found in prefixes.items()}
+        return cls(frameworks, classes, heads, bundles)
+
+    def class_sdk(self, name: str) -> str | None:
+        """The SDK a class belongs to: by its exact name, else by the longest catalogue prefix.
+        Every prefix has at least four letters, so one dict probe on a name's first four finds the
+        few prefixes to test (a large app defines tens of thousands of classes)."""
+        found = self.classes.get(name)
+        if found is not None:
+            return found
+        for prefix, sdk_id in self.prefixes.get(name[:4], ()):
+            if name.startswith(prefix):
+                return sdk_id
+        return None
+
+
 class SdkTables(NamedTuple):
     sdks: dict[str, Sdk]
     by_prefix: dict[str, str]  # dotted package -> sdk id

@@ -150,8 +150,9 @@ class SourceError(Exception):
 def local_copy(source: str, max_bytes: int = FETCH_MAX_BYTES) -> Iterator[str]:
     """A local path for ``source``: the path itself, a ``file://`` URL's path, or a temporary copy
     of a remote object (removed afterwards; refused past ``max_bytes``)."""
+    from techvet.ios.reader import is_ios_app
     if not is_url(source):
-        if os.path.isdir(source) and not source.rstrip("/").endswith(".app"):  # an iOS bundle is a folder
+        if os.path.isdir(source) and not is_ios_app(source):  # an iOS app may be a folder (.app)
             raise SourceError("a folder, not an app file (give the folder itself to scan what it holds)", retry=False)
         yield source
         return

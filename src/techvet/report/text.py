@@ -13,7 +13,7 @@ from techvet.report.indicators import indicator_notes
 from techvet.report.terminal import SEVERITY_STYLE as _STYLE
 from techvet.report.terminal import VERDICT_STYLE
 from techvet.report.terminal import console as terminal
-from techvet.scan import ScanResult
+from techvet.scan import NOT_EXAMINED, ScanResult
 
 
 def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool | None = None) -> None:
@@ -162,5 +162,5 @@ def render(result: ScanResult, out: TextIO, verbose: bool = False, color: bool |
     elif result.findings:
         console.print("\n[dim]-v shows the evidence for every finding.[/]")
     for err in result.errors:
-        label = "not examined" if err.startswith("not examined: ") else "detector error"
-        console.print(f"[red]{label}[/] {e(err.removeprefix('not examined: '))}")
+        label = "not examined" if err.startswith(NOT_EXAMINED) else "detector error"
+        console.print(f"[red]{label}[/] {e(err.removeprefix(NOT_EXAMINED))}")
